@@ -36,15 +36,16 @@ export default tseslint.config(
   {
     files: ['src/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: workflowForbiddenModules.map((name) => ({
             name,
             message: 'Workflow code must be deterministic: do I/O in an activity.',
+            allowTypeImports: true,
           })),
           patterns: [
-            { group: ['**/activities/*', '**/engines/*', '**/platform/*', '**/api/*', '**/config/load*'], message: 'Workflows reach the world only through activities.' },
+            { group: ['**/activities/*', '**/engines/*', '**/platform/**', '!**/platform/agent/contract*', '**/api/*', '**/config/load*', '**/packages/store*'], message: 'Workflows reach the world only through activities (type-only imports are fine).', allowTypeImports: true },
           ],
         },
       ],

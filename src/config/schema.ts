@@ -19,6 +19,11 @@ const duration = z
   .string({ error: (i) => `must be a duration like "30s", "10m" or "24h", got ${typeOfInput(i.input)}` })
   .regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like "30s", "10m" or "24h"');
 
+/** Error messages of a mapping: its unknown fields by name, else what it must be. */
+function mapping(what = 'a mapping') {
+  return { error: (i: { code?: string; keys?: string[] }) => (i.code === 'unrecognized_keys' ? `unknown field(s) ${(i.keys ?? []).join(', ')}` : `must be ${what}`) };
+}
+
 export function typeOfInput(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
@@ -39,7 +44,7 @@ export const siteSchema = z.strictObject(
     publicPort: port,
     previewPort: port,
   },
-  { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}` : 'must be a mapping') },
+  mapping(),
 );
 
 export const databaseSchema = z.strictObject(
@@ -51,20 +56,20 @@ export const databaseSchema = z.strictObject(
     /** SQL Server only: how the temporary copy is made. */
     copyMethod: z.enum(['backup-restore', 'copy-of']).optional(),
   },
-  { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}` : 'must be a mapping') },
+  mapping(),
 );
 
 export const environmentSchema = z
   .strictObject(
     {
       host: slug.default('local'),
-      router: z.strictObject({ adminPort: port, listenHost: z.string().default('127.0.0.1') }, { error: () => 'must be a mapping with adminPort' }),
+      router: z.strictObject({ adminPort: port, listenHost: z.string().default('127.0.0.1') }, mapping('a mapping with adminPort')),
       /** Awaiting verification longer than this resets the deployment (never promotes it). */
       verificationTimeout: duration.default('24h'),
       sites: z.array(siteSchema, { error: () => 'must be a list of sites' }).min(1, 'must declare at least one site'),
       databases: z.array(databaseSchema, { error: () => 'must be a list of databases' }).default([]),
     },
-    { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}` : 'must be a mapping') },
+    mapping(),
   )
   .superRefine((env, ctx) => {
     reportDuplicates(env.sites.map((s) => s.name), (index, name) =>
@@ -91,7 +96,7 @@ export const configSchema = z
       postgres: z.strictObject({ binDir: z.string().default('/usr/lib/postgresql/15/bin') }).prefault({}),
       environments: z.record(slug, environmentSchema, { error: () => 'must be a mapping of environment name to environment' }),
     },
-    { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}` : 'must be a mapping') },
+    mapping(),
   )
   .superRefine((config, ctx) => {
     // Every listening port belongs to exactly one thing on the host.

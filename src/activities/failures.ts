@@ -1,0 +1,18 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { EngineError } from '../engines/engine.js';
+
+/** Engine errors worth no retry become typed, non-retryable failures; transient ones stay retryable. */
+export async function asActivityFailure<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof EngineError && error.failureClass !== 'transient') {
+      throw ApplicationFailure.create({ type: error.failureClass, message: error.message, nonRetryable: true });
+    }
+    throw error;
+  }
+}
+
+export function invalidInput(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'invalid-input', message, nonRetryable: true });
+}

@@ -1,0 +1,82 @@
+/** The worker's activities, built from their dependencies so tests and the worker inject real ones. */
+import { Context } from '@temporalio/activity';
+import type { LoadedConfig } from '../config/load.js';
+import type { DatabaseHandle, DatabaseEngine, MigrationResult } from '../engines/engine.js';
+import { engineFor, resolveDatabaseHandle } from '../engines/index.js';
+import type { PackageStore } from '../packages/store.js';
+import { createRouterClient } from '../platform/router/client.js';
+import type { PackageRef } from '../packages/manifest.js';
+import type { DatabaseStep, EnvironmentInspection, EnvironmentPlan, MigrationStep, RouteStep, RouteTarget } from './contract.js';
+import { environmentConfig, planFor, routerUrl } from './environments.js';
+import { asActivityFailure, invalidInput } from './failures.js';
+
+export interface ActivityDeps {
+  config: LoadedConfig;
+  store: PackageStore;
+  /** Where connection strings are read from; process.env in production. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export function createActivities({ config, store, env = process.env }: ActivityDeps) {
+  const heartbeat = (details?: unknown) => Context.current().heartbeat(details);
+
+  function database(step: DatabaseStep): { engine: DatabaseEngine; handle: DatabaseHandle } {
+    const dbConfig = environmentConfig(config, step.environment).databases.find((d) => d.name === step.database);
+    if (!dbConfig) throw invalidInput(`environment ${step.environment} has no database "${step.database}"`);
+    return { engine: engineFor(dbConfig, { postgres: config.postgres }), handle: resolveDatabaseHandle(dbConfig, env) };
+  }
+  const onDatabase = <T>(step: DatabaseStep, work: (engine: DatabaseEngine, handle: DatabaseHandle) => Promise<T>) =>
+    asActivityFailure(() => {
+      const { engine, handle } = database(step);
+      return work(engine, handle);
+    });
+  const router = (environment: string) => createRouterClient(routerUrl(environmentConfig(config, environment)));
+
+  return {
+    async describeEnvironment({ environment }: { environment: string }): Promise<EnvironmentPlan> {
+      return planFor(config, environment);
+    },
+
+    async describePackage({ sha256 }: { sha256: string }): Promise<PackageRef> {
+      return (await store.getPackage(sha256)).ref;
+    },
+
+    /** The real state: routes from the router, what exists in each database. */
+    async inspectEnvironment({ environment }: { environment: string }): Promise<EnvironmentInspection> {
+      const routes = await router(environment).getRoutes();
+      const databases: EnvironmentInspection['databases'] = {};
+      for (const db of environmentConfig(config, environment).databases) {
+        databases[db.name] = await onDatabase({ environment, database: db.name }, (engine, handle) => engine.inspect(handle));
+      }
+      const sites: EnvironmentInspection['routes'] = {};
+      for (const [name, site] of Object.entries(routes.sites)) sites[name] = { live: site.live as RouteTarget | null, preview: site.preview as RouteTarget | null };
+      return { routes: sites, databases };
+    },
+
+    cloneDatabase: (step: DatabaseStep) => onDatabase(step, (engine, handle) => engine.copyToTemporary(handle, heartbeat)),
+    makeCloneReadOnly: (step: DatabaseStep) => onDatabase(step, (engine, handle) => engine.makeTemporaryReadOnly(handle)),
+    createRestorePoint: (step: DatabaseStep) => onDatabase(step, (engine, handle) => engine.createRestorePoint(handle, heartbeat)),
+    restoreDatabase: (step: DatabaseStep) => onDatabase(step, (engine, handle) => engine.restoreFromRestorePoint(handle, heartbeat)),
+    dropRestorePoint: (step: DatabaseStep) => onDatabase(step, (engine, handle) => engine.dropRestorePoint(handle)),
+    dropTemporaryDatabase: (step: DatabaseStep) => onDatabase(step, (engine, handle) => engine.dropTemporary(handle)),
+
+    async applyMigrations(step: MigrationStep): Promise<MigrationResult> {
+      const pkg = await store.getPackage(step.packageSha256);
+      const migrations = await store.readMigrations(pkg);
+      return onDatabase(step, (engine, handle) => engine.applyMigrations(handle, migrations, heartbeat));
+    },
+
+    /** Switches public traffic; returns once requests in flight to the previous target are drained. */
+    async routePublicTraffic({ environment, site, route }: RouteStep & { route: RouteTarget }) {
+      const result = await router(environment).setLive(site, route);
+      return { drained: result.drained, drainMs: result.drainMs };
+    },
+
+    async routePreview({ environment, site, route }: RouteStep & { route: RouteTarget | null }) {
+      if (route && route.kind !== 'slot') throw invalidInput('a preview must be a slot');
+      await router(environment).setPreview(site, route);
+    },
+  };
+}
+
+export type CutoverActivities = ReturnType<typeof createActivities>;

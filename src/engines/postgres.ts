@@ -1,0 +1,46 @@
+import type { DatabaseEngine, DatabaseHandle, DatabaseRole } from './engine.js';
+import { connectionStringTo, databaseNameOf, secretsOf } from './postgres/connection-url.js';
+import { copyToTemporary, dropTemporary } from './postgres/copy.js';
+import { engineFailure } from './postgres/errors.js';
+import { inspect, ping } from './postgres/inspect.js';
+import { applyMigrations } from './postgres/migrations.js';
+import { physicalNames, type PhysicalNames } from './postgres/names.js';
+import { makeTemporaryReadOnly } from './postgres/read-only.js';
+import { createRestorePoint, dropRestorePoint, restoreFromRestorePoint } from './postgres/restore-point.js';
+
+export { isReadOnlyViolation } from './postgres/errors.js';
+
+export interface PostgresEngineOptions {
+  /** Where pg_dump and pg_restore live, e.g. /usr/lib/postgresql/15/bin. */
+  binDir: string;
+}
+
+const namesOf = (db: DatabaseHandle): PhysicalNames => physicalNames(databaseNameOf(db));
+
+/** Every operation's errors leave through here: classified, and with the connection string and password removed. */
+async function guarded<T>(db: DatabaseHandle, doing: string, work: (names: PhysicalNames) => Promise<T>): Promise<T> {
+  try {
+    return await work(namesOf(db));
+  } catch (error) {
+    throw engineFailure(error, `${doing} (database ${db.config.name})`, secretsOf(db));
+  }
+}
+
+export function createPostgresEngine(options: PostgresEngineOptions): DatabaseEngine {
+  return {
+    name: 'postgres',
+    connectionStringFor(db: DatabaseHandle, role: DatabaseRole): string {
+      const names = namesOf(db);
+      return connectionStringTo(db, role === 'original' ? names.original : names.temporary);
+    },
+    ping: (db) => guarded(db, 'cannot reach the database', (names) => ping(db, names)),
+    inspect: (db) => guarded(db, 'cannot inspect the database', (names) => inspect(db, names)),
+    copyToTemporary: (db, heartbeat) => guarded(db, 'cannot copy the database to its temporary copy', (names) => copyToTemporary(db, names, options.binDir, heartbeat)),
+    makeTemporaryReadOnly: (db) => guarded(db, 'cannot make the temporary copy read-only', (names) => makeTemporaryReadOnly(db, names)),
+    createRestorePoint: (db, heartbeat) => guarded(db, 'cannot create the restore point', (names) => createRestorePoint(db, names, heartbeat)),
+    restoreFromRestorePoint: (db, heartbeat) => guarded(db, 'cannot restore the restore point', (names) => restoreFromRestorePoint(db, names, heartbeat)),
+    dropRestorePoint: (db) => guarded(db, 'cannot drop the restore point', (names) => dropRestorePoint(db, names)),
+    applyMigrations: (db, migrations, heartbeat) => guarded(db, 'cannot apply migrations', (names) => applyMigrations(db, names, migrations, heartbeat)),
+    dropTemporary: (db) => guarded(db, 'cannot drop the temporary copy', (names) => dropTemporary(db, names)),
+  };
+}

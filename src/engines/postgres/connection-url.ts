@@ -1,0 +1,88 @@
+import { EngineError, type DatabaseHandle } from '../engine.js';
+
+/** Parses the handle's URL; the message names the environment variable, never the secret value. */
+export function parseConnectionUrl(db: DatabaseHandle): URL {
+  let url: URL;
+  try {
+    url = new URL(db.connectionString);
+  } catch {
+    throw new EngineError('invalid-input', `the connection string in ${db.config.connectionEnv} (database ${db.config.name}) is not a valid URL`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new EngineError('invalid-input', `the connection string in ${db.config.connectionEnv} (database ${db.config.name}) must start with postgres:// or postgresql://`);
+  }
+  return url;
+}
+
+/** The database named by the URL's path: the original of the logical database. */
+export function databaseNameOf(db: DatabaseHandle): string {
+  const path = parseConnectionUrl(db).pathname.replace(/^\//, '');
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    throw new EngineError('invalid-input', `the database name in ${db.config.connectionEnv} (database ${db.config.name}) is not valid percent-encoding`);
+  }
+}
+
+/** Same server, credentials and options, another database. */
+export function connectionStringTo(db: DatabaseHandle, database: string): string {
+  const url = parseConnectionUrl(db);
+  url.pathname = '/' + encodeURIComponent(database);
+  return url.toString();
+}
+
+/** URL query parameters that mean the same to libpq, passed on to pg_dump / pg_restore as environment variables. */
+const LIBPQ_ENV_FOR_PARAM: Record<string, string> = {
+  host: 'PGHOST',
+  port: 'PGPORT',
+  sslmode: 'PGSSLMODE',
+  sslrootcert: 'PGSSLROOTCERT',
+  sslcert: 'PGSSLCERT',
+  sslkey: 'PGSSLKEY',
+  application_name: 'PGAPPNAME',
+  options: 'PGOPTIONS',
+  connect_timeout: 'PGCONNECT_TIMEOUT',
+  target_session_attrs: 'PGTARGETSESSIONATTRS',
+};
+
+/**
+ * Environment for libpq tools: the password travels in PGPASSWORD, never on a command line that `ps` shows.
+ * Inherited PG* variables are removed so that nothing but the handle decides where the tools connect.
+ */
+export function libpqEnvironment(db: DatabaseHandle, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const url = parseConnectionUrl(db);
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(base)) if (!key.startsWith('PG')) env[key] = value;
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (hostname) env.PGHOST = decodeURIComponent(hostname);
+  if (url.port) env.PGPORT = url.port;
+  if (url.username) env.PGUSER = decodeURIComponent(url.username);
+  if (url.password) env.PGPASSWORD = decodeURIComponent(url.password);
+  for (const [param, value] of url.searchParams) {
+    const variable = LIBPQ_ENV_FOR_PARAM[param];
+    if (variable) env[variable] = value;
+  }
+  // node-postgres spells "use TLS" as ssl=true; libpq needs a mode.
+  if (!env.PGSSLMODE && ['true', '1'].includes(url.searchParams.get('ssl') ?? '')) env.PGSSLMODE = 'require';
+  return env;
+}
+
+/** Every spelling of the secret that could end up in a message. */
+export function secretsOf(db: DatabaseHandle): string[] {
+  const secrets = [db.connectionString];
+  try {
+    const url = new URL(db.connectionString);
+    if (url.password) secrets.push(url.password, safeDecode(url.password));
+  } catch {
+    // An unparsable string is redacted as a whole.
+  }
+  return secrets.filter((s) => s.length > 0);
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

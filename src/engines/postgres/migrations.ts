@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { EngineError, type DatabaseHandle, type HeartbeatFn, type Migration, type MigrationResult } from '../engine.js';
+import { isTransient, sqlStateOf } from './errors.js';
+import { withHeartbeat } from './heartbeat.js';
+import type { PhysicalNames } from './names.js';
+import { withConnection } from './session.js';
+
+const MIGRATION_NAME = /^[0-9A-Za-z._-]+\.sql$/;
+
+/** Fixed key of the transaction-level advisory lock that serialises appliers of one database. */
+const MIGRATIONS_LOCK_KEY = '7160413102571935299';
+
+const HISTORY = 'public.cutover_migrations';
+
+const CREATE_HISTORY = `create table if not exists ${HISTORY} (
+  name text primary key,
+  checksum text not null,
+  applied_at timestamptz not null default now()
+)`;
+
+export const checksumOf = (sql: string): string => createHash('sha256').update(sql, 'utf8').digest('hex');
+
+/** Name order is byte order, so that every machine agrees whatever its locale. */
+const byName = (a: Migration, b: Migration) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+function validate(migrations: Migration[]): void {
+  const seen = new Set<string>();
+  for (const { name } of migrations) {
+    if (!MIGRATION_NAME.test(name)) {
+      throw new EngineError('invalid-input', `migration name ${JSON.stringify(name)} is not valid: use letters, digits, ".", "_" and "-", ending in .sql`);
+    }
+    if (seen.has(name)) throw new EngineError('invalid-input', `migration ${name} is listed twice`);
+    seen.add(name);
+  }
+}
+
+function changedAfterApplied(name: string, recorded: string, now: string): EngineError {
+  return new EngineError(
+    'migration-failed',
+    `migration ${name} was changed after it was applied (checksum recorded ${recorded.slice(0, 12)}…, now ${now.slice(0, 12)}…): add a new migration instead of editing an applied one`,
+  );
+}
+
+/** "relation "x" does not exist (SQLSTATE 42P01) at line 3", from the PostgreSQL error of a migration. */
+function describeMigrationError(error: unknown, sql: string): string {
+  const e = error as { message?: string; position?: string; hint?: string };
+  const parts = [e.message ?? String(error)];
+  const state = sqlStateOf(error);
+  if (state) parts.push(`(SQLSTATE ${state})`);
+  const position = Number(e.position);
+  if (Number.isInteger(position) && position > 0) parts.push(`at line ${sql.slice(0, position - 1).split('\n').length}`);
+  if (e.hint) parts.push(`hint: ${e.hint}`);
+  return parts.join(' ');
+}
+
+async function inTransaction<T>(client: pg.Client, work: () => Promise<T>): Promise<T> {
+  await client.query('begin read write');
+  try {
+    await client.query('select pg_advisory_xact_lock($1::bigint)', [MIGRATIONS_LOCK_KEY]);
+    const result = await work();
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  }
+}
+
+async function recordedChecksums(client: pg.Client): Promise<Map<string, string>> {
+  const result = await client.query<{ name: string; checksum: string }>(`select name, checksum from ${HISTORY}`);
+  return new Map(result.rows.map((r) => [r.name, r.checksum]));
+}
+
+/** Applies each pending migration in its own transaction together with its history row. */
+export async function applyMigrations(db: DatabaseHandle, names: PhysicalNames, migrations: Migration[], heartbeat: HeartbeatFn): Promise<MigrationResult> {
+  validate(migrations);
+  const ordered = [...migrations].sort(byName).map((m) => ({ ...m, checksum: checksumOf(m.sql) }));
+  const outcome: MigrationResult = { applied: [], alreadyApplied: [] };
+  await withConnection(db, names.original, async (client) => {
+    // Refuse an edited history before changing anything.
+    const recorded = await inTransaction(client, async () => {
+      await client.query(CREATE_HISTORY);
+      return recordedChecksums(client);
+    });
+    for (const m of ordered) {
+      const previous = recorded.get(m.name);
+      if (previous !== undefined && previous !== m.checksum) throw changedAfterApplied(m.name, previous, m.checksum);
+    }
+    for (const m of ordered) {
+      await withHeartbeat(heartbeat, () => ({ step: 'migrate', migration: m.name }), async () => {
+        const applied = await inTransaction(client, async () => {
+          // Re-read under the lock: another applier may have got here first.
+          const previous = (await recordedChecksums(client)).get(m.name);
+          if (previous !== undefined) {
+            if (previous !== m.checksum) throw changedAfterApplied(m.name, previous, m.checksum);
+            return false;
+          }
+          try {
+            await client.query(m.sql);
+          } catch (error) {
+            if (isTransient(error)) throw new EngineError('transient', `migration ${m.name} was interrupted: ${describeMigrationError(error, m.sql)}`, sqlStateOf(error));
+            throw new EngineError('migration-failed', `migration ${m.name} failed: ${describeMigrationError(error, m.sql)}`, sqlStateOf(error));
+          }
+          await client.query(`insert into ${HISTORY} (name, checksum) values ($1, $2)`, [m.name, m.checksum]);
+          return true;
+        });
+        (applied ? outcome.applied : outcome.alreadyApplied).push(m.name);
+      });
+      // A migration's SET, SET ROLE or temporary table must not leak into the next one.
+      await client.query('discard all');
+    }
+  });
+  return outcome;
+}
+
+/** Names recorded in the history table, empty when there is none yet. */
+export async function appliedMigrations(client: pg.Client): Promise<string[]> {
+  const exists = await client.query<{ found: boolean }>(`select to_regclass('${HISTORY}') is not null as found`);
+  if (!exists.rows[0]?.found) return [];
+  const result = await client.query<{ name: string }>(`select name from ${HISTORY} order by name collate "C"`);
+  return result.rows.map((r) => r.name);
+}

@@ -1,0 +1,139 @@
+/**
+ * The host agent process: a Temporal worker on cutover-host-<host> that runs the host's slots.
+ * Slots are detached process groups: stopping or killing the agent never stops a slot.
+ */
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import type { CutoverConfig } from '../../config/schema.js';
+import { loadConfig } from '../../config/load.js';
+import { createLogger, type Logger } from '../../logging/logger.js';
+import { createPackageStore } from '../../packages/store.js';
+import { createHostActivities, slotsDirOf } from './activities.js';
+import { hostTaskQueue } from './contract.js';
+import { createSlotSupervisor } from './slots.js';
+
+export interface StartHostAgentOptions {
+  config: CutoverConfig;
+  host: string;
+  /** Reused and left open when given; opened and closed by the agent otherwise. */
+  connection?: NativeConnection;
+  logger?: Logger;
+  /** Where connection strings are read from; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface HostAgent {
+  worker: Worker;
+  /** Resolves when the worker has shut down. */
+  run(): Promise<void>;
+  /** Stops taking activities; slots keep running. */
+  shutdown(): void;
+}
+
+/** The Cutover checkout this file belongs to: slots find its node_modules (pg, mssql) through NODE_PATH. */
+const cutoverRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+export async function startHostAgent(options: StartHostAgentOptions): Promise<HostAgent> {
+  const { config, host } = options;
+  const logger = (options.logger ?? createLogger('host-agent')).child({ host });
+  const stateDir = config.stateDir;
+  const supervisor = createSlotSupervisor({ slotsDir: slotsDirOf(stateDir, host) });
+
+  // Re-adoption: records on disk are the truth; each slot's state is checked against its live process.
+  const adopted = await supervisor.list();
+  for (const slot of adopted) logger.info({ slotId: slot.slotId, pid: slot.pid, port: slot.port, state: slot.state }, slot.state === 'running' ? 'adopted running slot' : 'slot has exited');
+
+  const activities = createHostActivities({
+    config,
+    host,
+    store: createPackageStore(join(stateDir, 'packages')),
+    stateDir,
+    cutoverRoot,
+    env: options.env,
+    supervisor,
+  });
+  const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  const taskQueue = hostTaskQueue(host);
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      activities,
+      identity: `cutover-host-agent ${host} pid ${process.pid}`,
+      // In-flight warmups are cancelled after this; the workflow retries them on the next agent.
+      shutdownGraceTime: '5s',
+    });
+  } catch (error) {
+    if (!options.connection) await connection.close();
+    throw error;
+  }
+
+  return {
+    worker,
+    async run() {
+      logger.info({ taskQueue, namespace: config.temporal.namespace, running: adopted.filter((s) => s.state === 'running').length }, 'host agent running');
+      try {
+        await worker.run();
+      } finally {
+        if (!options.connection) await connection.close();
+        logger.info('host agent stopped; slots keep running');
+      }
+    },
+    shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+  };
+}
+
+const usage = 'usage: tsx src/platform/agent/main.ts --host <name> [--config <path>]';
+
+/** The SDK's own logs go through pino too, warnings and up: one JSON stream per process. */
+function routeSdkLogs(logger: Logger) {
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+  Runtime.install({ logger: new DefaultLogger('WARN', (entry) => logger[levels[entry.level]]({ sdk: entry.meta }, entry.message)) });
+}
+
+async function main() {
+  const logger = createLogger('host-agent');
+  routeSdkLogs(logger);
+  let args;
+  try {
+    args = parseArgs({ options: { host: { type: 'string' }, config: { type: 'string', short: 'c' } }, strict: true }).values;
+  } catch (error) {
+    logger.fatal(`${(error as Error).message}; ${usage}`);
+    process.exit(2);
+  }
+  if (!args.host) {
+    logger.fatal(`--host is required; ${usage}`);
+    process.exit(2);
+  }
+
+  let agent: HostAgent;
+  try {
+    agent = await startHostAgent({ config: loadConfig(args.config), host: args.host, logger });
+  } catch (error) {
+    logger.fatal({ err: error }, `host agent did not start: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  const running = agent;
+  const shutdown = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'shutting down the host agent');
+    running.shutdown();
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  try {
+    await running.run();
+  } catch (error) {
+    logger.fatal({ err: error }, `host agent failed: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}
+
+// Run only as a program; tests import startHostAgent without starting anything.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) await main();

@@ -1,0 +1,42 @@
+import type { IncomingMessage } from 'node:http';
+
+// Hop-by-hop headers describe one connection, not the message: never passed through a proxy (RFC 9110 §7.6.1).
+const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/** rawHeaders without hop-by-hop ones (and those the Connection header names), keeping case, order and repeats. */
+export function endToEndHeaders(message: IncomingMessage, drop: ReadonlySet<string> = new Set()): string[] {
+  const named = new Set(
+    (message.headers.connection ?? '')
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const out: string[] = [];
+  const raw = message.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (hopByHop.has(lower) || named.has(lower) || drop.has(lower)) continue;
+    out.push(name, raw[i + 1]!);
+  }
+  return out;
+}
+
+const forwarded = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
+/** Headers for the upstream request: the client's, plus who asked, over what and for which host. */
+export function upstreamRequestHeaders(request: IncomingMessage): string[] {
+  const headers = endToEndHeaders(request, forwarded);
+  const priorFor = request.headers['x-forwarded-for'];
+  const client = request.socket.remoteAddress ?? 'unknown';
+  headers.push('X-Forwarded-For', priorFor ? `${priorFor}, ${client}` : client);
+  // A TLS terminator in front of the router already said https: keep what it said.
+  headers.push('X-Forwarded-Proto', first(request.headers['x-forwarded-proto']) ?? 'http');
+  const host = first(request.headers['x-forwarded-host']) ?? request.headers.host;
+  if (host) headers.push('X-Forwarded-Host', host);
+  return headers;
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,89 @@
+/** Cutover's long-running processes on one machine: started detached, tracked by pid files, stopped by signal. */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ManagedProcess {
+  name: string;
+  pid: number;
+  log: string;
+  reused: boolean;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const pidFile = (stateDir: string, name: string) => join(stateDir, 'run', `${name}.pid`);
+export const logFile = (stateDir: string, name: string) => join(stateDir, 'logs', `${name}.log`);
+
+export function runningPid(stateDir: string, name: string): number | null {
+  const file = pidFile(stateDir, name);
+  if (!existsSync(file)) return null;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : null;
+}
+
+/** Starts `command` detached (own session, so it outlives this process), unless it already runs. */
+export function ensureProcess(
+  stateDir: string,
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): ManagedProcess {
+  mkdirSync(join(stateDir, 'run'), { recursive: true });
+  mkdirSync(join(stateDir, 'logs'), { recursive: true });
+  const log = logFile(stateDir, name);
+  const existing = runningPid(stateDir, name);
+  if (existing) return { name, pid: existing, log, reused: true };
+  const out = openSync(log, 'a');
+  const child = spawn(command, args, { cwd: repoRoot, env, stdio: ['ignore', out, out], detached: true });
+  child.unref();
+  writeFileSync(pidFile(stateDir, name), String(child.pid));
+  return { name, pid: child.pid!, log, reused: false };
+}
+
+/** A TypeScript entry point of Cutover run with tsx. */
+export function tsEntry(file: string): [string, string[]] {
+  return [process.execPath, ['--import', 'tsx', join(repoRoot, file)]];
+}
+
+export async function stopProcess(stateDir: string, name: string, graceMs = 15_000): Promise<boolean> {
+  const pid = runningPid(stateDir, name);
+  rmSync(pidFile(stateDir, name), { force: true });
+  if (!pid) return false;
+  try {
+    process.kill(-pid, 'SIGTERM'); // the whole process group: tsx and node, temporal and its children
+  } catch {
+    process.kill(pid, 'SIGTERM');
+  }
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      process.kill(pid, 'SIGKILL');
+    }
+  }
+  return true;
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, log?: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const tail = log && existsSync(log) ? `\n--- last lines of ${log} ---\n${readFileSync(log, 'utf8').split('\n').slice(-20).join('\n')}` : '';
+  throw new Error(`${what} did not become ready within ${Math.round(timeoutMs / 1000)} s${tail}`);
+}

@@ -1,0 +1,148 @@
+/**
+ * Brings the whole stack up on this machine: the Temporal dev server (with its Web UI), a router per
+ * environment, the host agent, the worker and the API. Everything runs detached: `npm run stop` ends it.
+ * With --demo, then deploys the demo application (v1, then v2 up to awaiting verification).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { join } from 'node:path';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { startPostgresCluster } from '../devtools/postgres-cluster.js';
+import { startDevServer } from '../../temporal/dev-server.js';
+import { ensureProcess, logFile, runningPid, tsEntry, waitFor, type ManagedProcess } from './processes.js';
+import { ensureSearchAttributes } from './search-attributes.js';
+import { runDemo } from './demo.js';
+import { writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
+import pg from 'pg';
+
+const DEMO_PG_PORT = Number(process.env.CUTOVER_DEMO_PG_PORT ?? 55432);
+
+async function reachable(url: string): Promise<boolean> {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Databases whose connection variable is unset get a local PostgreSQL cluster under the state dir. */
+async function provideLocalDatabases(config: LoadedConfig, env: NodeJS.ProcessEnv): Promise<string[]> {
+  const missing = Object.values(config.environments).flatMap((e) => e.databases).filter((db) => !env[db.connectionEnv]);
+  if (missing.length === 0) return [];
+  const notes: string[] = [];
+  const unsupported = missing.filter((db) => db.engine !== 'postgres');
+  if (unsupported.length) throw new Error(`set ${unsupported.map((d) => d.connectionEnv).join(', ')}: Cutover only provides local PostgreSQL databases`);
+  const dataDir = join(config.stateDir, 'postgres');
+  const urlFile = join(dataDir, 'port');
+  let port = existsSync(urlFile) ? Number(readFileSync(urlFile, 'utf8')) : DEMO_PG_PORT;
+  if (!(await canConnect(`postgres://postgres@127.0.0.1:${port}/postgres`))) {
+    mkdirSync(dataDir, { recursive: true });
+    const cluster = await startPostgresCluster({ dataDir, port: DEMO_PG_PORT, detached: true, binDir: config.postgres.binDir });
+    port = cluster.port;
+    writeFileSync(join(config.stateDir, 'run', 'postgres.pid'), String(cluster.pid));
+    writeFileSync(urlFile, String(port));
+    notes.push(`started a local PostgreSQL for the demo on 127.0.0.1:${port} (data in ${dataDir})`);
+  }
+  for (const db of missing) {
+    const name = `${db.name}`;
+    const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
+    await admin.connect();
+    const exists = await admin.query('select 1 from pg_database where datname = $1', [name]);
+    if (exists.rowCount === 0) await admin.query(`create database ${admin.escapeIdentifier(name)}`);
+    await admin.end();
+    env[db.connectionEnv] = `postgres://postgres@127.0.0.1:${port}/${name}`;
+    notes.push(`${db.connectionEnv} was unset: using the local database ${name}`);
+  }
+  return notes;
+}
+
+async function canConnect(url: string) {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    await client.end().catch(() => undefined);
+    return false;
+  }
+}
+
+export async function startStack(config: LoadedConfig) {
+  const env: NodeJS.ProcessEnv = { ...process.env, CUTOVER_CONFIG: config.file };
+  mkdirSync(join(config.stateDir, 'run'), { recursive: true });
+  const notes = await provideLocalDatabases(config, env);
+  const started: ManagedProcess[] = [];
+  const [temporalHost, temporalPortText] = config.temporal.address.split(':');
+  const temporalPort = Number(temporalPortText ?? 7233);
+
+  // Temporal: ours if nothing answers on the configured address.
+  const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: '2s' });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const temporalUp = () => client.workflowService.getSystemInfo({}).then(() => true);
+  if (!(await temporalUp().catch(() => false))) {
+    if (!runningPid(config.stateDir, 'temporal')) {
+      const child = startDevServer({ dataDir: join(config.stateDir, 'temporal'), port: temporalPort, uiPort: config.temporal.uiPort, namespace: config.temporal.namespace, ip: temporalHost, detached: true });
+      writeFileSync(join(config.stateDir, 'run', 'temporal.pid'), String(child.pid));
+      started.push({ name: 'temporal', pid: child.pid!, log: join(config.stateDir, 'temporal', 'temporal.log'), reused: false });
+    }
+    await waitFor('the Temporal dev server', temporalUp, 60_000, join(config.stateDir, 'temporal', 'temporal.log'));
+  }
+  await ensureSearchAttributes(client, config.temporal.namespace);
+
+  const configArgs = ['--config', config.file];
+  for (const name of Object.keys(config.environments)) {
+    const [cmd, args] = tsEntry('src/platform/router/main.ts');
+    started.push(ensureProcess(config.stateDir, `router-${name}`, cmd, [...args, '--environment', name, ...configArgs], env));
+  }
+  for (const host of new Set(Object.values(config.environments).map((e) => e.host))) {
+    const [cmd, args] = tsEntry('src/platform/agent/main.ts');
+    started.push(ensureProcess(config.stateDir, `agent-${host}`, cmd, [...args, '--host', host, ...configArgs], env));
+  }
+  {
+    const [cmd, args] = tsEntry('src/worker/main.ts');
+    started.push(ensureProcess(config.stateDir, 'worker', cmd, [...args, ...configArgs], env));
+    const [apiCmd, apiArgs] = tsEntry('src/api/main.ts');
+    started.push(ensureProcess(config.stateDir, 'api', apiCmd, [...apiArgs, ...configArgs], env));
+  }
+
+  const apiUrl = `http://${config.api.host}:${config.api.port}`;
+  for (const [name, env_] of Object.entries(config.environments)) {
+    await waitFor(`the router of ${name}`, () => reachable(`http://127.0.0.1:${env_.router.adminPort}/healthz`), 60_000, logFile(config.stateDir, `router-${name}`));
+  }
+  await waitFor('the API', () => reachable(`${apiUrl}/health`), 60_000, logFile(config.stateDir, 'api'));
+  await waitFor('the worker and host agent', async () => (await pollers(client, config.temporal.namespace, config.temporal.taskQueue)) > 0, 90_000, logFile(config.stateDir, 'worker'));
+
+  await connection.close();
+  return { apiUrl, started, notes, temporalUi: `http://${temporalHost}:${config.temporal.uiPort}` };
+}
+
+async function pollers(client: Client, namespace: string, taskQueue: string): Promise<number> {
+  const response = await client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 });
+  return response.pollers?.length ?? 0;
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const config = loadConfig(args.find((_, i) => args[i - 1] === '--config'));
+  console.log(`Starting Cutover (config ${config.file}, state in ${config.stateDir})`);
+  const stack = await startStack(config);
+  for (const note of stack.notes) console.log(`  note: ${note}`);
+  console.log('\nCutover is up:');
+  console.log(`  Temporal server     ${config.temporal.address}`);
+  console.log(`  Temporal Web UI     ${stack.temporalUi}`);
+  console.log(`  API                 ${stack.apiUrl}   (health: ${stack.apiUrl}/health, OpenAPI: ${stack.apiUrl}/openapi.json)`);
+  for (const [name, env] of Object.entries(config.environments)) {
+    console.log(`  router ${name.padEnd(12)} admin http://127.0.0.1:${env.router.adminPort}`);
+    for (const site of env.sites) console.log(`    site ${site.name.padEnd(14)} public http://127.0.0.1:${site.publicPort}/  preview http://127.0.0.1:${site.previewPort}/`);
+  }
+  console.log(`  processes           ${stack.started.map((p) => `${p.name}(${p.pid}${p.reused ? ', already running' : ''})`).join(' ')}`);
+  console.log(`  logs                ${join(config.stateDir, 'logs')}`);
+  console.log('  stop everything     npm run stop\n');
+  if (args.includes('--demo')) await runDemo({ apiUrl: stack.apiUrl, config, temporalUi: stack.temporalUi });
+}
+
+main().catch((error) => {
+  console.error(`\ncutover start failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

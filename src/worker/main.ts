@@ -1,0 +1,71 @@
+/** The Temporal worker for Cutover's task queue: runs deployment workflows and their control activities. */
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createActivities } from '../activities/index.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { createPackageStore } from '../packages/store.js';
+import { TASK_QUEUE } from '../workflows/definitions.js';
+import { createLogger } from '../logging/logger.js';
+import { onShutdownSignal } from '../devtools/shutdown.js';
+
+const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface CutoverWorker {
+  worker: Worker;
+  run(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export async function startWorker(options: { config: LoadedConfig; connection?: NativeConnection; taskQueue?: string; env?: NodeJS.ProcessEnv }): Promise<CutoverWorker> {
+  const { config } = options;
+  const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  const store = createPackageStore(join(config.stateDir, 'packages'));
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: options.taskQueue ?? config.temporal.taskQueue ?? TASK_QUEUE,
+    workflowsPath: resolveWorkflows(),
+    activities: createActivities({ config, store, env: options.env }),
+  });
+  let running: Promise<void> | undefined;
+  return {
+    worker,
+    run: () => (running ??= worker.run()),
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      if (!options.connection) await connection.close();
+    },
+  };
+}
+
+/** Bundles from the TypeScript sources in development, from the build output when compiled. */
+function resolveWorkflows(): string {
+  try {
+    return createRequire(import.meta.url).resolve(workflowsPath);
+  } catch {
+    return workflowsPath.replace(/\.ts$/, '.js');
+  }
+}
+
+async function main() {
+  const log = createLogger('cutover-worker');
+  const config = loadConfig(process.argv.find((a, i) => process.argv[i - 1] === '--config'));
+  const w = await startWorker({ config });
+  log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'worker started');
+  onShutdownSignal(async () => {
+    log.info('worker shutting down');
+    await w.shutdown();
+  });
+  await w.run();
+  log.info('worker stopped');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((error) => {
+    console.error(String(error instanceof Error ? error.message : error));
+    process.exit(1);
+  });
+}

@@ -1,0 +1,141 @@
+/**
+ * What the outside world may say to and ask of Cutover's workflows. Side-effect free: the API,
+ * the Slack bot and the CLI import it as well as the workflows.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ClassifiedFailure } from '../failures.js';
+import type { PackageRef } from '../packages/manifest.js';
+
+export const TASK_QUEUE = 'cutover';
+
+export const modes = ['readonly', 'readwrite', 'maintenance-page'] as const;
+export type Mode = (typeof modes)[number];
+
+export const phases = [
+  'preflight',
+  'clone',
+  'enter-maintenance',
+  'upgrade',
+  'warmup',
+  'awaiting-verification',
+  'completing',
+  'resetting',
+  'completed',
+  'reset',
+  'failed',
+] as const;
+export type Phase = (typeof phases)[number];
+
+export type SiteRole = 'zdd' | 'maintenance-page';
+
+export type SiteState =
+  | 'live'
+  | 'entering-maintenance'
+  | 'in-maintenance'
+  | 'upgrading'
+  | 'preview'
+  | 'going-live'
+  | 'rolling-back'
+  | 'failed';
+
+export interface SiteStatus {
+  name: string;
+  role: SiteRole;
+  state: SiteState;
+  /** Slot serving public traffic now, or 'maintenance-page'. */
+  serving: string | null;
+  previewSlot: string | null;
+  error?: string;
+}
+
+export interface LogLine {
+  at: string;
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+export interface PhaseTiming {
+  phase: Phase;
+  startedAt: string;
+  endedAt?: string;
+}
+
+export type Action = 'complete' | 'reset';
+
+export interface DeploymentRequest {
+  deploymentId: string;
+  environment: string;
+  package: PackageRef;
+  mode: Mode;
+  requestedBy?: string;
+}
+
+export interface ResetRequest {
+  rollbackDatabase: boolean;
+  requestedBy?: string;
+  reason?: string;
+}
+
+export interface Decision {
+  action: Action;
+  rollbackDatabase: boolean;
+  requestedBy?: string;
+  reason?: string;
+}
+
+export interface DeploymentStatus {
+  deploymentId: string;
+  environment: string;
+  mode: Mode;
+  package: PackageRef;
+  previousPackage: { sha256: string; version: string } | null;
+  phase: Phase;
+  sites: SiteStatus[];
+  actions: Action[];
+  decision: Decision | null;
+  failure: ClassifiedFailure | null;
+  timings: PhaseTiming[];
+  warnings: string[];
+  startedAt: string;
+  endedAt: string | null;
+}
+
+export interface DeploymentLog {
+  lines: LogLine[];
+}
+
+/** Refusal types, so callers can map them (HTTP 409, Slack ephemeral message). */
+export const refusals = {
+  wrongState: 'action-not-available',
+  environmentBusy: 'environment-busy',
+} as const;
+
+export const statusQuery = defineQuery<DeploymentStatus>('status');
+/** Arguments may be missing when sent by `temporal workflow ...` without --input: handlers cope with undefined. */
+export interface CompleteRequest {
+  requestedBy?: string;
+}
+export const logQuery = defineQuery<DeploymentLog, [{ after?: number }]>('log');
+
+export const completeUpdate = defineUpdate<DeploymentStatus, [CompleteRequest]>('complete');
+export const resetUpdate = defineUpdate<DeploymentStatus, [ResetRequest]>('reset');
+/** Same actions as signals, for `temporal workflow signal` and fire-and-forget callers. */
+export const completeSignal = defineSignal<[CompleteRequest]>('complete');
+export const resetSignal = defineSignal<[ResetRequest]>('reset');
+
+// The environment workflow serialises deployments: at most one runs per environment (promise 4).
+export interface EnvironmentState {
+  environment: string;
+  running: { deploymentId: string; workflowId: string } | null;
+  last: { deploymentId: string; outcome: 'completed' | 'reset' | 'failed' | 'terminated' } | null;
+}
+export const requestDeploymentUpdate = defineUpdate<{ deploymentId: string; workflowId: string }, [DeploymentRequest]>('requestDeployment');
+export const environmentStateQuery = defineQuery<EnvironmentState>('environmentState');
+
+/** A failed deployment tells its environment, so a new deployment may take over from it. */
+export const deploymentFailedSignal = defineSignal<[{ deploymentId: string }]>('deploymentFailed');
+/** The environment tells a failed deployment that a new one takes over. */
+export const supersedeSignal = defineSignal('supersede');
+
+export const environmentWorkflowId = (environment: string) => `environment-${environment}`;
+export const deploymentWorkflowId = (deploymentId: string) => deploymentId;

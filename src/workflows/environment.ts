@@ -1,0 +1,117 @@
+/**
+ * One long-lived workflow per environment that starts its deployments, one at a time (promise 4).
+ * Requests arrive as an update-with-start, so the check for a running deployment and the start are atomic.
+ */
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  deploymentFailedSignal,
+  deploymentWorkflowId,
+  environmentStateQuery,
+  refusals,
+  requestDeploymentUpdate,
+  supersedeSignal,
+  type DeploymentRequest,
+  type EnvironmentState,
+} from './definitions.js';
+import { deploymentWorkflow } from './deployment.js';
+import { environmentKey, modeKey, packageVersionKey, phaseKey } from './search-attributes.js';
+
+/** Idle this long, the environment workflow ends; the next request starts a new one. */
+const IDLE_MS = 60 * 60 * 1000;
+/** Keeps histories short. */
+const DEPLOYMENTS_PER_RUN = 100;
+
+export async function environmentWorkflow(environment: string, carried?: EnvironmentState['last']): Promise<void> {
+  const state: EnvironmentState = { environment, running: null, last: carried ?? null };
+  let runningFailed = false;
+  let queued: DeploymentRequest | null = null;
+  let started = 0;
+
+  setHandler(environmentStateQuery, () => ({ ...state }));
+  setHandler(deploymentFailedSignal, ({ deploymentId }) => {
+    if (state.running?.deploymentId === deploymentId) runningFailed = true;
+  });
+  setHandler(
+    requestDeploymentUpdate,
+    async (request) => {
+      queued = request; // before any await: a concurrent request's validator must see this one
+      // A failed deployment hands over to the new one, which resumes from the environment's real state.
+      if (state.running && runningFailed) {
+        const failed = state.running;
+        await getExternalWorkflowHandle(failed.workflowId).signal(supersedeSignal);
+        await condition(() => state.running?.deploymentId !== failed.deploymentId);
+      }
+      const workflowId = deploymentWorkflowId(request.deploymentId);
+      state.running = { deploymentId: request.deploymentId, workflowId };
+      runningFailed = false;
+      const child = await startChild(deploymentWorkflow, {
+        workflowId,
+        args: [request],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [
+          { key: environmentKey, value: request.environment },
+          { key: phaseKey, value: 'preflight' },
+          { key: packageVersionKey, value: request.package.version },
+          { key: modeKey, value: request.mode },
+        ],
+      });
+      queued = null;
+      started++;
+      void watch(child.result(), request.deploymentId);
+      return { deploymentId: request.deploymentId, workflowId };
+    },
+    {
+      validator: (request) => {
+        if (request.environment !== environment) throw new Error(`request is for environment ${request.environment}, not ${environment}`);
+        if ((state.running && !runningFailed) || queued) {
+          const busy = state.running ?? { deploymentId: queued!.deploymentId };
+          throw ApplicationFailure.create({
+            type: refusals.environmentBusy,
+            message: `Environment ${environment} already has a deployment in progress: ${busy.deploymentId}. Complete or reset it first.`,
+            nonRetryable: true,
+            details: [busy.deploymentId],
+          });
+        }
+      },
+    },
+  );
+
+  async function watch(result: Promise<unknown>, deploymentId: string) {
+    let outcome: NonNullable<EnvironmentState['last']>['outcome'] = 'completed';
+    try {
+      const status = (await result) as { phase?: string };
+      outcome = status?.phase === 'reset' ? 'reset' : 'completed';
+    } catch {
+      outcome = 'failed';
+    }
+    if (state.running?.deploymentId === deploymentId) {
+      state.running = null;
+      runningFailed = false;
+    }
+    state.last = { deploymentId, outcome };
+  }
+
+  for (;;) {
+    const busy = await condition(() => state.running !== null || queued !== null, IDLE_MS);
+    if (!busy) {
+      await condition(allHandlersFinished);
+      if (state.running === null && queued === null) return; // a request may have come in while we finished handlers
+      continue;
+    }
+    await condition(() => state.running === null && queued === null);
+    if (started >= DEPLOYMENTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof environmentWorkflow>(environment, state.last);
+    }
+  }
+}

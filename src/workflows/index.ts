@@ -1,0 +1,3 @@
+// The workflows the worker bundles.
+export { deploymentWorkflow } from './deployment.js';
+export { environmentWorkflow } from './environment.js';

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startTestStack, type TestStack } from '../support/stack.js';
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const get = (url: string) => fetch(url, { headers: { accept: 'application/json' } });
+
+describe('smooth deployment, Complete path', () => {
+  test('v1 goes live on an empty environment, then v2 replaces it through a read-only clone', async () => {
+    const v1 = await stack.deploy('examples/demo-app/v1');
+    const awaiting1 = await stack.waitForPhase(v1, ['awaiting-verification']);
+    expect(awaiting1.previousPackage).toBeNull();
+    expect(awaiting1.actions).toEqual(['complete', 'reset']);
+    expect((await stack.api('POST', `/v1/deployments/${v1}/complete`, {})).status).toBe(200);
+    await stack.waitForPhase(v1, ['completed']);
+
+    const live = await get(`${stack.publicUrl()}/notes`);
+    expect(live.status).toBe(200);
+    expect(live.headers.get('x-app-version')).toBe('1.0.0');
+    const written = await fetch(`${stack.publicUrl()}/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body: 'before v2' }) });
+    expect(written.status).toBe(201);
+
+    const v2 = await stack.deploy('examples/demo-app/v2', 'readonly');
+    const awaiting2 = await stack.waitForPhase(v2, ['awaiting-verification']);
+    expect(awaiting2.previousPackage.version).toBe('1.0.0');
+    // The clone (v1, read-only temporary database) serves the public; the preview runs v2 on the migrated original.
+    const pub = await get(`${stack.publicUrl()}/notes`);
+    expect(pub.headers.get('x-app-version')).toBe('1.0.0');
+    expect(pub.headers.get('x-slot')).toMatch(/\.temporary$/);
+    expect((await pub.json()).notes.map((n: { body: string }) => n.body)).toContain('before v2');
+    const refused = await fetch(`${stack.publicUrl()}/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body: 'during' }) });
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).message).toMatch(/read-only during a deployment/);
+    const preview = await get(`${stack.previewUrl()}/notes`);
+    expect(preview.headers.get('x-app-version')).toBe('2.0.0');
+    expect(await stack.databaseNames()).toEqual(expect.arrayContaining([`${stack.environment}_app__cutover_tmp`, `${stack.environment}_app__cutover_rp`]));
+
+    const log = await stack.api('GET', `/v1/deployments/${v2}/log`);
+    expect(log.text).toContain('Enabling zero downtime deployment mode readonly on site web');
+    expect(log.text).toContain('All sites in this deployment are now in maintenance mode');
+
+    expect((await stack.api('POST', `/v1/deployments/${v2}/complete`, {})).status).toBe(200);
+    const done = await stack.waitForPhase(v2, ['completed']);
+    expect(done.actions).toEqual([]);
+    const after = await get(`${stack.publicUrl()}/notes`);
+    expect(after.headers.get('x-app-version')).toBe('2.0.0');
+    expect(after.headers.get('x-slot')).toMatch(/\.original$/);
+    const columns = await stack.sql<{ column_name: string }>("select column_name from information_schema.columns where table_name = 'notes'");
+    expect(columns.map((c) => c.column_name)).toContain('author');
+    expect(await stack.databaseNames()).toEqual([`${stack.environment}_app`]);
+    expect((await stack.sql<{ body: string }>('select body from notes')).map((r) => r.body)).toEqual(['before v2']);
+
+    // Complete twice, or Reset after Complete: refused, naming the state.
+    const again = await stack.api('POST', `/v1/deployments/${v2}/complete`, {});
+    expect(again.status).toBe(409);
+    expect(again.body.error.message).toMatch(/completed/);
+    const resetAfter = await stack.api('POST', `/v1/deployments/${v2}/reset`, { rollbackDatabase: false });
+    expect(resetAfter.status).toBe(409);
+    expect(resetAfter.body.error.state).toBe('completed');
+  }, 240_000);
+});
