@@ -67,7 +67,8 @@ async function removeStaleStaging(packagesDir: string): Promise<void> {
 /**
  * The content-addressed package store. An import is staged in a temporary folder next to the
  * packages, checked, hashed, made read-only, then renamed to `sha256/<hex>`: a package under its
- * final name is always complete, and a refused package leaves nothing behind.
+ * final name is always complete, and a refused package leaves nothing behind. The id is
+ * hashPackageTree (tree.ts) of the staged folder, so folders and tarballs agree.
  */
 export function createPackageStore(dir: string, options: PackageStoreOptions = {}): PackageStore {
   const storeDir = resolve(dir);

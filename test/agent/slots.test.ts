@@ -1,6 +1,7 @@
 /** The host activities called directly, with real slot processes, real HTTP and a real PostgreSQL. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
@@ -17,6 +18,8 @@ let setup: AgentTestSetup;
 let activities: HostActivities;
 let agentEnv: NodeJS.ProcessEnv;
 const shas = new Map<ServerMode, string>();
+const demoApp = fileURLToPath(new URL('../../examples/demo-app/v1', import.meta.url));
+let demoSha: string;
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client(inject('pgAdminUrl'));
@@ -70,11 +73,13 @@ beforeAll(async () => {
     const client = new pg.Client(target.toString());
     await client.connect();
     await client.query('create table visits (id serial primary key, at timestamptz default now())');
+    await client.query(readFileSync(join(demoApp, 'migrations', '0001_create_notes.sql'), 'utf8'));
     await client.end();
   }
   await admin((c) => c.query(`alter database ${dbName}__cutover_tmp set default_transaction_read_only = on`));
   const modes: ServerMode[] = ['ok', 'slow-start', 'forbidden', 'error', 'crash', 'write-on-warmup', 'write-at-startup', 'print-url'];
   for (const mode of modes) shas.set(mode, (await importTestPackage(setup.store, mode)).ref.sha256);
+  demoSha = (await setup.store.importPackage(demoApp)).ref.sha256;
   activities = createHostActivities({ config: setup.config, host: setup.host, store: setup.store, stateDir: setup.stateDir, cutoverRoot: process.cwd(), env: agentEnv });
 });
 
@@ -176,6 +181,23 @@ describe('startSlot / listSlots / stopSlot', () => {
     expect(await failureOf(withoutSecret.startSlot(spec('ok', { databases: 'temporary' })))).toMatchObject({ type: 'invalid-input', message: expect.stringContaining(databaseEnv) });
     const elsewhere = createHostActivities({ config: setup.config, host: 'other-host', store: setup.store, stateDir: setup.stateDir, cutoverRoot: process.cwd(), env: agentEnv });
     expect(await failureOf(elsewhere.startSlot(spec('ok')))).toMatchObject({ type: 'invalid-input', message: expect.stringContaining(`runs on host ${setup.host}`) });
+  });
+});
+
+describe('the demo app', () => {
+  test('warms up on the original and on the read-only clone, which refuses writes clearly', async () => {
+    const original = await activities.startSlot({ environment, site: 'web', packageSha256: demoSha, databases: 'original', readOnly: false });
+    const clone = await activities.startSlot({ environment, site: 'web', packageSha256: demoSha, databases: 'temporary', readOnly: true });
+    for (const slot of [original, clone]) {
+      expect(slot.packageVersion).toBe('1.0.0');
+      expect((await activities.warmUpSlot({ slotId: slot.slotId, path: '/healthz', timeoutMs: 15_000 })).status).toBe(200);
+    }
+    const post = (port: number) => fetch(`http://127.0.0.1:${port}/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body: 'hello' }) });
+    expect((await post(original.port)).status).toBe(201);
+    expect((await post(clone.port)).status).toBe(503);
+    expect(await activities.slotLogTail({ slotId: clone.slotId, lines: 5 })).toContain('(read-only clone)');
+    await activities.stopSlot({ slotId: original.slotId });
+    await activities.stopSlot({ slotId: clone.slotId });
   });
 });
 

@@ -70,6 +70,8 @@ describe('classifyWarmup', () => {
     expect(classifyWarmup(observe({ exit: { exitCode: 1, exitSignal: null }, logTail: 'read-only transaction' }))).toMatchObject({ failureClass: 'startup-error' });
     // An app that announces its read-only mode and is still starting is given its time.
     expect(classifyWarmup(observe({ readOnly: true, logTail: 'running in read-only mode' }))).toEqual({ outcome: 'keep-polling' });
+    expect(classifyWarmup(observe({ readOnly: true, attempt: response(503, 'starting'), logTail: 'listening on http://127.0.0.1:4000 (read-only clone)' }))).toEqual({ outcome: 'keep-polling' });
+    expect(classifyWarmup(observe({ readOnly: true, exit: { exitCode: 1, exitSignal: null }, logTail: 'listening (read-only clone)\nTypeError: x is undefined' }))).toMatchObject({ failureClass: 'startup-error' });
     expect(classifyWarmup(observe({ readOnly: true, attempt: response(200), logTail: 'ERROR 25006 caught, continuing read-only' }))).toEqual({ outcome: 'ready' });
   });
 

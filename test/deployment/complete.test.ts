@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestStack, type TestStack } from '../support/stack.js';
+import { startTraffic } from '../support/traffic.js';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -26,6 +27,7 @@ describe('smooth deployment, Complete path', () => {
     const written = await fetch(`${stack.publicUrl()}/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body: 'before v2' }) });
     expect(written.status).toBe(201);
 
+    const traffic = startTraffic(stack.publicUrl(), { readers: 4 });
     const v2 = await stack.deploy('examples/demo-app/v2', 'readonly');
     const awaiting2 = await stack.waitForPhase(v2, ['awaiting-verification']);
     expect(awaiting2.previousPackage.version).toBe('1.0.0');
@@ -48,13 +50,24 @@ describe('smooth deployment, Complete path', () => {
     expect((await stack.api('POST', `/v1/deployments/${v2}/complete`, {})).status).toBe(200);
     const done = await stack.waitForPhase(v2, ['completed']);
     expect(done.actions).toEqual([]);
+    await new Promise((r) => setTimeout(r, 500));
+    const report = await traffic.stop();
+    // Not one read failed for the whole deployment; every write was either saved or clearly refused.
+    expect(report.reads).toBeGreaterThan(100);
+    expect(report.failedReads).toEqual([]);
+    expect(report.failedWrites).toEqual([]);
+    expect(report.refusedWrites.length).toBeGreaterThan(0);
+    expect(report.versions.get('1.0.0')).toBeGreaterThan(0);
+    expect(report.versions.get('2.0.0')).toBeGreaterThan(0);
+    const stored = new Set((await stack.sql<{ body: string }>('select body from notes')).map((r) => r.body));
+    expect(report.acceptedWrites.filter((b) => !stored.has(b))).toEqual([]);
     const after = await get(`${stack.publicUrl()}/notes`);
     expect(after.headers.get('x-app-version')).toBe('2.0.0');
     expect(after.headers.get('x-slot')).toMatch(/\.original$/);
     const columns = await stack.sql<{ column_name: string }>("select column_name from information_schema.columns where table_name = 'notes'");
     expect(columns.map((c) => c.column_name)).toContain('author');
     expect(await stack.databaseNames()).toEqual([`${stack.environment}_app`]);
-    expect((await stack.sql<{ body: string }>('select body from notes')).map((r) => r.body)).toEqual(['before v2']);
+    expect((await stack.sql<{ body: string }>('select body from notes order by id limit 1')).map((r) => r.body)).toEqual(['before v2']);
 
     // Complete twice, or Reset after Complete: refused, naming the state.
     const again = await stack.api('POST', `/v1/deployments/${v2}/complete`, {});

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as tar from 'tar';
 import { afterAll, describe, expect, test } from 'vitest';
 import { PackageError } from '../../src/packages/errors.js';
+import { DEFAULT_PACKAGE_LIMITS } from '../../src/packages/limits.js';
 import { packDirectory } from '../../src/packages/pack.js';
 import { createPackageStore } from '../../src/packages/store.js';
 import { tempFolders, validManifest, writeSamplePackage, writeTree } from './support/files.js';
@@ -316,7 +317,6 @@ describe('limits', () => {
     const { store } = await newStore();
     const source = await writeSamplePackage(folders);
     await expect(store.importPackage(source)).resolves.toBeDefined();
-    const { DEFAULT_PACKAGE_LIMITS } = await import('../../src/packages/limits.js');
     expect(DEFAULT_PACKAGE_LIMITS).toEqual({ maxTotalBytes: 200 * 1024 * 1024, maxEntries: 20_000 });
   });
 });

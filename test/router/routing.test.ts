@@ -76,7 +76,12 @@ describe('admin API', () => {
     expect(((await empty.json()) as { error: string }).error).toMatch(/^body: is required/);
     const badDrain = await put('/v1/sites/shop/live?drainTimeoutMs=soon', JSON.stringify(slot(a)));
     expect(badDrain.status).toBe(400);
-    expect(((await badDrain.json()) as { error: string }).error).toMatch(/^drainTimeoutMs: /);
+    expect(((await badDrain.json()) as { error: string }).error).toBe('drainTimeoutMs: must be a whole number of milliseconds');
+    const emptyDrain = await put('/v1/sites/shop/live?drainTimeoutMs=', JSON.stringify(slot(a)));
+    expect(emptyDrain.status).toBe(400);
+    const hugeDrain = await put('/v1/sites/shop/live?drainTimeoutMs=99999999', JSON.stringify(slot(a)));
+    expect(((await hugeDrain.json()) as { error: string }).error).toBe('drainTimeoutMs: must be at most 3600000 (one hour)');
+    expect((await client().getRoutes()).sites.shop!.live).toBeNull();
   });
 
   test('a preview must be a slot or null', async () => {

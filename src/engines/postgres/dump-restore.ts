@@ -89,19 +89,11 @@ export async function dumpAndRestore(db: DatabaseHandle, input: CopyCommandsInpu
     const restoreErrors = stderrTail(restoring);
     const dumpExit = exitOf(dumping);
     const restoreExit = exitOf(restoring);
-    const stopBoth = () => {
-      if (dumping.exitCode === null) dumping.kill('SIGTERM');
-      if (restoring.exitCode === null) restoring.kill('SIGTERM');
+    const stop = (child: ChildProcess) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     };
-    // The tool that failed first explains the failure; the other one only saw its partner stop.
-    let firstToFail: 'dump' | 'restore' | undefined;
-    const onExit = (tool: 'dump' | 'restore') => (exit: Exit) => {
-      if (exit.code === 0) return;
-      firstToFail ??= tool;
-      stopBoth();
-    };
-    void dumpExit.then(onExit('dump'));
-    void restoreExit.then(onExit('restore'));
+    void dumpExit.then((exit) => exit.code !== 0 && stop(restoring));
+    void restoreExit.then((exit) => exit.code !== 0 && stop(dumping));
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         copiedBytes += chunk.length;
@@ -110,7 +102,16 @@ export async function dumpAndRestore(db: DatabaseHandle, input: CopyCommandsInpu
     });
     const piping = dumping.stdout && restoring.stdin ? pipeline(dumping.stdout, counter, restoring.stdin) : Promise.resolve();
     const [dumped, restored] = await Promise.all([dumpExit, restoreExit, piping.catch(() => undefined)]);
-    if (firstToFail === 'restore') throw toolFailure(restore, restored, restoreErrors());
-    if (firstToFail === 'dump') throw toolFailure(dump, dumped, dumpErrors());
+    const failed = [
+      { tool: dump, exit: dumped, stderr: dumpErrors() },
+      { tool: restore, exit: restored, stderr: restoreErrors() },
+    ].filter((f) => f.exit.code !== 0);
+    if (failed.length === 0) return;
+    // The tool that failed on its own (an exit code, not our signal or a broken pipe) explains the other's failure: it comes first.
+    failed.sort((a, b) => Number(a.exit.signal !== null) - Number(b.exit.signal !== null));
+    const errors = failed.map((f) => toolFailure(f.tool, f.exit, f.stderr));
+    const [first] = errors;
+    if (errors.length === 1 || first instanceof EngineError) throw first;
+    throw new Error(errors.map((e) => e.message).join('; then '));
   });
 }

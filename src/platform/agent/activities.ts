@@ -44,7 +44,7 @@ export function createHostActivities(deps: HostAgentDeps): HostActivities {
 
   async function prepare(spec: SlotSpec, environment: EnvironmentConfig): Promise<SlotLaunch> {
     const pkg = await asClassified(() => deps.store.getPackage(spec.packageSha256));
-    const databases = slotDatabases(environment, spec.databases, processEnv);
+    const databases = slotDatabases(environment, spec.databases, { env: processEnv, postgresBinDir: deps.config.postgres.binDir });
     return {
       argv: pkg.manifest.start,
       cwd: pkg.dir,

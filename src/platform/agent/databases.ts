@@ -4,10 +4,8 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { EnvironmentConfig } from '../../config/schema.js';
-import { EngineError, type DatabaseHandle, type DatabaseRole } from '../../engines/engine.js';
-import { connectionStringTo } from '../../engines/postgres/connection-url.js';
-import { physicalNames } from '../../engines/postgres/names.js';
-import { databaseNameOf } from '../../engines/postgres/connection-url.js';
+import { EngineError, type DatabaseRole } from '../../engines/engine.js';
+import { engineFor, resolveDatabaseHandle } from '../../engines/index.js';
 import { secretsOf } from './scrub.js';
 
 export interface SlotDatabases {
@@ -17,13 +15,16 @@ export interface SlotDatabases {
   secrets: string[];
 }
 
-export function slotDatabases(environment: EnvironmentConfig, role: DatabaseRole, processEnv: NodeJS.ProcessEnv): SlotDatabases {
+export function slotDatabases(environment: EnvironmentConfig, role: DatabaseRole, options: { env: NodeJS.ProcessEnv; postgresBinDir: string }): SlotDatabases {
   const env: Record<string, string> = {};
   const urls: string[] = [];
   environment.databases.forEach((config, index) => {
-    const handle = resolveHandle(config, processEnv);
-    const url = asFailure(() => connectionStringFor(handle, role));
-    urls.push(handle.connectionString, url);
+    const url = nonRetryable(() => {
+      const handle = resolveDatabaseHandle(config, options.env);
+      urls.push(handle.connectionString);
+      return engineFor(config, { postgres: { binDir: options.postgresBinDir } }).connectionStringFor(handle, role);
+    });
+    urls.push(url);
     env[`CUTOVER_DB_${config.name.toUpperCase()}_URL`] = url;
     if (index === 0) env.DATABASE_URL = url;
   });
@@ -39,28 +40,13 @@ export function knownSecrets(environment: EnvironmentConfig | undefined, process
   return secretsOf(urls);
 }
 
-function resolveHandle(config: DatabaseHandle['config'], processEnv: NodeJS.ProcessEnv): DatabaseHandle {
-  const connectionString = processEnv[config.connectionEnv];
-  if (!connectionString) {
-    throw ApplicationFailure.nonRetryable(
-      `The environment variable ${config.connectionEnv} (connection string of database ${config.name}) is not set for the host agent`,
-      'invalid-input',
-    );
-  }
-  return { config, connectionString };
-}
-
-function connectionStringFor(db: DatabaseHandle, role: DatabaseRole): string {
-  if (role === 'original') return db.connectionString;
-  if (db.config.engine !== 'postgres') throw new EngineError('invalid-input', `temporary databases of ${db.config.engine} are not supported by this host agent yet`);
-  return connectionStringTo(db, physicalNames(databaseNameOf(db)).temporary);
-}
-
-function asFailure<T>(fn: () => T): T {
+/** A missing variable or an unsupported engine will not fix itself on retry: fail clearly, once. */
+function nonRetryable<T>(fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if (error instanceof EngineError) throw ApplicationFailure.nonRetryable(error.message, error.failureClass);
+    if (error instanceof EngineError) throw ApplicationFailure.nonRetryable(`${error.message} for the host agent`, error.failureClass);
+    if (error instanceof Error) throw ApplicationFailure.nonRetryable(error.message, 'invalid-input');
     throw error;
   }
 }

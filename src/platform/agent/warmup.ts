@@ -34,8 +34,9 @@ export type WarmupVerdict = { outcome: 'ready' } | { outcome: 'keep-polling' } |
 
 // The write itself was refused by a read-only database (PostgreSQL SQLSTATE 25006, SQL Server error 3906).
 const READ_ONLY_ERROR = /25006|read-only transaction|read_only_sql_transaction|database is read-only/i;
-// Any mention of read-only: only trusted where it explains a failure (a failed request, a crash).
+// Any mention of read-only: trusted in the body of a failed warmup request, or on a log line that reports an error.
 const READ_ONLY_MENTION = /25006|read[- ]only/i;
+const ERROR_WORDS = /error|fail|fatal|cannot|could not|refus|denied|exception/i;
 
 const MAX_BODY_IN_MESSAGE = 300;
 
@@ -45,11 +46,13 @@ export function classifyWarmup(o: WarmupObservation): WarmupVerdict {
   const after = `after ${o.attempts} attempt${o.attempts === 1 ? '' : 's'} in ${o.elapsedMs} ms`;
   const failed = (failureClass: WarmupFailureClass, message: string): WarmupVerdict => ({ outcome: 'failed', failureClass, message: scrubSecrets(message) });
   const response = o.attempt.kind === 'response' ? o.attempt : null;
-  const readOnlyFailure = o.readOnly && ((response !== null && response.status !== 200 && READ_ONLY_MENTION.test(response.body)) || READ_ONLY_ERROR.test(o.logTail));
+  const logShowsReadOnlyFailure = o.logTail.split('\n').some((line) => READ_ONLY_ERROR.test(line) || (READ_ONLY_MENTION.test(line) && ERROR_WORDS.test(line)));
+  const responseShowsReadOnlyFailure = response !== null && response.status !== 200 && READ_ONLY_MENTION.test(response.body);
+  const readOnlyEvidence = o.readOnly && (logShowsReadOnlyFailure || responseShowsReadOnlyFailure);
 
   if (o.exit) {
-    if (o.readOnly && (readOnlyFailure || READ_ONLY_MENTION.test(o.logTail))) {
-      return failed('readonly-not-supported', `Slot ${o.slotId} runs on read-only databases and ${describeExit(o.exit)} during warmup: the application writes at startup. ${after}.${tail}`);
+    if (readOnlyEvidence) {
+      return failed('readonly-not-supported', `Slot ${o.slotId} runs on read-only databases and ${describeExit(o.exit)} during warmup (${after}): the application writes at startup.${tail}`);
     }
     return failed('startup-error', `Slot ${o.slotId} ${describeExit(o.exit)} before answering HTTP 200 on ${o.path} (${after}).${tail}`);
   }
@@ -57,11 +60,11 @@ export function classifyWarmup(o: WarmupObservation): WarmupVerdict {
   if (response?.status === 403) {
     return failed('ip-forbidden', `Slot ${o.slotId} answered HTTP 403 to the warmup request GET ${o.path} from 127.0.0.1${bodySnippet(response.body)}.${tail}`);
   }
-  if (response && readOnlyFailure) {
+  if (response && readOnlyEvidence) {
     return failed('readonly-not-supported', `Slot ${o.slotId} runs on read-only databases and answered HTTP ${response.status} to GET ${o.path}: the application writes during warmup${bodySnippet(response.body)}.${tail}`);
   }
   if (!o.timedOut) return { outcome: 'keep-polling' };
-  if (o.readOnly && READ_ONLY_ERROR.test(o.logTail)) {
+  if (readOnlyEvidence) {
     return failed('readonly-not-supported', `Slot ${o.slotId} runs on read-only databases and did not answer HTTP 200 on ${o.path} within ${o.timeoutMs} ms; its log shows refused writes.${tail}`);
   }
   const last = response ? `last answer HTTP ${response.status}${bodySnippet(response.body)}` : `last attempt: ${o.attempt.kind === 'no-answer' ? o.attempt.error : ''}`;

@@ -15,11 +15,11 @@ export interface RoutesView {
   sites: Record<string, SiteRoutesView>;
 }
 
-const drainTimeoutSchema = z.coerce
-  .number({ error: 'must be a number of milliseconds' })
-  .int('must be a whole number of milliseconds')
-  .min(0, 'must be at least 0')
-  .max(3_600_000, 'must be at most 3600000 (one hour)');
+const drainTimeoutSchema = z
+  .string()
+  .regex(/^\d+$/, 'must be a whole number of milliseconds')
+  .transform(Number)
+  .pipe(z.number().max(3_600_000, 'must be at most 3600000 (one hour)'));
 
 /** The router's admin API: the worker switches traffic through it; it never proxies anything itself. */
 export function createAdminApp(switchboard: Switchboard, logger: Logger): Hono {
@@ -32,7 +32,7 @@ export function createAdminApp(switchboard: Switchboard, logger: Logger): Hono {
   app.put('/v1/sites/:site/live', async (c) => {
     const site = c.req.param('site');
     switchboard.routes(site);
-    const drain = drainTimeoutSchema.safeParse(c.req.query('drainTimeoutMs') ?? defaultDrainTimeoutMs);
+    const drain = drainTimeoutSchema.safeParse(c.req.query('drainTimeoutMs') ?? String(defaultDrainTimeoutMs));
     if (!drain.success) return refuse(c, describeIssues(drain.error, 'drainTimeoutMs'));
     const body = await readJson(c);
     if (!body.ok) return refuse(c, body.error);
