@@ -28,9 +28,9 @@ export function createApiDeps(config: LoadedConfig, client: Client, env: NodeJS.
     router: (environment) => createRouterClient(routerUrl(config.environments[environment]!)),
     probes: {
       temporal: async () => {
-        await client.workflowService.getSystemInfo({}, );
+        await client.workflowService.getSystemInfo({});
       },
-      database: (db) => engineFor(db, { postgres: config.postgres }).ping(resolveDatabaseHandle(db, env)),
+      database: async (db) => engineFor(db, { postgres: config.postgres }).ping(resolveDatabaseHandle(db, env)),
     },
   };
 }

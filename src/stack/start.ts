@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { join } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { startPostgresCluster } from '../devtools/postgres-cluster.js';
+import { freePort, isPortFree } from '../devtools/free-port.js';
 import { startDevServer } from '../../temporal/dev-server.js';
 import { ensureProcess, logFile, runningPid, tsEntry, waitFor, type ManagedProcess } from './processes.js';
 import { ensureSearchAttributes } from './search-attributes.js';
@@ -32,15 +33,19 @@ async function provideLocalDatabases(config: LoadedConfig, env: NodeJS.ProcessEn
   const notes: string[] = [];
   const unsupported = missing.filter((db) => db.engine !== 'postgres');
   if (unsupported.length) throw new Error(`set ${unsupported.map((d) => d.connectionEnv).join(', ')}: Cutover only provides local PostgreSQL databases`);
+  // Only our own cluster is reused (known by its pid file), never whatever else answers on a port.
   const dataDir = join(config.stateDir, 'postgres');
-  const urlFile = join(dataDir, 'port');
-  let port = existsSync(urlFile) ? Number(readFileSync(urlFile, 'utf8')) : DEMO_PG_PORT;
-  if (!(await canConnect(`postgres://postgres@127.0.0.1:${port}/postgres`))) {
+  const portFile = join(dataDir, 'port');
+  let port: number;
+  if (runningPid(config.stateDir, 'postgres') && existsSync(portFile)) {
+    port = Number(readFileSync(portFile, 'utf8'));
+  } else {
     mkdirSync(dataDir, { recursive: true });
-    const cluster = await startPostgresCluster({ dataDir, port: DEMO_PG_PORT, detached: true, binDir: config.postgres.binDir });
+    const wanted = (await isPortFree(DEMO_PG_PORT)) ? DEMO_PG_PORT : await freePort();
+    const cluster = await startPostgresCluster({ dataDir, port: wanted, detached: true, binDir: config.postgres.binDir });
     port = cluster.port;
     writeFileSync(join(config.stateDir, 'run', 'postgres.pid'), String(cluster.pid));
-    writeFileSync(urlFile, String(port));
+    writeFileSync(portFile, String(port));
     notes.push(`started a local PostgreSQL for the demo on 127.0.0.1:${port} (data in ${dataDir})`);
   }
   for (const db of missing) {
@@ -54,18 +59,6 @@ async function provideLocalDatabases(config: LoadedConfig, env: NodeJS.ProcessEn
     notes.push(`${db.connectionEnv} was unset: using the local database ${name}`);
   }
   return notes;
-}
-
-async function canConnect(url: string) {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    await client.end().catch(() => undefined);
-    return false;
-  }
 }
 
 export async function startStack(config: LoadedConfig) {

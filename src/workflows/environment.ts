@@ -87,7 +87,7 @@ export async function environmentWorkflow(environment: string, carried?: Environ
   );
 
   async function watch(result: Promise<unknown>, deploymentId: string) {
-    let outcome: NonNullable<EnvironmentState['last']>['outcome'] = 'completed';
+    let outcome: NonNullable<EnvironmentState['last']>['outcome'];
     try {
       const status = (await result) as { phase?: string };
       outcome = status?.phase === 'reset' ? 'reset' : 'completed';

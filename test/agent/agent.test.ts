@@ -156,3 +156,13 @@ test('a warm-up failure reaches the workflow as a non-retryable ApplicationFailu
   expect((cause as ApplicationFailure).message).toContain('HTTP 403');
   expect(await call('stopSlot', { slotId: slot.slotId, graceMs: 2000 })).toEqual({ stopped: true });
 });
+
+test('SIGTERM stops the agent process gracefully; its slots keep serving', async () => {
+  const agentProcess = await startAgentProcess();
+  const slot = await call('startSlot', { environment, site: 'web', packageSha256: okSha, databases: 'original', readOnly: false });
+  expect((await call('warmUpSlot', { slotId: slot.slotId, path: '/healthz', timeoutMs: 10_000 })).status).toBe(200);
+  const exited = new Promise<number | null>((resolve) => agentProcess.once('exit', (code) => resolve(code)));
+  agentProcess.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  expect(await get(slot.port)).toEqual({ status: 200, text: `ok ${slot.pid}` });
+});

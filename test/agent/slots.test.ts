@@ -1,11 +1,13 @@
 /** The host activities called directly, with real slot processes, real HTTP and a real PostgreSQL. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { createHostActivities, slotsDirOf } from '../../src/platform/agent/activities.js';
+import { readProcessStat } from '../../src/platform/agent/proc.js';
 import { slotIdFor, type HostActivities, type SlotSpec, type WarmUpResult } from '../../src/platform/agent/contract.js';
 import { agentTestSetup, importTestPackage, suffix, type AgentTestSetup, type ServerMode } from './fixtures.js';
 
@@ -49,13 +51,16 @@ async function failureOf(promise: Promise<unknown>): Promise<{ type?: string; me
   throw new Error('expected a failure');
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+function packageDir(manifest: object): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cutover-agent-pkg-custom-'));
+  writeFileSync(join(dir, 'cutover-package.json'), JSON.stringify(manifest));
+  return dir;
+}
+
+/** A zombie (dead, not yet reaped by its parent) counts as dead. */
+async function alive(pid: number): Promise<boolean> {
+  const stat = await readProcessStat(pid);
+  return stat !== null && stat.state !== 'Z';
 }
 
 beforeAll(async () => {
@@ -108,7 +113,7 @@ describe('startSlot / listSlots / stopSlot', () => {
     expect(JSON.parse(readFileSync(recordFile, 'utf8'))).toMatchObject({ ...slot, processStartTime: expect.stringMatching(/^\d+$/) });
 
     expect(await activities.stopSlot({ slotId: slot.slotId, graceMs: 2000 })).toEqual({ stopped: true });
-    expect(alive(slot.pid)).toBe(false);
+    expect(await alive(slot.pid)).toBe(false);
     await expect(get(slot.port)).rejects.toThrow();
     expect((await activities.listSlots({ environment })).some((s) => s.slotId === slot.slotId)).toBe(false);
     expect(existsSync(recordFile)).toBe(false);
@@ -137,7 +142,7 @@ describe('startSlot / listSlots / stopSlot', () => {
     const started = Date.now();
     expect(await activities.stopSlot({ slotId: slot.slotId, graceMs: 500 })).toEqual({ stopped: true });
     expect(Date.now() - started).toBeGreaterThanOrEqual(500);
-    expect(alive(slot.pid)).toBe(false);
+    expect(await alive(slot.pid)).toBe(false);
   });
 
   test('an exited slot is listed with its exit code, and startSlot starts it again', async () => {
@@ -159,7 +164,7 @@ describe('startSlot / listSlots / stopSlot', () => {
     const listed = (await activities.listSlots({ environment })).find((s) => s.slotId === slot.slotId);
     expect(listed).toMatchObject({ state: 'exited', exitCode: null });
     expect(await activities.stopSlot({ slotId: slot.slotId })).toEqual({ stopped: false });
-    expect(alive(slot.pid)).toBe(true);
+    expect(await alive(slot.pid)).toBe(true);
     process.kill(-slot.pid, 'SIGKILL');
   });
 
@@ -169,7 +174,7 @@ describe('startSlot / listSlots / stopSlot', () => {
     expect((await other.listSlots({ environment })).find((s) => s.slotId === slot.slotId)).toEqual(slot);
     expect(await other.startSlot(spec('ok'))).toEqual(slot);
     expect(await other.stopSlot({ slotId: slot.slotId, graceMs: 1000 })).toEqual({ stopped: true });
-    expect(alive(slot.pid)).toBe(false);
+    expect(await alive(slot.pid)).toBe(false);
   });
 
   test('refuses what it cannot run, naming what is wrong', async () => {
@@ -179,6 +184,9 @@ describe('startSlot / listSlots / stopSlot', () => {
     expect(await failureOf(activities.warmUpSlot({ slotId: 'shop.web.000000000000.original', path: '/', timeoutMs: 1000 }))).toMatchObject({ type: 'invalid-input', nonRetryable: true });
     const withoutSecret = createHostActivities({ config: setup.config, host: setup.host, store: setup.store, stateDir: setup.stateDir, cutoverRoot: process.cwd(), env: { PATH: process.env.PATH } });
     expect(await failureOf(withoutSecret.startSlot(spec('ok', { databases: 'temporary' })))).toMatchObject({ type: 'invalid-input', message: expect.stringContaining(databaseEnv) });
+    const missingCommand = await setup.store.importPackage(packageDir({ name: 'agent-test', version: '9.9.9', start: ['no-such-command-for-cutover'], warmupPath: '/' }));
+    expect(await failureOf(activities.startSlot({ ...spec('ok'), packageSha256: missingCommand.ref.sha256 }))).toMatchObject({ type: 'startup-error', message: expect.stringContaining('ENOENT') });
+    expect(await failureOf(activities.slotLogTail({ slotId: 'shop.web.000000000000.original', lines: -1 }))).toMatchObject({ type: 'invalid-input' });
     const elsewhere = createHostActivities({ config: setup.config, host: 'other-host', store: setup.store, stateDir: setup.stateDir, cutoverRoot: process.cwd(), env: agentEnv });
     expect(await failureOf(elsewhere.startSlot(spec('ok')))).toMatchObject({ type: 'invalid-input', message: expect.stringContaining(`runs on host ${setup.host}`) });
   });

@@ -221,6 +221,16 @@ describe.each(['superuser', 'application'] as const)('postgres specifics as %s',
     expect((await ctx.engine.inspect(db)).temporary.readOnly).toBe(true);
   });
 
+  test('a migration that ends its own transaction is refused and not recorded as applied', async () => {
+    const db = await database('create table items (id int);');
+    for (const sql of ['create table a (id int);\ncommit;', 'create table b (id int);\ncommit;\nbegin;\ninsert into items values (1);']) {
+      const error = await failureOf(() => ctx.engine.applyMigrations(db, [{ name: '0001_commits.sql', sql }], noHeartbeat));
+      expect(error).toMatchObject({ failureClass: 'migration-failed' });
+      expect(error.message).toMatch(/migration 0001_commits\.sql ended the transaction Cutover runs it in/);
+    }
+    expect((await ctx.engine.inspect(db)).appliedMigrations).toEqual([]);
+  });
+
   test.skipIf(role !== 'application')('a failing pg_dump is reported with its own words, without the password, and leaves no work in progress', async () => {
     const db = await database('create table mine (id int);');
     // A table the application role may not read: pg_dump must fail on it.

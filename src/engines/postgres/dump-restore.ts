@@ -29,7 +29,8 @@ export function copyCommands(db: DatabaseHandle, input: CopyCommandsInput): { du
     dump: {
       command: join(input.binDir, 'pg_dump'),
       // One snapshot for the whole dump; ACCESS SHARE locks only, which writers never wait for.
-      args: ['--format=custom', '--no-password', '--lock-wait-timeout=30000', `--dbname=${conninfoFor(input.from)}`],
+      // Uncompressed: the stream never leaves this host, compressing it would only cost CPU.
+      args: ['--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=30000', `--dbname=${conninfoFor(input.from)}`],
       env,
     },
     restore: {

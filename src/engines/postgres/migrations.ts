@@ -54,6 +54,20 @@ function describeMigrationError(error: unknown, sql: string): string {
   return parts.join(' ');
 }
 
+/** Marks the transaction a migration runs in: gone afterwards means the migration ended that transaction itself. */
+const WRAPPER_SAVEPOINT = 'cutover_migration';
+
+async function assertStillWrapped(client: pg.Client, name: string): Promise<void> {
+  try {
+    await client.query(`release savepoint ${WRAPPER_SAVEPOINT}`);
+  } catch {
+    throw new EngineError(
+      'migration-failed',
+      `migration ${name} ended the transaction Cutover runs it in (COMMIT, ROLLBACK or BEGIN inside a migration): what ran before that point may be committed; remove transaction control from the migration`,
+    );
+  }
+}
+
 async function inTransaction<T>(client: pg.Client, work: () => Promise<T>): Promise<T> {
   await client.query('begin read write');
   try {
@@ -97,11 +111,13 @@ export async function applyMigrations(db: DatabaseHandle, names: PhysicalNames, 
             return false;
           }
           try {
+            await client.query(`savepoint ${WRAPPER_SAVEPOINT}`);
             await client.query(m.sql);
           } catch (error) {
             if (isTransient(error)) throw new EngineError('transient', `migration ${m.name} was interrupted: ${describeMigrationError(error, m.sql)}`, sqlStateOf(error));
             throw new EngineError('migration-failed', `migration ${m.name} failed: ${describeMigrationError(error, m.sql)}`, sqlStateOf(error));
           }
+          await assertStillWrapped(client, m.name);
           await client.query(`insert into ${HISTORY} (name, checksum) values ($1, $2)`, [m.name, m.checksum]);
           return true;
         });

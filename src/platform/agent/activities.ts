@@ -70,6 +70,7 @@ export function createHostActivities(deps: HostAgentDeps): HostActivities {
     },
 
     async stopSlot({ slotId, graceMs }) {
+      if (graceMs !== undefined && !(typeof graceMs === 'number' && graceMs >= 0)) throw invalid(`graceMs must be a number of milliseconds, got ${String(graceMs)}`);
       return { stopped: await supervisor.stop(slotId, graceMs ?? DEFAULT_STOP_GRACE_MS) };
     },
 
@@ -102,6 +103,7 @@ export function createHostActivities(deps: HostAgentDeps): HostActivities {
     },
 
     async slotLogTail({ slotId, lines }) {
+      if (!Number.isInteger(lines) || lines < 0) throw invalid(`lines must be a whole number, got ${String(lines)}`);
       return scrubSecrets(await readLogTail(supervisor.logFileOf(slotId), lines), secretsFor(slotId));
     },
   };

@@ -72,7 +72,8 @@ export interface HostActivities {
 
 export const HOST_TASK_QUEUE_PREFIX = 'cutover-host-';
 
-export const DEFAULT_STOP_GRACE_MS = 10_000;
+/** Longer than a typical app's own drain of in-flight requests (the demo app allows itself 10 s). */
+export const DEFAULT_STOP_GRACE_MS = 15_000;
 
 /** Deterministic, so a retried start finds the slot the first attempt started. */
 export function slotIdFor(spec: Pick<SlotSpec, 'environment' | 'site' | 'packageSha256' | 'databases'>): string {

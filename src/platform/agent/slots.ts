@@ -50,8 +50,8 @@ const SLOT_ID = /^[a-z0-9][a-z0-9._-]*$/;
 
 export function createSlotSupervisor(options: { slotsDir: string }): SlotSupervisor {
   const { slotsDir } = options;
-  /** Exits this agent process saw itself: the only way to know an exit code. */
-  const seenExits = new Map<string, { pid: number; exitCode: number | null; exitSignal: string | null }>();
+  /** Slots this agent process started: only their exit codes can be known. */
+  const owned = new Map<string, { pid: number; exit: Promise<SlotExitStatus> }>();
   const locks = new Map<string, Promise<unknown>>();
 
   const recordFile = (slotId: string) => join(slotsDir, `${checkSlotId(slotId)}.json`);
@@ -89,8 +89,9 @@ export function createSlotSupervisor(options: { slotsDir: string }): SlotSupervi
   /** Brings a record's state in line with the process: a running record whose process is gone becomes exited. */
   async function refresh(record: SlotRecord): Promise<SlotRecord> {
     if (record.state !== 'running' || (await isSameProcessAlive(record.pid, record.processStartTime))) return record;
-    const seen = seenExits.get(record.slotId);
-    const known = seen && seen.pid === record.pid ? seen : null;
+    const own = owned.get(record.slotId);
+    // /proc can show the death a moment before Node reaps the child and reports its exit code.
+    const known = own && own.pid === record.pid ? await within(own.exit, 2000) : null;
     const exited: SlotRecord = { ...record, state: 'exited', exitCode: known?.exitCode ?? null, exitSignal: known?.exitSignal ?? null };
     await save(exited);
     return exited;
@@ -105,7 +106,7 @@ export function createSlotSupervisor(options: { slotsDir: string }): SlotSupervi
     await mkdir(slotsDir, { recursive: true });
     const port = await freePort();
     const startedAt = new Date().toISOString();
-    const log = openSync(logFileOf(slotId), 'a');
+    const log = openSync(logFileOf(slotId), 'a', 0o600); // apps may print secrets
     let child;
     try {
       writeSync(log, startMarkerLine(slotId, how.packageVersion, startedAt));
@@ -126,13 +127,14 @@ export function createSlotSupervisor(options: { slotsDir: string }): SlotSupervi
     }
     const pid = spawned.pid;
     spawned.on('error', () => undefined);
-    spawned.once('exit', (exitCode, exitSignal) => {
-      seenExits.set(slotId, { pid, exitCode, exitSignal });
-      void withLock(slotId, async () => {
+    const exit = new Promise<SlotExitStatus>((resolve) => spawned.once('exit', (exitCode, exitSignal) => resolve({ exitCode, exitSignal })));
+    owned.set(slotId, { pid, exit });
+    void exit.then(({ exitCode, exitSignal }) =>
+      withLock(slotId, async () => {
         const record = await load(slotId);
         if (record && record.pid === pid && record.state === 'running') await save({ ...record, state: 'exited', exitCode, exitSignal });
-      }).catch(() => undefined);
-    });
+      }).catch(() => undefined),
+    );
     spawned.unref();
     const stat = await readProcessStat(pid);
     const record: SlotRecord = {
@@ -210,6 +212,24 @@ export function createSlotSupervisor(options: { slotsDir: string }): SlotSupervi
       return records.filter((r): r is SlotRecord => r !== null).sort((a, b) => a.slotId.localeCompare(b.slotId));
     },
   };
+}
+
+interface SlotExitStatus {
+  exitCode: number | null;
+  exitSignal: string | null;
+}
+
+/** The promise's value if it settles within ms, else null. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Slot ids become file names: refuse anything that could leave the slots folder. */

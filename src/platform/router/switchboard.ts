@@ -63,6 +63,7 @@ export class Switchboard {
     if (!switched.changed) return { previous: switched.previous, drained: true, inFlightAtSwitch: 0, drainMs: 0 };
     const previous = switched.previous;
     const leftBehind = previous?.kind === 'slot' ? this.inFlight.snapshot(targetKey(previous)) : [];
+    if (leftBehind.length === 0) return { previous, drained: true, inFlightAtSwitch: 0, drainMs: 0 };
     const startedAt = performance.now();
     const drained = await this.inFlight.drain(leftBehind, drainTimeoutMs);
     return { previous, drained, inFlightAtSwitch: leftBehind.length, drainMs: Math.round(performance.now() - startedAt) };

@@ -1,0 +1,89 @@
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import pg from 'pg';
+import { createApp } from '../../src/api/app.js';
+import { createApiDeps } from '../../src/api/deps.js';
+import { parseConfig } from '../../src/config/load.js';
+import { startPostgresCluster, type PostgresCluster } from '../../src/devtools/postgres-cluster.js';
+import { freePort } from '../../src/devtools/free-port.js';
+
+let cluster: PostgresCluster;
+let connection: Connection;
+
+const configFor = (temporalAddress: string) =>
+  parseConfig(
+    `
+temporal: { address: "${temporalAddress}" }
+environments:
+  shop:
+    router: { adminPort: 7999 }
+    sites: [{ name: web, role: zdd, publicPort: 7998, previewPort: 7997 }]
+    databases:
+      - { name: orders, engine: postgres, connectionEnv: SHOP_ORDERS_URL }
+`,
+    '/tmp/cutover-health.yaml',
+  );
+
+beforeAll(async () => {
+  // A cluster of its own, so the test can stop it.
+  cluster = await startPostgresCluster();
+  const admin = new pg.Client({ connectionString: cluster.adminUrl });
+  await admin.connect();
+  await admin.query('create database orders');
+  await admin.query("create role shop login password 's3cret-pw'");
+  await admin.end();
+  connection = await Connection.connect({ address: inject('temporalAddress') });
+});
+afterAll(async () => {
+  await connection?.close();
+  await cluster?.stop();
+});
+
+describe('GET /health', () => {
+  const url = () => cluster.urlFor('orders').replace('postgres@', 'shop:s3cret-pw@');
+
+  test('reports Temporal and every database reachable', async () => {
+    const app = createApp(createApiDeps(configFor(inject('temporalAddress')), new Client({ connection }), { SHOP_ORDERS_URL: url() }));
+    const res = await app.request('/health');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      status: 'ok',
+      temporal: { ok: true, address: inject('temporalAddress') },
+      databases: [{ environment: 'shop', database: 'orders', engine: 'postgres', ok: true }],
+    });
+  });
+
+  test('an unset connection variable is named, never guessed', async () => {
+    const app = createApp(createApiDeps(configFor(inject('temporalAddress')), new Client({ connection }), {}));
+    const res = await app.request('/health');
+    expect(res.status).toBe(503);
+    const body = await res.json();
+    expect(body.databases[0]).toMatchObject({ ok: false, error: expect.stringContaining('SHOP_ORDERS_URL') });
+  });
+
+  test('Temporal down: 503 with the reason', async () => {
+    const deadAddress = `127.0.0.1:${await freePort()}`;
+    const dead = Connection.lazy({ address: deadAddress, connectTimeout: '1s' });
+    const app = createApp(createApiDeps(configFor(deadAddress), new Client({ connection: dead }), { SHOP_ORDERS_URL: url() }));
+    const res = await app.request('/health');
+    expect(res.status).toBe(503);
+    const body = await res.json();
+    expect(body.status).toBe('degraded');
+    expect(body.temporal.ok).toBe(false);
+    expect(body.temporal.error).toBeTruthy();
+    expect(body.databases[0].ok).toBe(true);
+  });
+
+  test('database down: 503 naming the database and the reason, without the password', async () => {
+    await cluster.stop();
+    const app = createApp(createApiDeps(configFor(inject('temporalAddress')), new Client({ connection }), { SHOP_ORDERS_URL: url() }));
+    const res = await app.request('/health');
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(text).not.toContain('s3cret-pw');
+    const body = JSON.parse(text);
+    expect(body.temporal.ok).toBe(true);
+    expect(body.databases[0]).toMatchObject({ environment: 'shop', database: 'orders', ok: false });
+    expect(body.databases[0].error).toMatch(/ECONNREFUSED|connect|refused/i);
+  });
+});
