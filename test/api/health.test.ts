@@ -46,7 +46,7 @@ describe('GET /health', () => {
     const app = createApp(createApiDeps(configFor(inject('temporalAddress')), new Client({ connection }), { SHOP_ORDERS_URL: url() }));
     const res = await app.request('/health');
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({
+    expect((await res.json()) as any).toEqual({
       status: 'ok',
       temporal: { ok: true, address: inject('temporalAddress') },
       databases: [{ environment: 'shop', database: 'orders', engine: 'postgres', ok: true }],
@@ -57,7 +57,7 @@ describe('GET /health', () => {
     const app = createApp(createApiDeps(configFor(inject('temporalAddress')), new Client({ connection }), {}));
     const res = await app.request('/health');
     expect(res.status).toBe(503);
-    const body = await res.json();
+    const body: any = await res.json();
     expect(body.databases[0]).toMatchObject({ ok: false, error: expect.stringContaining('SHOP_ORDERS_URL') });
   });
 
@@ -67,7 +67,7 @@ describe('GET /health', () => {
     const app = createApp(createApiDeps(configFor(deadAddress), new Client({ connection: dead }), { SHOP_ORDERS_URL: url() }));
     const res = await app.request('/health');
     expect(res.status).toBe(503);
-    const body = await res.json();
+    const body: any = await res.json();
     expect(body.status).toBe('degraded');
     expect(body.temporal.ok).toBe(false);
     expect(body.temporal.error).toBeTruthy();

@@ -35,10 +35,10 @@ describe('smooth deployment, Complete path', () => {
     const pub = await get(`${stack.publicUrl()}/notes`);
     expect(pub.headers.get('x-app-version')).toBe('1.0.0');
     expect(pub.headers.get('x-slot')).toMatch(/\.temporary$/);
-    expect((await pub.json()).notes.map((n: { body: string }) => n.body)).toContain('before v2');
+    expect(((await pub.json()) as any).notes.map((n: { body: string }) => n.body)).toContain('before v2');
     const refused = await fetch(`${stack.publicUrl()}/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body: 'during' }) });
     expect(refused.status).toBe(503);
-    expect((await refused.json()).message).toMatch(/read-only during a deployment/);
+    expect(((await refused.json()) as any).message).toMatch(/read-only during a deployment/);
     const preview = await get(`${stack.previewUrl()}/notes`);
     expect(preview.headers.get('x-app-version')).toBe('2.0.0');
     expect(await stack.databaseNames()).toEqual(expect.arrayContaining([`${stack.environment}_app__cutover_tmp`, `${stack.environment}_app__cutover_rp`]));
