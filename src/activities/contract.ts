@@ -28,6 +28,7 @@ export interface EnvironmentPlan {
   host: string;
   hostTaskQueue: string;
   verificationTimeoutMs: number;
+  timeouts: { stepMs: number; heartbeatMs: number; databaseWorkMs: number };
   sites: SitePlan[];
   databases: Array<{ name: string; engine: 'postgres' | 'sqlserver' }>;
 }
@@ -55,6 +56,8 @@ export interface MigrationStep extends DatabaseStep {
 export interface RouteStep {
   environment: string;
   site: string;
+  /** How long requests in flight to the previous target may take to finish. */
+  drainTimeoutMs?: number;
 }
 
 export type { PackageRef };

@@ -62,13 +62,13 @@ export function createActivities({ config, store, env = process.env }: ActivityD
 
     async applyMigrations(step: MigrationStep): Promise<MigrationResult> {
       const pkg = await store.getPackage(step.packageSha256);
-      const migrations = await store.readMigrations(pkg);
-      return onDatabase(step, (engine, handle) => engine.applyMigrations(handle, migrations, heartbeat));
+      // A package may carry engine-specific migrations (migrations.sqlserver/) beside the shared ones.
+      return onDatabase(step, async (engine, handle) => engine.applyMigrations(handle, await store.readMigrations(pkg, engine.name), heartbeat));
     },
 
     /** Switches public traffic; returns once requests in flight to the previous target are drained. */
-    async routePublicTraffic({ environment, site, route }: RouteStep & { route: RouteTarget }) {
-      const result = await router(environment).setLive(site, route);
+    async routePublicTraffic({ environment, site, route, drainTimeoutMs }: RouteStep & { route: RouteTarget }) {
+      const result = await router(environment).setLive(site, route, drainTimeoutMs ? { drainTimeoutMs } : undefined);
       return { drained: result.drained, drainMs: result.drainMs };
     },
 

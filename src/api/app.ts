@@ -1,17 +1,44 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import { authenticate, type ApiEnv } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { ApiError, onError } from './errors.js';
+import { BEARER } from './openapi.js';
+import { deploymentLogRoutes } from './routes/deployment-log.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { environmentRoutes } from './routes/environments.js';
 import { healthRoutes } from './routes/health.js';
+import { packageRoutes } from './routes/packages.js';
+import { slackRoutes } from './routes/slack.js';
 
-/** The HTTP API as a function of its dependencies: tested through app.request() without a server. */
+export const OPENAPI_PATH = '/openapi.json';
+export const DOCS_PATH = '/docs';
+
+/**
+ * The HTTP API as a function of its dependencies: tested through app.request() without a server.
+ * Public: /health, /openapi.json and /docs. Everything under /v1 needs a bearer token when auth is configured.
+ * /slack/* stays outside bearer auth: Slack signs its requests, and those routes verify the signature.
+ */
 export function createApp(deps: ApiDeps) {
-  const app = new OpenAPIHono();
+  const app = new OpenAPIHono<ApiEnv>();
+  app.use('/v1/*', authenticate(deps.config.auth?.tokens));
   app.route('/', healthRoutes(deps));
   app.route('/', environmentRoutes(deps));
   app.route('/', deploymentRoutes(deps));
-  app.doc('/openapi.json', { openapi: '3.0.3', info: { title: 'Cutover API', version: '1' } });
+  app.route('/', deploymentLogRoutes(deps));
+  app.route('/', packageRoutes(deps));
+  app.route('/', slackRoutes(deps));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', BEARER, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A token from cutover.yaml auth.tokens (stored there as its sha256). Not needed when auth is not configured.',
+  });
+  app.doc(OPENAPI_PATH, {
+    openapi: '3.0.3',
+    info: { title: 'Cutover API', version: '1', description: 'Zero-downtime deployments of web applications and their databases, on Temporal.' },
+  });
+  app.get(DOCS_PATH, swaggerUI({ url: OPENAPI_PATH, title: 'Cutover API' }));
   app.notFound(() => {
     throw new ApiError(404, 'not-found', 'no such route');
   });

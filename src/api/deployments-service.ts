@@ -6,6 +6,8 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { ServiceError } from '@temporalio/client';
+import { phaseKey } from '../workflows/search-attributes.js';
 import { randomBytes } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import {
@@ -23,6 +25,7 @@ import {
   type LogLine,
   type ResetRequest,
 } from '../workflows/definitions.js';
+import { listDeployments, type DeploymentFilter, type DeploymentPage } from './deployments-list.js';
 import { ApiError } from './errors.js';
 
 export interface DeploymentsService {
@@ -33,19 +36,44 @@ export interface DeploymentsService {
   complete(id: string, requestedBy?: string): Promise<DeploymentStatus>;
   reset(id: string, request: ResetRequest): Promise<DeploymentStatus>;
   environmentState(environment: string): Promise<EnvironmentState>;
+  /** Deployments from Temporal visibility (search attributes), newest first, a page at a time. */
+  list(filter: DeploymentFilter): Promise<DeploymentPage>;
+  /** Temporal's view of the workflow: running, completed, failed, terminated, ... */
+  execution(id: string): Promise<string>;
   temporalUiUrl(workflowId: string): string;
 }
+
+/** Above the worker's sticky timeout (3 s), so a query right after a worker restart still lands. */
+const QUERY_DEADLINE_MS = 10_000;
 
 export function createDeploymentsService(client: Client, config: LoadedConfig): DeploymentsService {
   const { namespace, taskQueue, uiPort } = config.temporal;
   const uiHost = config.temporal.address.split(':')[0] ?? '127.0.0.1';
 
+  /** A worker answers a query in milliseconds; without one, say so soon rather than after Temporal's default deadline. */
   async function query<T>(id: string, run: () => Promise<T>): Promise<T> {
     try {
-      return await run();
+      return await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, run);
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) throw new ApiError(404, 'not-found', `no deployment with id ${id}`);
+      if (error instanceof ServiceError) throw await workerUnavailable(id, error);
       throw error;
+    }
+  }
+
+  /** Queries need a running worker; without one, say so and give the phase Temporal itself recorded. */
+  async function workerUnavailable(id: string, error: ServiceError): Promise<Error> {
+    try {
+      const description = await client.workflow.getHandle(id).describe();
+      const phase = description.typedSearchAttributes.get(phaseKey);
+      return new ApiError(
+        503,
+        'worker-unavailable',
+        `no Cutover worker answered for deployment ${id} (is the worker running?); its last recorded phase is ${phase ?? 'unknown'} and it is ${description.status.name.toLowerCase()}`,
+        { state: phase ?? 'unknown' },
+      );
+    } catch {
+      return error;
     }
   }
 
@@ -113,6 +141,9 @@ export function createDeploymentsService(client: Client, config: LoadedConfig): 
         throw error;
       }
     },
+
+    list: (filter) => listDeployments(client, filter),
+    execution: (id) => query(id, async () => (await client.workflow.getHandle(id).describe()).status.name.toLowerCase().replace(/_/g, '-')),
 
     temporalUiUrl: (workflowId) => `http://${uiHost}:${uiPort}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`,
   };

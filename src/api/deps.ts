@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { DatabaseConfig } from '../config/schema.js';
@@ -9,8 +10,21 @@ import { routerUrl } from '../activities/environments.js';
 import { createDeploymentsService, type DeploymentsService } from './deployments-service.js';
 
 /** Everything the API talks to, injected so tests build the app against real services of their choosing. */
+/** Tunables with production defaults; tests shorten them. */
+export interface ApiSettings {
+  /** How often a followed log (SSE) asks the workflow for new lines. */
+  logPollIntervalMs: number;
+  /** Largest package upload (the compressed .tar.gz) accepted by POST /v1/packages. */
+  maxUploadBytes: number;
+  /** Where uploads are received before the store imports them; each in a folder of its own, removed after. */
+  uploadDir: string;
+}
+
+export const defaultApiSettings: ApiSettings = { logPollIntervalMs: 1000, maxUploadBytes: 100 * 1024 * 1024, uploadDir: tmpdir() };
+
 export interface ApiDeps {
   config: LoadedConfig;
+  settings: ApiSettings;
   deployments: DeploymentsService;
   store: PackageStore;
   router(environment: string): ReturnType<typeof createRouterClient>;
@@ -20,9 +34,10 @@ export interface ApiDeps {
   };
 }
 
-export function createApiDeps(config: LoadedConfig, client: Client, env: NodeJS.ProcessEnv = process.env): ApiDeps {
+export function createApiDeps(config: LoadedConfig, client: Client, env: NodeJS.ProcessEnv = process.env, settings: Partial<ApiSettings> = {}): ApiDeps {
   return {
     config,
+    settings: { ...defaultApiSettings, ...settings },
     deployments: createDeploymentsService(client, config),
     store: createPackageStore(join(config.stateDir, 'packages')),
     router: (environment) => createRouterClient(routerUrl(config.environments[environment]!)),

@@ -16,7 +16,7 @@ export const errorSchema = z
   })
   .openapi('Error');
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 500 | 502 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 502 | 503;
 
 export class ApiError extends Error {
   constructor(
@@ -24,6 +24,7 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly extra: { fields?: Array<{ field: string; message: string }>; state?: string } = {},
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -34,14 +35,17 @@ export function errorBody(code: string, message: string, extra: ApiError['extra'
   return { error: { code, message, ...extra } };
 }
 
+const httpCodes: Partial<Record<number, string>> = { 400: 'invalid-request', 413: 'too-large', 415: 'unsupported-media-type' };
+
 /** The one place errors become responses; anything unexpected is a 500 that leaks nothing. */
 export function onError(error: Error, c: Context) {
-  if (error instanceof ApiError) return c.json(errorBody(error.code, error.message, error.extra), error.status);
+  if (error instanceof ApiError) return c.json(errorBody(error.code, error.message, error.extra), error.status, error.headers);
   if (error instanceof HTTPException) {
     const status = error.status as ErrorStatus;
     const message = error.status === 400 ? `malformed request: ${error.message}` : error.message;
-    return c.json(errorBody(status === 400 ? 'invalid-request' : 'http-error', message), status);
+    return c.json(errorBody(httpCodes[status] ?? 'http-error', message), status);
   }
+  // The request (and so its Authorization header) is never logged: only the error.
   console.error('unexpected API error', error instanceof Error ? error.stack : error);
   return c.json(errorBody('internal-error', 'Cutover could not handle this request; the API log has the details.'), 500);
 }

@@ -31,7 +31,8 @@ async function main() {
   const log = createLogger('cutover-api');
   const config = loadConfig(process.argv.find((a, i) => process.argv[i - 1] === '--config'));
   const api = await startApi(config);
-  log.info({ url: api.url }, 'API listening');
+  log.info({ url: api.url, auth: config.auth ? 'enabled' : 'disabled' }, 'API listening');
+  if (!config.auth) log.warn('auth is disabled (no auth section in the configuration): anyone who reaches the API may deploy; for local development only');
   onShutdownSignal(async () => {
     log.info('API shutting down');
     await api.close();

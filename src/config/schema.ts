@@ -59,13 +59,41 @@ export const databaseSchema = z.strictObject(
   mapping(),
 );
 
+export const roles = ['viewer', 'deployer', 'approver'] as const;
+
+/** An API token: only its sha256 is in the file, never the token itself. */
+export const tokenSchema = z.strictObject(
+  {
+    name: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be letters, digits, dot, dash or underscore'),
+    sha256: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).regex(/^[0-9a-f]{64}$/, 'must be the sha256 of the token, 64 lowercase hex characters'),
+    roles: z.array(z.enum(roles, { error: (i) => `unknown role ${JSON.stringify(i.input)}; expected one of ${roles.join(', ')}` })).min(1, 'must grant at least one role'),
+    /** Limits the token to these environments; all when absent. */
+    environments: z.array(slug).optional(),
+  },
+  mapping(),
+);
+
+/** Slack approvals for one environment. */
+export const environmentSlackSchema = z.strictObject(
+  {
+    channel: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).regex(/^[A-Z0-9]{2,32}$/, 'must be a Slack channel id like C0123ABCD'),
+    approvers: z.array(z.string().regex(/^[UW][A-Z0-9]{2,32}$/, 'must be a Slack user id like U0123ABCD')).min(1, 'must name at least one approver'),
+  },
+  mapping(),
+);
+
 export const environmentSchema = z
   .strictObject(
     {
       host: slug.default('local'),
+      slack: environmentSlackSchema.optional(),
       router: z.strictObject({ adminPort: port, listenHost: z.string().default('127.0.0.1') }, mapping('a mapping with adminPort')),
       /** Awaiting verification longer than this resets the deployment (never promotes it). */
       verificationTimeout: duration.default('24h'),
+      /** How long one quick step (a router switch, a slot start) may take, and how soon a silent long step counts as dead. */
+      timeouts: z
+        .strictObject({ step: duration.default('60s'), heartbeat: duration.default('20s'), databaseWork: duration.default('4h') }, mapping())
+        .prefault({}),
       sites: z.array(siteSchema, { error: () => 'must be a list of sites' }).min(1, 'must declare at least one site'),
       databases: z.array(databaseSchema, { error: () => 'must be a list of databases' }).default([]),
     },
@@ -94,6 +122,20 @@ export const configSchema = z
         .prefault({}),
       api: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.default(7300) }).prefault({}),
       postgres: z.strictObject({ binDir: z.string().default('/usr/lib/postgresql/15/bin') }).prefault({}),
+      /** Bearer tokens of the HTTP API; without this section the API is open (local development only). */
+      auth: z.strictObject({ tokens: z.array(tokenSchema).min(1, 'must list at least one token') }, mapping()).optional(),
+      slack: z
+        .strictObject(
+          {
+            /** Names of environment variables: secrets never live in the file. */
+            signingSecretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').default('SLACK_SIGNING_SECRET'),
+            botTokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').default('SLACK_BOT_TOKEN'),
+            apiUrl: z.url('must be a URL').default('https://slack.com/api/'),
+            reminderInterval: duration.default('30m'),
+          },
+          mapping(),
+        )
+        .optional(),
       environments: z.record(slug, environmentSchema, { error: () => 'must be a mapping of environment name to environment' }),
     },
     mapping(),
@@ -133,4 +175,6 @@ export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 export type SiteConfig = z.infer<typeof siteSchema>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type SiteRole = (typeof siteRoles)[number];
+export type Role = (typeof roles)[number];
+export type TokenConfig = z.infer<typeof tokenSchema>;
 export type DatabaseEngineName = (typeof databaseEngines)[number];

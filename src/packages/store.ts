@@ -1,7 +1,9 @@
 import { mkdir, mkdtemp, open, readdir, rename, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { DatabaseEngineName } from '../config/schema.js';
 import type { Migration } from '../engines/engine.js';
 import { copyPackageDirectory } from './copy.js';
+import { migrationsFolderFor } from './engine-migrations.js';
 import { PackageError } from './errors.js';
 import { extractPackageTarball } from './extract.js';
 import { DEFAULT_PACKAGE_LIMITS, LimitCounter, type PackageLimits } from './limits.js';
@@ -28,8 +30,8 @@ export interface PackageStore {
   getPackage(sha256: string): Promise<StoredPackage>;
   /** Every stored package, by name, then version, then id. */
   listPackages(): Promise<StoredPackage[]>;
-  /** The package's migrations in apply order. */
-  readMigrations(pkg: StoredPackage): Promise<Migration[]>;
+  /** The package's migrations in apply order; for an engine, from its own folder (e.g. migrations.sqlserver/) when the package has one. */
+  readMigrations(pkg: StoredPackage, engine?: DatabaseEngineName): Promise<Migration[]>;
 }
 
 const PACKAGE_ID = /^[0-9a-f]{64}$/;
@@ -155,6 +157,6 @@ export function createPackageStore(dir: string, options: PackageStoreOptions = {
     importPackage,
     getPackage,
     listPackages,
-    readMigrations: (pkg) => readMigrationFiles(pkg.dir, pkg.manifest.migrations),
+    readMigrations: async (pkg, engine) => readMigrationFiles(pkg.dir, engine ? await migrationsFolderFor(pkg.dir, pkg.manifest.migrations, engine) : pkg.manifest.migrations),
   };
 }

@@ -1,5 +1,6 @@
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkEngineMigrationsFolders } from './engine-migrations.js';
 import { PackageError } from './errors.js';
 import { MANIFEST_FILE, type PackageManifest } from './manifest.js';
 import { checkMigrationsFolder } from './migrations.js';
@@ -27,5 +28,6 @@ export async function validatePackageTree(root: string): Promise<PackageManifest
   }
   const { manifest, migrationsDeclared } = await readManifest(root);
   await checkMigrationsFolder(root, manifest.migrations, migrationsDeclared);
+  await checkEngineMigrationsFolders(root, manifest.migrations);
   return manifest;
 }

@@ -9,6 +9,7 @@ import { createPackageStore } from '../packages/store.js';
 import { TASK_QUEUE } from '../workflows/definitions.js';
 import { createLogger } from '../logging/logger.js';
 import { onShutdownSignal } from '../devtools/shutdown.js';
+import { crashPointInterceptors } from './crash-points.js';
 
 const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -28,6 +29,9 @@ export async function startWorker(options: { config: LoadedConfig; connection?: 
     taskQueue: options.taskQueue ?? config.temporal.taskQueue ?? TASK_QUEUE,
     workflowsPath: resolveWorkflows(),
     activities: createActivities({ config, store, env: options.env }),
+    interceptors: { activity: crashPointInterceptors(process.env.CUTOVER_CRASH_AT) },
+    // After a worker dies, its workflows move to a live worker after this long (the default is 10 s).
+    stickyQueueScheduleToStartTimeout: '3s',
   });
   let running: Promise<void> | undefined;
   return {

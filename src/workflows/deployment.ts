@@ -41,32 +41,31 @@ type Activities = ReturnType<typeof activities.createActivities>;
 
 const nonRetryableErrorTypes = Object.keys(failureClasses).filter((c) => c !== 'transient');
 
-/** Quick calls to the router, the config and the package store. */
-const control = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 10, nonRetryableErrorTypes },
-});
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 10, nonRetryableErrorTypes };
 
-/** Long database work: copies, restore points, migrations. Heartbeats tell a dead worker from a slow copy. */
-const databaseWork = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes },
-});
+/** Reading the environment's configuration, before its own timeouts are known. */
+const bootstrap = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry });
 
-function hostActivities(taskQueue: string) {
-  const slots = proxyActivities<HostActivities>({
-    taskQueue,
-    startToCloseTimeout: '2 minutes',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 10, nonRetryableErrorTypes },
-  });
-  const warmup = proxyActivities<HostActivities>({
-    taskQueue,
-    startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '30s',
-    retry: { initialInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes },
-  });
-  return { slots, warmup };
+/** Activity presets from the environment's timeouts: a quick step, long database work, host slots and warm-ups. */
+function presets(plan: EnvironmentPlan) {
+  const { stepMs, heartbeatMs, databaseWorkMs } = plan.timeouts;
+  return {
+    /** Quick calls to the router, the config and the package store. */
+    control: proxyActivities<Activities>({ startToCloseTimeout: stepMs, retry }),
+    /** Copies, restore points, migrations: heartbeats tell a dead worker from a slow copy. */
+    databaseWork: proxyActivities<Activities>({
+      startToCloseTimeout: databaseWorkMs,
+      heartbeatTimeout: heartbeatMs,
+      retry: { ...retry, initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 8 },
+    }),
+    host: proxyActivities<HostActivities>({ taskQueue: plan.hostTaskQueue, startToCloseTimeout: stepMs, retry }),
+    warmup: proxyActivities<HostActivities>({
+      taskQueue: plan.hostTaskQueue,
+      startToCloseTimeout: '10 minutes',
+      heartbeatTimeout: heartbeatMs,
+      retry: { initialInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes },
+    }),
+  };
 }
 
 /** Names the activity in the Web UI's timeline so it reads like the deployment log. */
@@ -124,8 +123,10 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
     upsertSearchAttributes([{ key: phaseKey, value: phase }]);
   }
 
-  const plan = await run(control.describeEnvironment, 'Read the environment', { environment: request.environment });
-  const { slots: host, warmup } = hostActivities(plan.hostTaskQueue);
+  const plan = await run(bootstrap.describeEnvironment, 'Read the environment', { environment: request.environment });
+  const { control, databaseWork, host, warmup } = presets(plan);
+  // Router switches drain in-flight requests within the step's time.
+  const drainTimeoutMs = Math.max(1000, Math.floor(plan.timeouts.stepMs / 2));
   const state = new Map<string, SiteProgress>();
 
   try {
@@ -147,7 +148,7 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
     else await reset(record.decision?.rollbackDatabase ?? false);
     return record.status();
   } catch (error) {
-    if (error instanceof ApplicationFailure && error.type === 'superseded') throw error;
+    record.waitingAfterFailure = true; // Reset is available from the moment the failure shows
     record.fail(classify(error));
     await tellEnvironmentWeFailed();
     return await waitAfterFailure();
@@ -163,6 +164,7 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
     }
     const inspection = await run(control.inspectEnvironment, 'Inspect router and databases', { environment: request.environment });
     const slots = await run(host.listSlots, 'List slots on the host', { environment: request.environment });
+    record.log(`Inspected the environment: ${describeRoutes(inspection.routes)}`);
     const served: ServedPackage[] = [];
     for (const site of plan.sites) {
       const routes = inspection.routes[site.name] ?? { live: null, preview: null };
@@ -192,13 +194,20 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
   async function cloneDatabases() {
     enter('clone');
     const inspection = await run(control.inspectEnvironment, 'Check for existing temporary databases', { environment: request.environment });
+    const serving = [...state.values()].some((s) => s.inMaintenance && s.cloneSlot);
     for (const db of plan.databases) {
       const step = { environment: request.environment, database: db.name };
-      if (!inspection.databases[db.name]?.temporary.exists) {
+      const exists = inspection.databases[db.name]?.temporary.exists ?? false;
+      if (exists && serving) {
+        record.log(`Temporary copy of database ${db.name} already serves a clone: keeping it`);
+      } else {
+        if (exists) {
+          // Nobody reads it, and it is older than the live database: copy afresh.
+          record.log(`Dropping a stale temporary copy of database ${db.name} left by an earlier deployment`);
+          await run(control.dropTemporaryDatabase, `Drop the stale copy of ${db.name}`, step);
+        }
         record.log(`Copying database ${db.name} to a temporary database`);
         await run(databaseWork.cloneDatabase, `Clone database ${db.name}`, step);
-      } else {
-        record.log(`Temporary copy of database ${db.name} already exists`);
       }
       if (request.mode === 'readonly') await run(control.makeCloneReadOnly, `Make the copy of ${db.name} read-only`, step);
     }
@@ -218,13 +227,13 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
           record.log(`Enabling zero downtime deployment mode ${request.mode} on site ${site.name}`);
           const slot = await startAndWarm(site, previous.sha256, 'temporary', request.mode === 'readonly', site.warmupPath ?? prevRef.warmupPath);
           const route: RouteTarget = { kind: 'slot', slotId: slot.slotId, port: slot.port, package: previous };
-          await run(control.routePublicTraffic, `Send ${site.name} traffic to its clone`, { environment: request.environment, site: site.name, route });
+          await run(control.routePublicTraffic, `Send ${site.name} traffic to its clone`, { environment: request.environment, site: site.name, route, drainTimeoutMs });
           progress.cloneSlot = route;
           record.updateSite(site.name, { state: 'in-maintenance', serving: slot.slotId });
         } else {
           record.log(`Putting site ${site.name} in maintenance mode`);
           const route: RouteTarget = { kind: 'maintenance', message: `${site.name} is being upgraded to ${request.package.version}`, package: previous };
-          await run(control.routePublicTraffic, `Show the maintenance page on ${site.name}`, { environment: request.environment, site: site.name, route });
+          await run(control.routePublicTraffic, `Show the maintenance page on ${site.name}`, { environment: request.environment, site: site.name, route, drainTimeoutMs });
           record.updateSite(site.name, { state: 'in-maintenance', serving: 'maintenance-page' });
         }
         progress.inMaintenance = true;
@@ -292,7 +301,7 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
     for (const site of plan.sites) {
       const progress = state.get(site.name)!;
       record.updateSite(site.name, { state: 'going-live' });
-      await run(control.routePublicTraffic, `Send ${site.name} traffic to ${request.package.version}`, { environment: request.environment, site: site.name, route: progress.preview! });
+      await run(control.routePublicTraffic, `Send ${site.name} traffic to ${request.package.version}`, { environment: request.environment, site: site.name, route: progress.preview!, drainTimeoutMs });
       await run(control.routePreview, `Close the preview of ${site.name}`, { environment: request.environment, site: site.name, route: null });
       record.updateSite(site.name, { state: 'live', serving: progress.preview!.kind === 'slot' ? progress.preview!.slotId : null, previewSlot: null });
       record.log(`Site ${site.name} now serves ${request.package.version}`);
@@ -312,7 +321,12 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
       await run(host.stopSlot, `Stop ${request.package.version} on ${site.name}`, { slotId });
     }
     if (rollbackDatabase) {
+      const inspection = await run(control.inspectEnvironment, 'Look for restore points', { environment: request.environment });
       for (const db of plan.databases) {
+        if (!inspection.databases[db.name]?.restorePoint.exists) {
+          record.log(`Database ${db.name} has no restore point: it was not changed by this deployment`);
+          continue;
+        }
         record.log(`Restoring database ${db.name} to its restore point`);
         await run(databaseWork.restoreDatabase, `Restore ${db.name}`, { environment: request.environment, database: db.name });
       }
@@ -323,14 +337,14 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
       for (const site of plan.sites) {
         const slot = await startAndWarm(site, previous.sha256, 'original', false, site.warmupPath ?? prevRef.warmupPath);
         const route: RouteTarget = { kind: 'slot', slotId: slot.slotId, port: slot.port, package: previous };
-        await run(control.routePublicTraffic, `Send ${site.name} traffic back to ${previous.version}`, { environment: request.environment, site: site.name, route });
+        await run(control.routePublicTraffic, `Send ${site.name} traffic back to ${previous.version}`, { environment: request.environment, site: site.name, route, drainTimeoutMs });
         record.updateSite(site.name, { state: 'live', serving: slot.slotId, previewSlot: null });
         record.log(`Site ${site.name} serves ${previous.version} again`);
       }
     } else {
       for (const site of plan.sites) {
         const route: RouteTarget = { kind: 'maintenance', message: `${site.name} has no live version` };
-        await run(control.routePublicTraffic, `Take ${site.name} offline`, { environment: request.environment, site: site.name, route });
+        await run(control.routePublicTraffic, `Take ${site.name} offline`, { environment: request.environment, site: site.name, route, drainTimeoutMs });
         record.updateSite(site.name, { state: 'live', serving: null, previewSlot: null });
       }
     }
@@ -360,12 +374,19 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
     return slot;
   }
 
+  /** A slot that fails its warm-up never gets traffic (promise 1), and is stopped so it does not linger. */
   async function warm(site: SitePlan, route: RouteTarget, path: string) {
     if (route.kind !== 'slot') return;
-    await warmup.warmUpSlot.executeWithOptions(
-      { summary: `Warm up ${route.slotId}`, startToCloseTimeout: site.warmupTimeoutMs + 30_000 } as ActivityOptions,
-      [{ slotId: route.slotId, path, timeoutMs: site.warmupTimeoutMs }],
-    );
+    try {
+      await warmup.warmUpSlot.executeWithOptions(
+        { summary: `Warm up ${route.slotId}`, startToCloseTimeout: site.warmupTimeoutMs + 30_000 } as ActivityOptions,
+        [{ slotId: route.slotId, path, timeoutMs: site.warmupTimeoutMs }],
+      );
+    } catch (error) {
+      record.log(`Slot ${route.slotId} failed its warm-up on ${path}: stopping it`, 'error');
+      await run(host.stopSlot, `Stop the failed slot ${route.slotId}`, { slotId: route.slotId }).catch(() => undefined);
+      throw error;
+    }
   }
 
   async function tellEnvironmentWeFailed() {
@@ -432,6 +453,13 @@ export function classify(error: unknown): ClassifiedFailure {
     message = cause.message;
   }
   return { class: failureClass, message, remediation: failureClasses[failureClass].remediation, ...(site ? { site } : {}) };
+}
+
+function describeRoutes(routes: Record<string, { live: RouteTarget | null }>): string {
+  const parts = Object.entries(routes).map(([site, r]) =>
+    `${site} ${r.live === null ? 'serves nothing' : r.live.kind === 'maintenance' ? 'shows the maintenance page' : `serves ${r.live.slotId}`}`,
+  );
+  return parts.join(', ') || 'no sites';
 }
 
 function formatMs(ms: number): string {

@@ -48,6 +48,7 @@ describe('GET /health', () => {
     expect(res.status).toBe(200);
     expect((await res.json()) as any).toEqual({
       status: 'ok',
+      auth: 'disabled',
       temporal: { ok: true, address: inject('temporalAddress') },
       databases: [{ environment: 'shop', database: 'orders', engine: 'postgres', ok: true }],
     });

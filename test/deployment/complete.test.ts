@@ -4,7 +4,8 @@ import { startTraffic } from '../support/traffic.js';
 
 let stack: TestStack;
 beforeAll(async () => {
-  stack = await startTestStack();
+  // A password in the connection string: it must reach neither history nor logs (trust auth ignores it).
+  stack = await startTestStack({ databaseUrl: (url) => url.replace('postgres@', 'postgres:hunter2-secret@') });
 });
 afterAll(async () => {
   await stack?.close();
@@ -49,6 +50,12 @@ describe('smooth deployment, Complete path', () => {
 
     expect((await stack.api('POST', `/v1/deployments/${v2}/complete`, {})).status).toBe(200);
     const done = await stack.waitForPhase(v2, ['completed']);
+    await stack.recordHistory(v2, 'complete');
+    await stack.recordHistory(`environment-${stack.environment}`, 'environment');
+    for (const id of [v1, v2]) {
+      const history = JSON.stringify(await stack.client.workflow.getHandle(id).fetchHistory());
+      expect(history).not.toContain('hunter2-secret');
+    }
     expect(done.actions).toEqual([]);
     await new Promise((r) => setTimeout(r, 500));
     const report = await traffic.stop();

@@ -26,6 +26,7 @@ async function deployV2AndReset(rollbackDatabase: boolean) {
   expect(accepted.status).toBe(200);
   expect(accepted.body.decision).toMatchObject({ action: 'reset', rollbackDatabase });
   const done = await stack.waitForPhase(id, ['reset']);
+  await stack.recordHistory(id, rollbackDatabase ? 'reset-with-database' : 'reset-code-only');
   await new Promise((r) => setTimeout(r, 300));
   const report = await traffic.stop();
   expect(report.failedReads).toEqual([]);

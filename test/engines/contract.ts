@@ -52,8 +52,11 @@ export interface EngineContractContext {
   connect(db: DatabaseHandle, role: DatabaseRole): Promise<Session>;
   /** Leaves behind what a copy interrupted by a crash leaves: a half-built work-in-progress copy. */
   simulateInterruptedCopy(db: DatabaseHandle): Promise<void>;
-  /** Leaves behind what a restore interrupted by a crash can leave: no original, only the restore point. */
-  simulateInterruptedRestore(db: DatabaseHandle): Promise<void>;
+  /**
+   * Leaves behind what a restore interrupted by a crash can leave: no original, only the restore point.
+   * Answers why instead when the engine's restore can never leave that state (a SQL Server snapshot).
+   */
+  simulateInterruptedRestore(db: DatabaseHandle): Promise<void | string>;
   /** What is on the server for this logical database, sorted: 'original', 'restore-point', 'temporary', 'work-in-progress'. */
   databasesOf(db: DatabaseHandle): Promise<DatabaseKind[]>;
   /** Removes all of the above. */
@@ -293,7 +296,8 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
       const c = use(t);
       const db = await seeded(c, 30);
       await c.engine.createRestorePoint(db, noHeartbeat);
-      await c.simulateInterruptedRestore(db);
+      const impossible = await c.simulateInterruptedRestore(db);
+      if (impossible) t.skip(impossible);
       expect((await c.engine.inspect(db)).original.exists).toBe(false);
       await c.engine.restoreFromRestorePoint(db, noHeartbeat);
       expect(await consistency(c, db, 'original')).toEqual({ items: 30, logs: 30, orphans: 0, counter: 0 });

@@ -76,9 +76,9 @@ describe('connection strings and names', () => {
     }
   });
 
-  test('engineFor gives the PostgreSQL engine, and says SQL Server is not there yet', () => {
+  test('engineFor gives the PostgreSQL engine for postgres databases, and the SQL Server one for sqlserver', () => {
     expect(engineFor(shop, { postgres: { binDir: '/usr/lib/postgresql/15/bin' } }).name).toBe('postgres');
-    expect(() => engineFor({ ...shop, engine: 'sqlserver' }, { postgres: { binDir: '/x' } })).toThrow('SQL Server engine not implemented yet');
+    expect(engineFor({ ...shop, engine: 'sqlserver' }, { postgres: { binDir: '/x' } }).name).toBe('sqlserver');
   });
 
   test('pg_dump and pg_restore get the password in their environment, never on their command line', () => {

@@ -4,16 +4,20 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { serve } from '@hono/node-server';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { parseConfig, type LoadedConfig } from '../../src/config/load.js';
 import { freePort } from '../../src/devtools/free-port.js';
 import { createApp } from '../../src/api/app.js';
-import { createApiDeps } from '../../src/api/deps.js';
+import { createApiDeps, type ApiSettings } from '../../src/api/deps.js';
 import { startWorker, type CutoverWorker } from '../../src/worker/main.js';
 import { startHostAgent, type HostAgent } from '../../src/platform/agent/main.js';
 import { startRouter, type RunningRouter } from '../../src/platform/router/main.js';
@@ -22,11 +26,47 @@ import pino from 'pino';
 export interface SiteSpec {
   name: string;
   role: 'zdd' | 'maintenance-page';
+  warmupPath?: string;
+}
+
+export interface StackOptions {
+  sites?: SiteSpec[];
+  verificationTimeout?: string;
+  warmupTimeout?: string;
+  /** Short timeouts make a killed worker's activities time out and retry quickly. */
+  timeouts?: { step?: string; heartbeat?: string };
+  /** Another Temporal server than the run's (a test that restarts its own). */
+  temporalAddress?: string;
+  /** Run the worker as a real child process that the test can SIGKILL. */
+  workerProcess?: boolean;
+  /** Where Cutover reaches the database (a flaky proxy in front of it, say). */
+  databaseUrl?: (direct: string) => string;
+  /** Adds the top-level `slack` section (env var names, API URL) and the environment's channel and approvers. */
+  slack?: { channel: string; approvers: string[]; apiUrl?: string; signingSecretEnv?: string; botTokenEnv?: string; reminderInterval?: string };
+  /** Enables API auth with these tokens (given in clear, hashed into the config), plus the stack's own all-roles token. */
+  auth?: (environment: string) => TestToken[];
+  /** API tunables (a shorter log poll, a smaller upload limit). */
+  apiSettings?: Partial<ApiSettings>;
+}
+
+export interface TestToken {
+  name: string;
+  token: string;
+  roles: Array<'viewer' | 'deployer' | 'approver'>;
+  environments?: string[];
 }
 
 export interface TestStack {
   environment: string;
   config: LoadedConfig;
+  configFile: string;
+  /** With CUTOVER_RECORD_HISTORIES=1, saves the workflow's history as a replay fixture. */
+  recordHistory(workflowId: string, name: string): Promise<void>;
+  /** SIGKILL the worker process (workerProcess stacks). */
+  killWorker(): Promise<void>;
+  startWorker(extraEnv?: NodeJS.ProcessEnv): Promise<void>;
+  /** Resolves with the signal or exit code when the worker process ends on its own. */
+  workerExited(): Promise<string | null>;
   env: NodeJS.ProcessEnv;
   client: Client;
   app: ReturnType<typeof createApp>;
@@ -37,7 +77,12 @@ export interface TestStack {
   /** Runs SQL on the environment's original database. */
   sql<T extends pg.QueryResultRow = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   databaseNames(): Promise<string[]>;
-  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }>;
+  /** Through app.request(); with the stack's own token when auth is enabled, unless headers say otherwise. */
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; text: string }>;
+  /** The stack's all-roles token when auth is enabled. */
+  adminToken: string | undefined;
+  /** Serves the API app on a free loopback port (for real HTTP clients such as the CLI). */
+  serveApi(): Promise<{ url: string; close(): Promise<void> }>;
   waitForPhase(id: string, phases: string[], timeoutMs?: number): Promise<any>;
   deploy(pkg: string, mode?: string): Promise<string>;
   close(): Promise<void>;
@@ -46,8 +91,9 @@ export interface TestStack {
 const quiet = pino({ level: 'warn' });
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-export async function startTestStack(options: { sites?: SiteSpec[]; databases?: number; verificationTimeout?: string; warmupTimeout?: string } = {}): Promise<TestStack> {
+export async function startTestStack(options: StackOptions = {}): Promise<TestStack> {
   const id = randomBytes(3).toString('hex');
+  const adminToken = options.auth ? randomBytes(24).toString('base64url') : undefined;
   const environment = `t${id}`;
   const stateDir = mkdtempSync(join(tmpdir(), `cutover-${environment}-`));
   const sites = options.sites ?? [{ name: 'web', role: 'zdd' }];
@@ -57,40 +103,86 @@ export async function startTestStack(options: { sites?: SiteSpec[]; databases?: 
   await admin.connect();
   await admin.query(`create database ${admin.escapeIdentifier(dbName)}`);
   await admin.end();
-  const env: NodeJS.ProcessEnv = { ...process.env, [`DB_${id.toUpperCase()}_URL`]: adminUrl.replace(/\/postgres$/, `/${dbName}`) };
+  const directUrl = adminUrl.replace(/\/postgres$/, `/${dbName}`);
+  const env: NodeJS.ProcessEnv = { ...process.env, [`DB_${id.toUpperCase()}_URL`]: options.databaseUrl ? options.databaseUrl(directUrl) : directUrl };
 
   const ports = await Promise.all([freePort(), ...sites.flatMap(() => [freePort(), freePort()])]);
   const yaml = `
 stateDir: ${stateDir}
-temporal: { address: "${inject('temporalAddress')}", namespace: default, taskQueue: cutover-${environment} }
+temporal: { address: "${options.temporalAddress ?? inject('temporalAddress')}", namespace: default, taskQueue: cutover-${environment} }
 postgres: { binDir: ${inject('pgBinDir')} }
+${options.slack ? `slack: { ${slackTopLevel(options.slack)} }` : ''}
+${authSection(options.auth?.(environment), adminToken)}
 environments:
   ${environment}:
     host: h${id}
+${options.slack ? `    slack: { channel: ${options.slack.channel}, approvers: [${options.slack.approvers.join(', ')}] }` : ''}
     verificationTimeout: ${options.verificationTimeout ?? '1h'}
+    timeouts: { step: ${options.timeouts?.step ?? '60s'}, heartbeat: ${options.timeouts?.heartbeat ?? '20s'} }
     router: { adminPort: ${ports[0]} }
     sites:
-${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role}, warmupTimeout: ${options.warmupTimeout ?? '30s'}, publicPort: ${ports[1 + 2 * i]}, previewPort: ${ports[2 + 2 * i]} }`).join('\n')}
+${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath ? ` warmupPath: ${s.warmupPath},` : ''} warmupTimeout: ${options.warmupTimeout ?? '30s'}, publicPort: ${ports[1 + 2 * i]}, previewPort: ${ports[2 + 2 * i]} }`).join('\n')}
     databases:
       - { name: app, engine: postgres, connectionEnv: DB_${id.toUpperCase()}_URL }
 `;
-  const config = parseConfig(yaml, join(process.cwd(), 'cutover.test.yaml'));
+  const configFile = join(stateDir, 'cutover.yaml');
+  writeFileSync(configFile, yaml);
+  // Relative package paths in requests resolve against the repository, as in the demo.
+  const config = { ...parseConfig(yaml, configFile), file: join(process.cwd(), 'cutover.test.yaml') };
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
 
   const router = await startRouter({ config, environment, logger: quiet });
   const agent: HostAgent = await startHostAgent({ config, host: `h${id}`, connection, env, logger: quiet });
-  const worker: CutoverWorker = await startWorker({ config, connection, env });
+  let worker: CutoverWorker | null = null;
+  let workerRun: Promise<void> = Promise.resolve();
+  let workerChild: ChildProcess | null = null;
+  const startWorkerNow = async (extraEnv: NodeJS.ProcessEnv = {}) => {
+    if (options.workerProcess) {
+      workerChild = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/worker/main.ts'), '--config', configFile], {
+        env: { ...env, ...extraEnv, CUTOVER_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'inherit', 'inherit'],
+        detached: true, // its own session, like a worker run by a service manager
+      });
+      await waitForPollers(client, config.temporal.taskQueue);
+    } else {
+      worker = await startWorker({ config, connection, env });
+      workerRun = worker.run();
+    }
+  };
+  await startWorkerNow();
   const agentRun = agent.run();
-  const workerRun = worker.run();
-  const app = createApp(createApiDeps(config, client, env));
+  const app = createApp(createApiDeps(config, client, env, options.apiSettings));
+  const servers: Array<{ close(): Promise<void> }> = [];
   const site0 = sites[0]!.name;
   const siteCfg = (name: string) => config.environments[environment]!.sites.find((s) => s.name === name)!;
 
   const stack: TestStack = {
     environment,
     config,
+    configFile,
+    async recordHistory(workflowId, name) {
+      if (!process.env.CUTOVER_RECORD_HISTORIES) return;
+      const history = await client.workflow.getHandle(workflowId).fetchHistory();
+      writeFileSync(join(repoRoot, 'test/replay/histories', `${name}.json`), historyToJSON(history));
+    },
+    async killWorker() {
+      const child = workerChild;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async startWorker(extraEnv) {
+      await startWorkerNow(extraEnv);
+    },
+    workerExited() {
+      const child = workerChild;
+      if (!child) return Promise.resolve(null);
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.signalCode ?? String(child.exitCode));
+      return new Promise((r) => child.once('exit', (code, signal) => r(signal ?? String(code))));
+    },
     env,
     client,
     app,
@@ -115,8 +207,24 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role}, warmupTimeout
         await c.end();
       }
     },
-    async api(method, path, body) {
-      const response = await app.request(path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    adminToken,
+    async serveApi() {
+      const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+        const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+      });
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const handle = { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+      servers.push(handle);
+      return { url: `http://127.0.0.1:${port}`, close: handle.close };
+    },
+    async api(method, path, body, headers) {
+      const auth: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
+      const response = await app.request(path, {
+        method,
+        headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const text = await response.text();
       let parsed: unknown = undefined;
       try {
@@ -148,7 +256,9 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role}, warmupTimeout
       return r.body.deploymentId as string;
     },
     async close() {
-      worker.worker.shutdown();
+      await Promise.allSettled(servers.map((server) => server.close()));
+      await stack.killWorker();
+      if (worker?.worker.getState() === 'RUNNING') worker.worker.shutdown();
       agent.shutdown();
       await Promise.allSettled([workerRun, agentRun]);
       await router.close();
@@ -164,6 +274,38 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role}, warmupTimeout
     },
   };
   return stack;
+}
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A worker counts as up once it polls its task queue. */
+async function waitForPollers(client: Client, taskQueue: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 1 });
+    if ((r.pollers?.length ?? 0) > 0 && r.pollers!.some((p) => (p.lastAccessTime?.seconds?.toNumber?.() ?? 0) * 1000 > Date.now() - 5000)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no worker polled ${taskQueue} within ${timeoutMs} ms`);
+}
+
+/** The auth section: tokens hashed as an operator would (sha256 hex), the stack's own first. */
+function authSection(tokens: TestToken[] | undefined, adminToken: string | undefined): string {
+  if (!tokens || !adminToken) return '';
+  const all: TestToken[] = [{ name: 'stack', token: adminToken, roles: ['viewer', 'deployer', 'approver'] }, ...tokens];
+  const entry = (t: TestToken) =>
+    `    - { name: ${t.name}, sha256: ${createHash('sha256').update(t.token).digest('hex')}, roles: [${t.roles.join(', ')}]${t.environments ? `, environments: [${t.environments.join(', ')}]` : ''} }`;
+  return `auth:\n  tokens:\n${all.map(entry).join('\n')}`;
+}
+
+function slackTopLevel(slack: NonNullable<StackOptions['slack']>): string {
+  const fields: Array<[string, string | undefined]> = [
+    ['signingSecretEnv', slack.signingSecretEnv],
+    ['botTokenEnv', slack.botTokenEnv],
+    ['apiUrl', slack.apiUrl && JSON.stringify(slack.apiUrl)],
+    ['reminderInterval', slack.reminderInterval],
+  ];
+  return fields.flatMap(([key, value]) => (value ? [`${key}: ${value}`] : [])).join(', ');
 }
 
 /** Slots are detached on purpose; a test run leaves none behind. */

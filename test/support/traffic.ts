@@ -27,7 +27,7 @@ function call(agent: Agent, url: URL, method: string, body?: string): Promise<{ 
 }
 
 /** Readers loop GET /notes; a writer POSTs /notes with unique bodies; `write: false` for reads only. */
-export function startTraffic(baseUrl: string, options: { readers?: number; write?: boolean; writeEveryMs?: number } = {}) {
+export function startTraffic(baseUrl: string, options: { readers?: number; write?: boolean; writeEveryMs?: number; readPath?: string } = {}) {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   const report: TrafficReport = { reads: 0, failedReads: [], writes: 0, acceptedWrites: [], refusedWrites: [], failedWrites: [], versions: new Map(), readLatenciesMs: [] };
   let running = true;
@@ -36,7 +36,7 @@ export function startTraffic(baseUrl: string, options: { readers?: number; write
     while (running) {
       const t0 = performance.now();
       try {
-        const res = await call(agent, new URL('/notes', baseUrl), 'GET');
+        const res = await call(agent, new URL(options.readPath ?? '/notes', baseUrl), 'GET');
         report.reads++;
         report.readLatenciesMs.push(performance.now() - t0);
         if (res.status !== 200) report.failedReads.push({ at: Date.now() - started, status: res.status });

@@ -3,7 +3,7 @@
 /* global Buffer, clearTimeout */
 // Cutover demo site, version 1: visitors leave notes. It keeps answering, read-only, from a clone during a deployment.
 const http = require('node:http');
-const { Pool } = require('pg');
+const database = require('./database.cjs');
 const { version } = require('./cutover-package.json');
 
 const port = Number(process.env.PORT || 3000);
@@ -20,19 +20,22 @@ function log(message) {
 }
 
 if (!process.env.DATABASE_URL) {
-  console.error('DATABASE_URL is not set: the demo site needs a PostgreSQL database');
+  console.error('DATABASE_URL is not set: the demo site needs a PostgreSQL or SQL Server database');
   process.exit(1);
 }
 
-const pool = new Pool({
-  connectionString: process.env.DATABASE_URL,
-  max: 5,
-  connectionTimeoutMillis: 5000,
-  idleTimeoutMillis: 30_000,
-  query_timeout: 10_000,
-});
-// A dropped idle connection must not crash the site: the pool opens a new one for the next query.
-pool.on('error', (error) => log(`database connection lost: ${error.message}`));
+const db = database.connect(process.env.DATABASE_URL, log);
+// The few statements the site sends, in each engine's dialect.
+const SQL = {
+  postgres: {
+    latestNotes: 'SELECT id, body, created_at FROM notes ORDER BY id DESC LIMIT 50',
+    insertNote: 'INSERT INTO notes (body) VALUES ($1) RETURNING id',
+  },
+  sqlserver: {
+    latestNotes: 'SELECT TOP (50) id, body, created_at FROM notes ORDER BY id DESC',
+    insertNote: 'INSERT INTO notes (body) OUTPUT INSERTED.id VALUES (@p1)',
+  },
+}[db.engine];
 
 class HttpError extends Error {
   constructor(status, body, headers = {}) {
@@ -61,11 +64,6 @@ function send(res, status, body, headers = {}) {
 
 function invalid(field, problem) {
   return new HttpError(400, { error: 'invalid-input', field, message: `${field}: ${problem}` });
-}
-
-function isDatabaseUnavailable(error) {
-  const code = String((error && error.code) || '');
-  return code.startsWith('08') || code.startsWith('57P') || code === '53300' || code === '3D000' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || /timeout|terminated/i.test(String(error && error.message));
 }
 
 function readJson(req) {
@@ -106,7 +104,7 @@ function noteBody(input) {
 }
 
 async function latestNotes() {
-  const { rows } = await pool.query('SELECT id, body, created_at FROM notes ORDER BY id DESC LIMIT 50');
+  const rows = await db.query(SQL.latestNotes);
   return rows.map((row) => ({ id: row.id, body: row.body, createdAt: row.created_at }));
 }
 
@@ -151,7 +149,7 @@ async function route(req, res) {
   if (pathname === '/healthz' && req.method === 'GET') {
     // Read only: the warmup of a read-only clone must succeed.
     try {
-      await pool.query('SELECT 1');
+      await db.query('SELECT 1');
     } catch (error) {
       send(res, 503, { ok: false, version, error: `database not reachable: ${error.message}` });
       return;
@@ -169,7 +167,7 @@ async function route(req, res) {
   }
   if (pathname === '/notes' && req.method === 'POST') {
     const body = noteBody(await readJson(req));
-    const { rows } = await pool.query('INSERT INTO notes (body) VALUES ($1) RETURNING id', [body]);
+    const rows = await db.query(SQL.insertNote, [body]);
     send(res, 201, { id: rows[0].id });
     return;
   }
@@ -183,10 +181,10 @@ async function route(req, res) {
 function sendError(res, error) {
   if (error instanceof HttpError) {
     send(res, error.status, error.body, error.headers);
-  } else if (error && error.code === '25006') {
-    // SQLSTATE 25006 read_only_sql_transaction: we run on a read-only clone; refuse clearly instead of losing the note.
+  } else if (db.isReadOnly(error)) {
+    // We run on a read-only clone; refuse clearly instead of losing the note.
     send(res, 503, { error: 'read-only', message: READ_ONLY_MESSAGE }, { 'Retry-After': '60' });
-  } else if (isDatabaseUnavailable(error)) {
+  } else if (db.isUnavailable(error)) {
     log(`database unavailable: ${error.message}`);
     send(res, 503, { error: 'database-unavailable', message: 'The database is not reachable right now. Try again shortly.' }, { 'Retry-After': '5' });
   } else {
@@ -222,7 +220,7 @@ function shutdown(signal) {
   force.unref();
   server.close(() => {
     clearTimeout(force);
-    pool.end().then(
+    db.end().then(
       () => {
         log('stopped');
         process.exit(0);

@@ -1,42 +1,30 @@
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import type { DeploymentStatus } from '../../workflows/definitions.js';
+import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { allow, assertEnvironment, type ApiEnv } from '../auth.js';
+import { deploymentView, requester } from '../deployment-view.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, errorSchema } from '../errors.js';
+import { ApiError } from '../errors.js';
+import { failures, json, needs, secured } from '../openapi.js';
 import { resolvePackage } from '../resolve-package.js';
 import {
   completeBody,
   deploymentAcceptedSchema,
+  deploymentListSchema,
   deploymentParam,
   deploymentStatusSchema,
   environmentParam,
+  listDeploymentsQuery,
   resetBody,
   startDeploymentBody,
 } from '../schemas.js';
 import { validationHook } from '../validation.js';
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-const errors = {
-  400: json(errorSchema, 'Invalid request: the message names the field'),
-  404: json(errorSchema, 'No such deployment or environment'),
-  409: json(errorSchema, 'Not possible in the current state: the message names it'),
-};
+const DEFAULT_PAGE_SIZE = 20;
 
 export function deploymentRoutes(deps: ApiDeps) {
-  const app = new OpenAPIHono({ defaultHook: validationHook });
-
-  const withLinks = (status: DeploymentStatus) => {
-    const env = deps.config.environments[status.environment];
-    const host = env?.router.listenHost === '0.0.0.0' ? '127.0.0.1' : (env?.router.listenHost ?? '127.0.0.1');
-    return {
-      ...status,
-      workflowId: status.deploymentId,
-      links: {
-        log: `/v1/deployments/${status.deploymentId}/log`,
-        temporalUi: deps.deployments.temporalUiUrl(status.deploymentId),
-        previews: Object.fromEntries((env?.sites ?? []).map((s) => [s.name, `http://${host}:${s.previewPort}/`])),
-        publics: Object.fromEntries((env?.sites ?? []).map((s) => [s.name, `http://${host}:${s.publicPort}/`])),
-      },
-    };
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+  const view = deploymentView(deps);
+  const knownEnvironment = (environment: string) => {
+    if (!deps.config.environments[environment]) throw new ApiError(404, 'not-found', `no environment named ${environment}`);
   };
 
   app.openapi(
@@ -44,16 +32,24 @@ export function deploymentRoutes(deps: ApiDeps) {
       method: 'post',
       path: '/v1/environments/{environment}/deployments',
       summary: 'Start a deployment of a package to an environment',
+      description: needs('the role deployer, on this environment'),
+      security: secured,
+      middleware: [allow('deploy', 'start a deployment')],
       request: { params: environmentParam, body: { content: { 'application/json': { schema: startDeploymentBody } }, required: true } },
-      responses: { 202: json(deploymentAcceptedSchema, 'The deployment started'), ...errors, 422: json(errorSchema, 'The package is unusable: the message says why') },
+      responses: {
+        202: json(deploymentAcceptedSchema, 'The deployment started'),
+        ...failures(400, 401, 403, 404, 409, 415, 422),
+      },
     }),
     async (c) => {
       const { environment } = c.req.valid('param');
       const body = c.req.valid('json');
-      if (!deps.config.environments[environment]) throw new ApiError(404, 'not-found', `no environment named ${environment}`);
+      assertEnvironment(c.get('principal'), environment);
+      knownEnvironment(environment);
       const pkg = await resolvePackage(deps, body.package);
       const deploymentId = deps.deployments.newDeploymentId(environment);
-      const started = await deps.deployments.start({ deploymentId, environment, package: pkg, mode: body.mode, requestedBy: body.requestedBy });
+      const requestedBy = requester(c.get('principal'), body.requestedBy);
+      const started = await deps.deployments.start({ deploymentId, environment, package: pkg, mode: body.mode, requestedBy });
       const self = `/v1/deployments/${started.deploymentId}`;
       return c.json(
         { ...started, status: 'started', links: { self, log: `${self}/log`, temporalUi: deps.deployments.temporalUiUrl(started.workflowId) } },
@@ -66,26 +62,46 @@ export function deploymentRoutes(deps: ApiDeps) {
   app.openapi(
     createRoute({
       method: 'get',
-      path: '/v1/deployments/{id}',
-      summary: 'Phase, per-site state, timings, failure and the actions available now',
-      request: { params: deploymentParam },
-      responses: { 200: json(deploymentStatusSchema, 'The deployment'), 400: errors[400], 404: errors[404] },
+      path: '/v1/deployments',
+      summary: 'Deployments, newest first, by environment, phase, mode or package version (Temporal visibility)',
+      description: `${needs('any role')} A token limited to environments sees only theirs.`,
+      security: secured,
+      middleware: [allow('view', 'list deployments')],
+      request: { query: listDeploymentsQuery },
+      responses: { 200: json(deploymentListSchema, 'A page of deployments'), ...failures(400, 401, 403, 404) },
     }),
-    async (c) => c.json(withLinks(await deps.deployments.status(c.req.valid('param').id)), 200),
+    async (c) => {
+      const query = c.req.valid('query');
+      const principal = c.get('principal');
+      if (query.environment) {
+        assertEnvironment(principal, query.environment);
+        knownEnvironment(query.environment);
+      }
+      const page = await deps.deployments.list({
+        environments: query.environment ? [query.environment] : principal.environments,
+        phase: query.phase,
+        mode: query.mode,
+        version: query.version,
+        pageSize: query.pageSize ?? DEFAULT_PAGE_SIZE,
+        pageToken: query.pageToken,
+      });
+      const deployments = page.deployments.map((d) => ({ ...d, links: { self: `/v1/deployments/${d.deploymentId}` } }));
+      return c.json({ deployments, nextPageToken: page.nextPageToken }, 200);
+    },
   );
 
   app.openapi(
     createRoute({
       method: 'get',
-      path: '/v1/deployments/{id}/log',
-      summary: 'The deployment log, as text',
+      path: '/v1/deployments/{id}',
+      summary: 'Phase, per-site state, timings, failure and the actions available now',
+      description: needs('any role, on the deployment’s environment'),
+      security: secured,
+      middleware: [allow('view', 'see deployments')],
       request: { params: deploymentParam },
-      responses: { 200: { description: 'One line per event', content: { 'text/plain': { schema: z.string() } } }, 400: errors[400], 404: errors[404] },
+      responses: { 200: json(deploymentStatusSchema, 'The deployment'), ...failures(400, 401, 403, 404, 503) },
     }),
-    async (c) => {
-      const lines = await deps.deployments.log(c.req.valid('param').id);
-      return c.text(lines.map((l) => `${l.at} ${l.level.toUpperCase().padEnd(5)} ${l.message}`).join('\n') + '\n', 200);
-    },
+    async (c) => c.json(view.withLinks(await view.status(c.get('principal'), c.req.valid('param').id)), 200),
   );
 
   app.openapi(
@@ -93,13 +109,20 @@ export function deploymentRoutes(deps: ApiDeps) {
       method: 'post',
       path: '/v1/deployments/{id}/complete',
       summary: 'Complete: public traffic moves to the new version',
+      description: needs('the role approver, on the deployment’s environment'),
+      security: secured,
+      middleware: [allow('complete', 'complete a deployment')],
       request: { params: deploymentParam, body: { content: { 'application/json': { schema: completeBody } }, required: false } },
-      responses: { 200: json(deploymentStatusSchema, 'Accepted; the deployment is completing'), ...errors },
+      responses: {
+        200: json(deploymentStatusSchema, 'Accepted; the deployment is completing'),
+        ...failures(400, 401, 403, 404, 409, 415),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json') ?? {};
-      return c.json(withLinks(await deps.deployments.complete(id, body.requestedBy)), 200);
+      await view.status(c.get('principal'), id);
+      return c.json(view.withLinks(await deps.deployments.complete(id, requester(c.get('principal'), body.requestedBy))), 200);
     },
   );
 
@@ -108,12 +131,21 @@ export function deploymentRoutes(deps: ApiDeps) {
       method: 'post',
       path: '/v1/deployments/{id}/reset',
       summary: 'Reset: the previous version goes back, with or without its database',
+      description: needs('the role deployer or approver, on the deployment’s environment'),
+      security: secured,
+      middleware: [allow('reset', 'reset a deployment')],
       request: { params: deploymentParam, body: { content: { 'application/json': { schema: resetBody } }, required: true } },
-      responses: { 200: json(deploymentStatusSchema, 'Accepted; the deployment is resetting'), ...errors },
+      responses: {
+        200: json(deploymentStatusSchema, 'Accepted; the deployment is resetting'),
+        ...failures(400, 401, 403, 404, 409, 415),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      return c.json(withLinks(await deps.deployments.reset(id, c.req.valid('json'))), 200);
+      const body = c.req.valid('json');
+      await view.status(c.get('principal'), id);
+      const status = await deps.deployments.reset(id, { rollbackDatabase: body.rollbackDatabase, requestedBy: requester(c.get('principal'), body.requestedBy) });
+      return c.json(view.withLinks(status), 200);
     },
   );
 

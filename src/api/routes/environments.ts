@@ -1,31 +1,63 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import type { EnvironmentConfig } from '../../config/schema.js';
+import { allow, assertEnvironment, mayAccess, type ApiEnv } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, errorSchema } from '../errors.js';
-import { environmentParam, environmentSchema } from '../schemas.js';
+import { ApiError } from '../errors.js';
+import { failures, json, needs, secured } from '../openapi.js';
+import { environmentListSchema, environmentParam, environmentSchema } from '../schemas.js';
 import { validationHook } from '../validation.js';
 
 type ServedPackage = { sha256: string; version: string };
 
+const routerHost = (env: EnvironmentConfig) => (env.router.listenHost === '0.0.0.0' ? '127.0.0.1' : env.router.listenHost);
+
 export function environmentRoutes(deps: ApiDeps) {
-  const app = new OpenAPIHono({ defaultHook: validationHook });
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/environments',
+      summary: 'The configured environments: sites, their addresses, databases',
+      description: `${needs('any role')} A token limited to environments sees only theirs.`,
+      security: secured,
+      middleware: [allow('view', 'list environments')],
+      responses: { 200: json(environmentListSchema, 'The environments, by name'), ...failures(401) },
+    }),
+    async (c) => {
+      const principal = c.get('principal');
+      const environments = Object.entries(deps.config.environments)
+        .filter(([name]) => mayAccess(principal, name))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([name, env]) => ({
+          name,
+          host: env.host,
+          verificationTimeout: env.verificationTimeout,
+          sites: env.sites.map((s) => ({ name: s.name, role: s.role, publicUrl: `http://${routerHost(env)}:${s.publicPort}/`, previewUrl: `http://${routerHost(env)}:${s.previewPort}/` })),
+          databases: env.databases.map((d) => ({ name: d.name, engine: d.engine })),
+          links: { self: `/v1/environments/${name}`, deployments: `/v1/deployments?environment=${name}` },
+        }));
+      return c.json({ environments }, 200);
+    },
+  );
 
   app.openapi(
     createRoute({
       method: 'get',
       path: '/v1/environments/{environment}',
       summary: 'The live package, whether the environment is in maintenance mode, and its running deployment',
+      description: needs('any role, on this environment'),
+      security: secured,
+      middleware: [allow('view', 'see environments')],
       request: { params: environmentParam },
-      responses: {
-        200: { description: 'The environment', content: { 'application/json': { schema: environmentSchema } } },
-        400: { description: 'Invalid name', content: { 'application/json': { schema: errorSchema } } },
-        404: { description: 'No such environment', content: { 'application/json': { schema: errorSchema } } },
-      },
+      responses: { 200: json(environmentSchema, 'The environment'), ...failures(400, 401, 403, 404) },
     }),
     async (c) => {
       const { environment } = c.req.valid('param');
+      assertEnvironment(c.get('principal'), environment);
       const env = deps.config.environments[environment];
       if (!env) throw new ApiError(404, 'not-found', `no environment named ${environment}`);
-      const host = env.router.listenHost === '0.0.0.0' ? '127.0.0.1' : env.router.listenHost;
+      const host = routerHost(env);
       const [routes, state] = await Promise.allSettled([deps.router(environment).getRoutes(), deps.deployments.environmentState(environment)]);
       const sites = env.sites.map((site) => {
         const live = routes.status === 'fulfilled' ? (routes.value.sites[site.name]?.live ?? null) : null;

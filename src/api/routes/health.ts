@@ -18,7 +18,8 @@ export function healthRoutes(deps: ApiDeps) {
   const route = createRoute({
     method: 'get',
     path: '/health',
-    summary: 'Whether Temporal and every configured database are reachable',
+    summary: 'Whether Temporal and every configured database are reachable, and whether the API needs a token',
+    description: 'Public: needs no token.',
     responses: {
       200: { description: 'Everything is reachable', content: { 'application/json': { schema: healthSchema } } },
       503: { description: 'Something is not reachable; the reason is given', content: { 'application/json': { schema: healthSchema } } },
@@ -31,6 +32,7 @@ export function healthRoutes(deps: ApiDeps) {
       ...databases.map(({ db }) => withTimeout(deps.probes.database(db), `database ${db.name}`)),
     ]);
     const body = {
+      auth: deps.config.auth ? ('enabled' as const) : ('disabled' as const),
       temporal: { ok: temporal!.status === 'fulfilled', address: deps.config.temporal.address, ...(temporal!.status === 'rejected' ? { error: reason(temporal!.reason) } : {}) },
       databases: databases.map(({ environment, db }, i) => {
         const result = dbResults[i]!;

@@ -1,0 +1,46 @@
+/**
+ * Container healthchecks of `docker compose` (run with `node --import tsx`): exits 0 when the named part of
+ * Cutover is serving, 1 otherwise.
+ *   worker    a worker polls Cutover's task queue for workflows
+ *   platform  each environment's router answers on its admin port and a host agent polls the host's task queue
+ */
+/* global fetch, AbortSignal */
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../../src/config/load.ts';
+import { hostTaskQueue } from '../../src/platform/agent/contract.ts';
+
+/** temporal.api.enums.v1.TaskQueueType */
+const TaskQueueType = { TASK_QUEUE_TYPE_WORKFLOW: 1, TASK_QUEUE_TYPE_ACTIVITY: 2 };
+
+async function pollers(client, namespace, name, type) {
+  const answer = await client.workflowService.describeTaskQueue({ namespace, taskQueue: { name }, taskQueueType: type });
+  return answer.pollers?.length ?? 0;
+}
+
+async function healthy(part) {
+  const config = loadConfig();
+  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '3s' });
+  try {
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    if (part === 'worker') return (await pollers(client, config.temporal.namespace, config.temporal.taskQueue, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)) > 0;
+    if (part === 'platform') {
+      for (const environment of Object.values(config.environments)) {
+        const router = await fetch(`http://127.0.0.1:${environment.router.adminPort}/healthz`, { signal: AbortSignal.timeout(3000) });
+        if (!router.ok) return false;
+        if ((await pollers(client, config.temporal.namespace, hostTaskQueue(environment.host), TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)) === 0) return false;
+      }
+      return true;
+    }
+    throw new Error(`unknown part ${JSON.stringify(part)}: expected worker or platform`);
+  } finally {
+    await connection.close();
+  }
+}
+
+healthy(process.argv[2]).then(
+  (ok) => process.exit(ok ? 0 : 1),
+  (error) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  },
+);

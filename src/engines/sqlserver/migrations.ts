@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import { EngineError, type HeartbeatFn, type Migration, type MigrationResult } from '../engine.js';
+import { withHeartbeat } from '../postgres/heartbeat.js';
+import { BatchSyntaxError, splitBatches, type Batch } from './batches.js';
+import { describeError, errorNumberOf, isTransient } from './errors.js';
+import type { Operation } from './operation.js';
+import { withSession, type SqlSession } from './session.js';
+import {
+  appliedMigrationsQuery,
+  beginMigration,
+  commitMigration,
+  ensureHistory,
+  lockMigrationsForSession,
+  recordedChecksumOf,
+  recordedChecksums,
+  recordMigration,
+  rollbackIfOpen,
+  transactionState,
+} from './statements/migrations.js';
+
+const MIGRATION_NAME = /^[0-9A-Za-z._-]+\.sql$/;
+
+/** First line of a migration whose statements SQL Server refuses inside a transaction (ALTER DATABASE, full-text…). */
+const NO_TRANSACTION = /^[ \t]*--[ \t]*cutover:[ \t]*no-transaction[ \t]*$/i;
+
+/** "… statement not allowed within multi-statement transaction." */
+const NOT_IN_TRANSACTION_ERRORS = new Set([226, 574]);
+
+export interface PlannedMigration extends Migration {
+  checksum: string;
+  batches: Batch[];
+  transactional: boolean;
+}
+
+export const checksumOf = (sql: string): string => createHash('sha256').update(sql, 'utf8').digest('hex');
+
+/** Name order is byte order, so that every machine agrees whatever its locale. */
+const byName = (a: Migration, b: Migration) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Checks names and splits every script before anything is applied: bad input changes nothing. */
+export function planMigrations(migrations: readonly Migration[]): PlannedMigration[] {
+  const seen = new Set<string>();
+  for (const { name } of migrations) {
+    if (!MIGRATION_NAME.test(name)) {
+      throw new EngineError('invalid-input', `migration name ${JSON.stringify(name)} is not valid: use letters, digits, ".", "_" and "-", ending in .sql`);
+    }
+    if (seen.has(name)) throw new EngineError('invalid-input', `migration ${name} is listed twice`);
+    seen.add(name);
+  }
+  return [...migrations].sort(byName).map((m) => {
+    let batches: Batch[];
+    try {
+      batches = splitBatches(m.sql);
+    } catch (error) {
+      if (error instanceof BatchSyntaxError) throw new EngineError('migration-failed', `migration ${m.name}: ${error.message}`);
+      throw error;
+    }
+    const firstLine = m.sql.replace(/^\uFEFF/, '').split('\n').find((l) => l.trim() !== '') ?? '';
+    return { ...m, checksum: checksumOf(m.sql), batches, transactional: !NO_TRANSACTION.test(firstLine.replace(/\r$/, '')) };
+  });
+}
+
+function changedAfterApplied(name: string, recorded: string, now: string): EngineError {
+  return new EngineError(
+    'migration-failed',
+    `migration ${name} was changed after it was applied (checksum recorded ${recorded.slice(0, 12)}…, now ${now.slice(0, 12)}…): add a new migration instead of editing an applied one`,
+  );
+}
+
+/** "Invalid object name 'x'. (error 208) at line 3": the line counts from the top of the migration file, not of the batch. */
+export function describeMigrationError(error: unknown, batch: Batch): string {
+  const parts = [describeError(error)];
+  const lineNumber = Number((error as { lineNumber?: unknown } | null)?.lineNumber);
+  if (Number.isInteger(lineNumber) && lineNumber > 0) parts.push(`at line ${batch.startLine + lineNumber - 1}`);
+  const number = errorNumberOf(error);
+  if (number !== undefined && NOT_IN_TRANSACTION_ERRORS.has(number)) {
+    parts.push('(SQL Server runs this statement only outside a transaction: put "-- cutover:no-transaction" on the first line of the migration)');
+  }
+  return parts.join(' ');
+}
+
+async function runBatches(session: SqlSession, m: PlannedMigration): Promise<void> {
+  for (const batch of m.batches) {
+    for (let i = 0; i < batch.repeat; i++) {
+      try {
+        await session.run({ text: batch.text });
+      } catch (error) {
+        const number = errorNumberOf(error);
+        const state = number === undefined ? undefined : String(number);
+        if (isTransient(error)) throw new EngineError('transient', `migration ${m.name} was interrupted: ${describeMigrationError(error, batch)}`, state);
+        throw new EngineError('migration-failed', `migration ${m.name} failed: ${describeMigrationError(error, batch)}`, state);
+      }
+    }
+  }
+}
+
+async function previousChecksum(session: SqlSession, name: string): Promise<string | undefined> {
+  const [row] = await session.run<{ checksum: string }>(recordedChecksumOf(name));
+  return row ? String(row.checksum).trim() : undefined;
+}
+
+/** The migration's batches and its history row in one transaction, under the history lock; false when it was already applied. */
+async function applyInTransaction(session: SqlSession, m: PlannedMigration): Promise<boolean> {
+  await session.run(beginMigration);
+  try {
+    // Re-read under the lock: another applier may have got here first.
+    const previous = await previousChecksum(session, m.name);
+    if (previous !== undefined) {
+      await session.run(rollbackIfOpen);
+      if (previous !== m.checksum) throw changedAfterApplied(m.name, previous, m.checksum);
+      return false;
+    }
+    await runBatches(session, m);
+    const [tx] = await session.run<{ depth: number; state: number }>(transactionState);
+    const depth = Number(tx?.depth);
+    if (depth === 0) {
+      throw new EngineError(
+        'migration-failed',
+        `migration ${m.name} ended the transaction Cutover runs it in (COMMIT or ROLLBACK inside a migration): what ran before that point may be committed; remove transaction control from the migration`,
+      );
+    }
+    if (depth > 1) throw new EngineError('migration-failed', `migration ${m.name} left ${depth - 1} transaction(s) of its own open (BEGIN TRANSACTION without COMMIT); nothing of it was kept`);
+    if (Number(tx?.state) !== 1) throw new EngineError('migration-failed', `migration ${m.name} left its transaction uncommittable (an error it caught doomed it); nothing of it was kept`);
+    await session.run(recordMigration(m.name, m.checksum));
+    await session.run(commitMigration);
+    return true;
+  } catch (error) {
+    await session.run(rollbackIfOpen).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A migration marked -- cutover:no-transaction: serialised by a session lock; an error leaves what ran before it. */
+async function applyWithoutTransaction(session: SqlSession, m: PlannedMigration): Promise<boolean> {
+  await session.run(lockMigrationsForSession);
+  const previous = await previousChecksum(session, m.name);
+  if (previous !== undefined) {
+    if (previous !== m.checksum) throw changedAfterApplied(m.name, previous, m.checksum);
+    return false;
+  }
+  await runBatches(session, m);
+  const [tx] = await session.run<{ depth: number }>(transactionState);
+  if (Number(tx?.depth) !== 0) {
+    await session.run(rollbackIfOpen).catch(() => undefined);
+    throw new EngineError('migration-failed', `migration ${m.name} left a transaction open (BEGIN TRANSACTION without COMMIT); it was rolled back`);
+  }
+  await session.run(recordMigration(m.name, m.checksum));
+  return true;
+}
+
+/** Applies each pending migration in name order, once, checksummed in dbo.cutover_migrations. */
+export async function applyMigrations(op: Operation, migrations: readonly Migration[], heartbeat: HeartbeatFn): Promise<MigrationResult> {
+  const planned = planMigrations(migrations);
+  const outcome: MigrationResult = { applied: [], alreadyApplied: [] };
+  const recorded = await withSession(op.connect, op.db, op.names.original, async (session) => {
+    await session.run(ensureHistory);
+    const rows = await session.run<{ name: string; checksum: string }>(recordedChecksums);
+    return new Map(rows.map((r) => [r.name, String(r.checksum).trim()]));
+  });
+  // Refuse an edited history before changing anything.
+  for (const m of planned) {
+    const previous = recorded.get(m.name);
+    if (previous !== undefined && previous !== m.checksum) throw changedAfterApplied(m.name, previous, m.checksum);
+  }
+  for (const m of planned) {
+    await withHeartbeat(heartbeat, () => ({ step: 'migrate', migration: m.name }), async () => {
+      // A session per migration: its SET options, temporary tables and context do not leak into the next one.
+      const applied = await withSession(op.connect, op.db, op.names.original, (session) => (m.transactional ? applyInTransaction(session, m) : applyWithoutTransaction(session, m)));
+      (applied ? outcome.applied : outcome.alreadyApplied).push(m.name);
+    });
+  }
+  return outcome;
+}
+
+/** Names recorded in the history table, empty when there is none yet. */
+export async function appliedMigrations(session: SqlSession): Promise<string[]> {
+  const rows = await session.run<{ name: string }>(appliedMigrationsQuery);
+  return rows.map((r) => r.name);
+}

@@ -1,0 +1,152 @@
+/**
+ * The Slack bot on real deployments: signed button presses and slash commands against a whole Cutover
+ * (real Temporal, real PostgreSQL), the outbound messages on a local server standing in for Slack.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createSlackActivities } from '../../src/slack/activities.js';
+import type { SlackMessageRef } from '../../src/slack/contract.js';
+import { signSlackRequest } from '../../src/slack/verify.js';
+import { startTestStack, type TestStack } from '../support/stack.js';
+import { startFakeSlack, type FakeSlack } from './fake-slack.js';
+import { approver, buttonPayload, channel, commandForm, signedForm, stranger, type SignedOptions } from './fixtures.js';
+
+const secret = 'e2e-signing-secret-3f9a';
+const token = 'xoxb-e2e-bot-token';
+let stack: TestStack;
+let slack: FakeSlack;
+
+beforeAll(async () => {
+  slack = await startFakeSlack();
+  // The API reads the signing secret from its environment, per request.
+  process.env.CUTOVER_E2E_SLACK_SIGNING_SECRET = secret;
+  stack = await startTestStack({ slack: { channel, approvers: [approver, 'U0SECOND'], apiUrl: slack.apiUrl, signingSecretEnv: 'CUTOVER_E2E_SLACK_SIGNING_SECRET', botTokenEnv: 'CUTOVER_E2E_SLACK_BOT_TOKEN' } });
+});
+afterAll(async () => {
+  await stack?.close();
+  await slack?.close();
+});
+
+const bot = () => createSlackActivities({ config: stack.config, env: { CUTOVER_E2E_SLACK_BOT_TOKEN: token } });
+
+async function post(path: '/slack/interactivity' | '/slack/commands', init: RequestInit) {
+  const response = await stack.app.request(path, init);
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+const press = (user: string, actionId: string, deploymentId: string, options: SignedOptions = {}, responseUrl?: string) =>
+  signedForm(secret, buttonPayload(user, actionId, deploymentId, responseUrl), options);
+
+async function unchanged(id: string) {
+  const status = (await stack.api('GET', `/v1/deployments/${id}`)).body;
+  expect(status.phase).toBe('awaiting-verification');
+  expect(status.decision).toBeNull();
+  expect(status.actions).toEqual(['complete', 'reset']);
+}
+
+async function awaitingMessage(id: string): Promise<{ ref: SlackMessageRef; buttons: Record<string, string> }> {
+  const status = (await stack.api('GET', `/v1/deployments/${id}`)).body;
+  const ref = (await bot().notifySlack({ event: 'awaiting-verification', status, previewUrls: status.links.previews, message: null }))!;
+  const call = slack.calls.at(-1)!;
+  expect(call.method).toBe('chat.postMessage');
+  expect(call.authorization).toBe(`Bearer ${token}`);
+  const elements = call.body.blocks.find((b: any) => b.type === 'actions').elements as Array<{ action_id: string; value: string }>;
+  return { ref, buttons: Object.fromEntries(elements.map((e) => [e.action_id, e.value])) };
+}
+
+describe('Slack on real deployments', () => {
+  test('v1: the Complete button of the message completes the deployment, and the message says who did', async () => {
+    const v1 = await stack.deploy('examples/demo-app/v1');
+    await stack.waitForPhase(v1, ['awaiting-verification']);
+    const { ref, buttons } = await awaitingMessage(v1);
+    expect(buttons.cutover_complete).toBe(v1);
+
+    const r = await post('/slack/interactivity', press(approver, 'cutover_complete', buttons.cutover_complete!, {}, slack.hookUrl('v1')));
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ response_type: 'ephemeral', text: `Complete accepted for deployment \`${v1}\`: it is being completed.` });
+    const done = await stack.waitForPhase(v1, ['completed']);
+    expect(done.decision).toMatchObject({ action: 'complete', requestedBy: `slack:${approver}` });
+
+    expect(await bot().notifySlack({ event: 'completed', status: done, previewUrls: {}, message: ref })).toEqual(ref);
+    const update = slack.calls.at(-1)!;
+    expect(update.method).toBe('chat.update');
+    expect(update.body).toMatchObject({ channel: ref.channel, ts: ref.ts });
+    expect(JSON.stringify(update.body.blocks)).toContain(`*Completed* by <@${approver}>: public traffic is on 1.0.0.`);
+    expect(update.body.blocks.some((b: any) => b.type === 'actions')).toBe(false);
+  });
+
+  test('v2: refusals change nothing, then Reset with database rolls code and database back', async () => {
+    const v2 = await stack.deploy('examples/demo-app/v2');
+    await stack.waitForPhase(v2, ['awaiting-verification']);
+    const { ref } = await awaitingMessage(v2);
+    const authorColumn = () => stack.sql(`select 1 from information_schema.columns where table_name = 'notes' and column_name = 'author'`);
+    expect(await authorColumn()).toHaveLength(1);
+
+    // A wrong signature.
+    const forged = await post('/slack/interactivity', press(approver, 'cutover_complete', v2, { signature: `v0=${'a'.repeat(64)}` }));
+    expect(forged.status).toBe(401);
+    expect(forged.body.error.message).toBe('Slack request refused: invalid signature');
+    // Signed with another secret.
+    expect((await post('/slack/interactivity', press(approver, 'cutover_complete', v2, { secret: 'not-the-secret' }))).status).toBe(401);
+    // An old timestamp, correctly signed for it.
+    const old = await post('/slack/interactivity', press(approver, 'cutover_complete', v2, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 }));
+    expect(old.status).toBe(401);
+    expect(old.body.error.message).toBe('Slack request refused: request timestamp is older than 5 minutes');
+    // A body altered after signing.
+    const altered = press(stranger, 'cutover_complete', v2);
+    const headers = altered.headers as Record<string, string>;
+    const tampered = { ...altered, body: new URLSearchParams(buttonPayload(approver, 'cutover_complete', v2)).toString() };
+    expect(headers['x-slack-signature']).toBe(signSlackRequest(secret, headers['x-slack-request-timestamp']!, altered.body as string));
+    expect((await post('/slack/interactivity', tampered)).status).toBe(401);
+    await unchanged(v2);
+
+    // A user who is not an approver: Slack wants 200 and an ephemeral message.
+    const notApprover = press(stranger, 'cutover_complete', v2, {}, slack.hookUrl('stranger'));
+    const refused = await post('/slack/interactivity', notApprover);
+    expect(refused).toEqual({ status: 200, body: { response_type: 'ephemeral', text: `Only the approvers of ${stack.environment} can complete a deployment; nothing was changed.` } });
+    await expect.poll(() => slack.hooks.some((h) => h.path === '/hooks/stranger' && h.body.text.startsWith('Only the approvers'))).toBe(true);
+    const strangerCommand = await post('/slack/commands', signedForm(secret, commandForm(stranger, `reset ${stack.environment} database`)));
+    expect(strangerCommand.body.text).toBe(`Only the approvers of ${stack.environment} can reset a deployment; nothing was changed.`);
+    // The same signed request again: a replay.
+    const replayed = await post('/slack/interactivity', notApprover);
+    expect(replayed.status).toBe(401);
+    expect(replayed.body.error.message).toBe('Slack request refused: replayed request');
+    await unchanged(v2);
+
+    // Anyone may ask for the status.
+    const status = await post('/slack/commands', signedForm(secret, commandForm(stranger, `status ${stack.environment}`)));
+    expect(status.status).toBe(200);
+    expect(status.body.text).toBe(`Deployment \`${v2}\` of demo-app 2.0.0 (previous: 1.0.0) to ${stack.environment}, mode readonly, is *awaiting-verification*. Available now: Complete, Reset.`);
+
+    // Reset with database, by an approver: the migration's column is gone again.
+    const resetPress = press(approver, 'cutover_reset_database', v2, {}, slack.hookUrl('reset'));
+    const reset = await post('/slack/interactivity', resetPress);
+    expect(reset.status).toBe(200);
+    expect(reset.body.text).toBe(`Reset (roll back code and database) accepted for deployment \`${v2}\`: it is being reset.`);
+    const done = await stack.waitForPhase(v2, ['reset']);
+    expect(done.decision).toMatchObject({ action: 'reset', rollbackDatabase: true, requestedBy: `slack:${approver}` });
+    expect(await authorColumn()).toHaveLength(0);
+    const live = await fetch(`${stack.publicUrl()}/notes`, { headers: { accept: 'application/json' } });
+    expect(live.headers.get('x-app-version')).toBe('1.0.0');
+
+    // The reset press again is a replay; a fresh Complete is refused by name of the state; nothing runs any more.
+    expect((await post('/slack/interactivity', resetPress)).status).toBe(401);
+    const late = await post('/slack/interactivity', press(approver, 'cutover_complete', v2));
+    expect(late.body.text).toBe('Complete is not available: the deployment is reset; nothing was changed.');
+    const idle = await post('/slack/commands', signedForm(secret, commandForm(approver, `complete ${stack.environment}`)));
+    expect(idle.body.text).toBe(`No deployment is running in ${stack.environment}. The last one, \`${v2}\`, ended reset.`);
+
+    await bot().notifySlack({ event: 'reset', status: done, previewUrls: {}, message: ref });
+    expect(JSON.stringify(slack.calls.at(-1)!.body.blocks)).toContain(`*Reset* by <@${approver}>: code and database rolled back; public traffic is on 1.0.0.`);
+  });
+
+  test('v2 again: `/cutover complete <environment>` by another approver completes the running deployment', async () => {
+    const v2 = await stack.deploy('examples/demo-app/v2');
+    await stack.waitForPhase(v2, ['awaiting-verification']);
+    const r = await post('/slack/commands', signedForm(secret, commandForm('U0SECOND', `complete ${stack.environment}`)));
+    expect(r).toEqual({ status: 200, body: { response_type: 'ephemeral', text: `Complete accepted for deployment \`${v2}\`: it is being completed.` } });
+    const done = await stack.waitForPhase(v2, ['completed']);
+    expect(done.decision).toMatchObject({ action: 'complete', requestedBy: 'slack:U0SECOND' });
+    const live = await fetch(`${stack.publicUrl()}/notes`, { headers: { accept: 'application/json' } });
+    expect(live.headers.get('x-app-version')).toBe('2.0.0');
+  });
+});
