@@ -29,6 +29,8 @@ export interface EnvironmentPlan {
   hostTaskQueue: string;
   verificationTimeoutMs: number;
   timeouts: { stepMs: number; heartbeatMs: number; databaseWorkMs: number };
+  /** Set when the environment has a Slack channel for approvals. */
+  slack: { reminderIntervalMs: number } | null;
   sites: SitePlan[];
   databases: Array<{ name: string; engine: 'postgres' | 'sqlserver' }>;
 }

@@ -29,6 +29,7 @@ export function planFor(config: LoadedConfig, environment: string): EnvironmentP
     host: env.host,
     hostTaskQueue: hostTaskQueue(env.host),
     verificationTimeoutMs: durationMs(env.verificationTimeout),
+    slack: config.slack && env.slack ? { reminderIntervalMs: durationMs(config.slack.reminderInterval) } : null,
     timeouts: { stepMs: durationMs(env.timeouts.step), heartbeatMs: durationMs(env.timeouts.heartbeat), databaseWorkMs: durationMs(env.timeouts.databaseWork) },
     sites: env.sites.map((site) => ({
       name: site.name,

@@ -10,6 +10,7 @@ import { TASK_QUEUE } from '../workflows/definitions.js';
 import { createLogger } from '../logging/logger.js';
 import { onShutdownSignal } from '../devtools/shutdown.js';
 import { crashPointInterceptors } from './crash-points.js';
+import { createSlackActivities } from '../slack/activities.js';
 
 const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -28,7 +29,7 @@ export async function startWorker(options: { config: LoadedConfig; connection?: 
     namespace: config.temporal.namespace,
     taskQueue: options.taskQueue ?? config.temporal.taskQueue ?? TASK_QUEUE,
     workflowsPath: resolveWorkflows(),
-    activities: createActivities({ config, store, env: options.env }),
+    activities: { ...createActivities({ config, store, env: options.env }), ...createSlackActivities({ config, env: options.env }) },
     interceptors: { activity: crashPointInterceptors(process.env.CUTOVER_CRASH_AT) },
     // After a worker dies, its workflows move to a live worker after this long (the default is 10 s).
     stickyQueueScheduleToStartTimeout: '3s',

@@ -36,6 +36,8 @@ import {
 } from './definitions.js';
 import { DeploymentRecord } from './deployment-record.js';
 import { phaseKey } from './search-attributes.js';
+import { slackMisconfigured, type SlackEvent, type SlackMessageRef } from '../slack/contract.js';
+import type { SlackActivities } from '../slack/activities.js';
 
 type Activities = ReturnType<typeof activities.createActivities>;
 
@@ -67,6 +69,12 @@ function presets(plan: EnvironmentPlan) {
     }),
   };
 }
+
+/** Slack messages: a few quick retries; a misconfigured Slack is not retried at all. */
+const notify = proxyActivities<SlackActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5, nonRetryableErrorTypes: [slackMisconfigured] },
+});
 
 /** Names the activity in the Web UI's timeline so it reads like the deployment log. */
 function run<A extends unknown[], R>(
@@ -128,6 +136,7 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
   // Router switches drain in-flight requests within the step's time.
   const drainTimeoutMs = Math.max(1000, Math.floor(plan.timeouts.stepMs / 2));
   const state = new Map<string, SiteProgress>();
+  let slackMessage: SlackMessageRef | null = null;
 
   try {
     await preflight();
@@ -139,19 +148,46 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
     await warmUp();
     enter('awaiting-verification');
     record.log(`Awaiting verification: the new version ${request.package.version} answers on its preview address. Complete or Reset.`);
-    const decided = await condition(() => record.decision !== null, plan.verificationTimeoutMs);
+    await announce('awaiting-verification');
+    const decided = await awaitDecision();
     if (!decided) {
       record.decision = { action: 'reset', rollbackDatabase: false, reason: 'verification timeout' };
       record.log(`Nobody completed or reset the deployment within ${formatMs(plan.verificationTimeoutMs)}: resetting it (a deployment is never promoted automatically).`, 'warn');
     }
     if (record.decision?.action === 'complete') await complete();
     else await reset(record.decision?.rollbackDatabase ?? false);
+    await announce(record.phase === 'completed' ? 'completed' : 'reset');
     return record.status();
   } catch (error) {
     record.waitingAfterFailure = true; // Reset is available from the moment the failure shows
     record.fail(classify(error));
     await tellEnvironmentWeFailed();
+    await announce('failed');
     return await waitAfterFailure();
+  }
+
+  /** Waits for Complete or Reset; reminds the Slack channel while nobody answers. False when the verification window ended. */
+  async function awaitDecision(): Promise<boolean> {
+    let left = plan.verificationTimeoutMs;
+    while (left > 0) {
+      const wait = plan.slack ? Math.min(left, plan.slack.reminderIntervalMs) : left;
+      if (await condition(() => record.decision !== null, wait)) return true;
+      left -= wait;
+      if (left > 0) await announce('reminder');
+    }
+    return false;
+  }
+
+  /** Tells the environment's Slack channel; a Slack problem is logged and never fails the deployment. */
+  async function announce(event: SlackEvent) {
+    if (!plan.slack) return;
+    try {
+      const previewUrls = Object.fromEntries(plan.sites.map((site) => [site.name, site.previewUrl]));
+      const ref = await run(notify.notifySlack, `Tell Slack: ${event}`, { event, status: record.status(), previewUrls, message: slackMessage });
+      if (ref) slackMessage = ref;
+    } catch (error) {
+      record.log(`Could not tell Slack (${event}): ${classify(error).message}`, 'warn');
+    }
   }
 
   // Phase 1: validate, and read the environment's real state.
@@ -408,6 +444,7 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
     if (acted && record.decision?.action === 'reset') {
       try {
         await reset(record.decision.rollbackDatabase);
+        await announce('reset');
         return record.status();
       } catch (error) {
         record.fail(classify(error));

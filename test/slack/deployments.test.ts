@@ -3,7 +3,6 @@
  * (real Temporal, real PostgreSQL), the outbound messages on a local server standing in for Slack.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createSlackActivities } from '../../src/slack/activities.js';
 import type { SlackMessageRef } from '../../src/slack/contract.js';
 import { signSlackRequest } from '../../src/slack/verify.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
@@ -19,6 +18,8 @@ beforeAll(async () => {
   slack = await startFakeSlack();
   // The API reads the signing secret from its environment, per request.
   process.env.CUTOVER_E2E_SLACK_SIGNING_SECRET = secret;
+  // The worker reads the bot token from its environment when it posts.
+  process.env.CUTOVER_E2E_SLACK_BOT_TOKEN = token;
   stack = await startTestStack({ slack: { channel, approvers: [approver, 'U0SECOND'], apiUrl: slack.apiUrl, signingSecretEnv: 'CUTOVER_E2E_SLACK_SIGNING_SECRET', botTokenEnv: 'CUTOVER_E2E_SLACK_BOT_TOKEN' } });
 });
 afterAll(async () => {
@@ -26,7 +27,6 @@ afterAll(async () => {
   await slack?.close();
 });
 
-const bot = () => createSlackActivities({ config: stack.config, env: { CUTOVER_E2E_SLACK_BOT_TOKEN: token } });
 
 async function post(path: '/slack/interactivity' | '/slack/commands', init: RequestInit) {
   const response = await stack.app.request(path, init);
@@ -43,14 +43,30 @@ async function unchanged(id: string) {
   expect(status.actions).toEqual(['complete', 'reset']);
 }
 
+/** The message the deployment workflow itself posted when it began awaiting verification. */
 async function awaitingMessage(id: string): Promise<{ ref: SlackMessageRef; buttons: Record<string, string> }> {
-  const status = (await stack.api('GET', `/v1/deployments/${id}`)).body;
-  const ref = (await bot().notifySlack({ event: 'awaiting-verification', status, previewUrls: status.links.previews, message: null }))!;
-  const call = slack.calls.at(-1)!;
-  expect(call.method).toBe('chat.postMessage');
-  expect(call.authorization).toBe(`Bearer ${token}`);
-  const elements = call.body.blocks.find((b: any) => b.type === 'actions').elements as Array<{ action_id: string; value: string }>;
+  const deadline = Date.now() + 20_000;
+  let call: (typeof slack.calls)[number] | undefined;
+  while (!call && Date.now() < deadline) {
+    call = slack.calls.find((c) => c.method === 'chat.postMessage' && !c.body.thread_ts && JSON.stringify(c.body.blocks).includes(id));
+    if (!call) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(call, `the workflow posted no awaiting-verification message for ${id}`).toBeDefined();
+  expect(call!.authorization).toBe(`Bearer ${token}`);
+  const elements = call!.body.blocks.find((b: any) => b.type === 'actions').elements as Array<{ action_id: string; value: string }>;
+  const ref = { channel: call!.body.channel as string, ts: call!.response.ts as string };
   return { ref, buttons: Object.fromEntries(elements.map((e) => [e.action_id, e.value])) };
+}
+
+/** The workflow's own update of its message once the deployment ended. */
+async function outcomeUpdate(ref: SlackMessageRef) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const update = slack.calls.find((c) => c.method === 'chat.update' && c.body.ts === ref.ts);
+    if (update) return update;
+    if (Date.now() > deadline) throw new Error(`the workflow did not update message ${ref.ts}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 describe('Slack on real deployments', () => {
@@ -66,8 +82,7 @@ describe('Slack on real deployments', () => {
     const done = await stack.waitForPhase(v1, ['completed']);
     expect(done.decision).toMatchObject({ action: 'complete', requestedBy: `slack:${approver}` });
 
-    expect(await bot().notifySlack({ event: 'completed', status: done, previewUrls: {}, message: ref })).toEqual(ref);
-    const update = slack.calls.at(-1)!;
+    const update = await outcomeUpdate(ref);
     expect(update.method).toBe('chat.update');
     expect(update.body).toMatchObject({ channel: ref.channel, ts: ref.ts });
     expect(JSON.stringify(update.body.blocks)).toContain(`*Completed* by <@${approver}>: public traffic is on 1.0.0.`);
@@ -135,8 +150,7 @@ describe('Slack on real deployments', () => {
     const idle = await post('/slack/commands', signedForm(secret, commandForm(approver, `complete ${stack.environment}`)));
     expect(idle.body.text).toBe(`No deployment is running in ${stack.environment}. The last one, \`${v2}\`, ended reset.`);
 
-    await bot().notifySlack({ event: 'reset', status: done, previewUrls: {}, message: ref });
-    expect(JSON.stringify(slack.calls.at(-1)!.body.blocks)).toContain(`*Reset* by <@${approver}>: code and database rolled back; public traffic is on 1.0.0.`);
+    expect(JSON.stringify((await outcomeUpdate(ref)).body.blocks)).toContain(`*Reset* by <@${approver}>: code and database rolled back; public traffic is on 1.0.0.`);
   });
 
   test('v2 again: `/cutover complete <environment>` by another approver completes the running deployment', async () => {

@@ -11,6 +11,8 @@ export interface SlackCall {
   contentType: string | undefined;
   /** Form fields or JSON body; `blocks` and `attachments` decoded from their JSON strings. */
   body: Record<string, any>;
+  /** What the stand-in answered: the message's ts (absent when it answered an error). */
+  response: { ts?: string };
 }
 
 export interface FakeSlack {
@@ -59,13 +61,15 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       }
       const method = url.pathname.replace(/^\/api\//, '');
       const body = decode(raw, contentType);
-      calls.push({ method, authorization: req.headers.authorization, contentType, body });
+      const call: SlackCall = { method, authorization: req.headers.authorization, contentType, body, response: {} };
+      calls.push(call);
       const error = failures.shift();
       if (error) {
         res.end(JSON.stringify({ ok: false, error }));
         return;
       }
       const answerTs = method === 'chat.update' ? body.ts : `${ts++}.000100`;
+      call.response.ts = answerTs;
       res.end(JSON.stringify({ ok: true, channel: body.channel, ts: answerTs, message: { text: body.text } }));
     })();
   });

@@ -4,9 +4,8 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,8 +163,9 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath
     configFile,
     async recordHistory(workflowId, name) {
       if (!process.env.CUTOVER_RECORD_HISTORIES) return;
-      const history = await client.workflow.getHandle(workflowId).fetchHistory();
-      writeFileSync(join(repoRoot, 'test/replay/histories', `${name}.json`), historyToJSON(history));
+      // The CLI writes the standard proto JSON that Worker.runReplayHistory reads.
+      const json = execFileSync(inject('temporalCli'), ['workflow', 'show', '--address', config.temporal.address, '--workflow-id', workflowId, '--output', 'json']);
+      writeFileSync(join(repoRoot, 'test/replay/histories', `${name}.json`), json);
     },
     async killWorker() {
       const child = workerChild;
