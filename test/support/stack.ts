@@ -28,7 +28,16 @@ export interface SiteSpec {
   warmupPath?: string;
 }
 
+/** The shared services a stack runs on: the test run's by default, or a benchmark's own. */
+export interface StackServices {
+  temporalAddress: string;
+  temporalCli: string;
+  pgAdminUrl: string;
+  pgBinDir: string;
+}
+
 export interface StackOptions {
+  services?: StackServices;
   sites?: SiteSpec[];
   verificationTimeout?: string;
   warmupTimeout?: string;
@@ -97,7 +106,13 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
   const stateDir = mkdtempSync(join(tmpdir(), `cutover-${environment}-`));
   const sites = options.sites ?? [{ name: 'web', role: 'zdd' }];
   const dbName = `${environment}_app`;
-  const adminUrl = inject('pgAdminUrl');
+  const services: StackServices = options.services ?? {
+    temporalAddress: inject('temporalAddress'),
+    temporalCli: inject('temporalCli'),
+    pgAdminUrl: inject('pgAdminUrl'),
+    pgBinDir: inject('pgBinDir'),
+  };
+  const adminUrl = services.pgAdminUrl;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`create database ${admin.escapeIdentifier(dbName)}`);
@@ -108,8 +123,8 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
   const ports = await Promise.all([freePort(), ...sites.flatMap(() => [freePort(), freePort()])]);
   const yaml = `
 stateDir: ${stateDir}
-temporal: { address: "${options.temporalAddress ?? inject('temporalAddress')}", namespace: default, taskQueue: cutover-${environment} }
-postgres: { binDir: ${inject('pgBinDir')} }
+temporal: { address: "${options.temporalAddress ?? services.temporalAddress}", namespace: default, taskQueue: cutover-${environment} }
+postgres: { binDir: ${services.pgBinDir} }
 ${options.slack ? `slack: { ${slackTopLevel(options.slack)} }` : ''}
 ${authSection(options.auth?.(environment), adminToken)}
 environments:
@@ -164,7 +179,7 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath
     async recordHistory(workflowId, name) {
       if (!process.env.CUTOVER_RECORD_HISTORIES) return;
       // The CLI writes the standard proto JSON that Worker.runReplayHistory reads.
-      const json = execFileSync(inject('temporalCli'), ['workflow', 'show', '--address', config.temporal.address, '--workflow-id', workflowId, '--output', 'json']);
+      const json = execFileSync(services.temporalCli, ['workflow', 'show', '--address', config.temporal.address, '--workflow-id', workflowId, '--output', 'json']);
       writeFileSync(join(repoRoot, 'test/replay/histories', `${name}.json`), json);
     },
     async killWorker() {

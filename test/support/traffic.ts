@@ -9,6 +9,8 @@ export interface TrafficReport {
   refusedWrites: Array<{ at: number; status: number; message: string }>;
   failedWrites: Array<{ at: number; status: number | string; text?: string }>;
   versions: Map<string, number>;
+  /** performance.now() of the first read answered by each version. */
+  firstSeen: Map<string, number>;
   readLatenciesMs: number[];
 }
 
@@ -29,7 +31,7 @@ function call(agent: Agent, url: URL, method: string, body?: string): Promise<{ 
 /** Readers loop GET /notes; a writer POSTs /notes with unique bodies; `write: false` for reads only. */
 export function startTraffic(baseUrl: string, options: { readers?: number; write?: boolean; writeEveryMs?: number; readPath?: string } = {}) {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-  const report: TrafficReport = { reads: 0, failedReads: [], writes: 0, acceptedWrites: [], refusedWrites: [], failedWrites: [], versions: new Map(), readLatenciesMs: [] };
+  const report: TrafficReport = { reads: 0, failedReads: [], writes: 0, acceptedWrites: [], refusedWrites: [], failedWrites: [], versions: new Map(), firstSeen: new Map(), readLatenciesMs: [] };
   let running = true;
   const started = Date.now();
   const readers = Array.from({ length: options.readers ?? 4 }, async () => {
@@ -42,6 +44,7 @@ export function startTraffic(baseUrl: string, options: { readers?: number; write
         if (res.status !== 200) report.failedReads.push({ at: Date.now() - started, status: res.status });
         const version = String(res.headers['x-app-version'] ?? 'none');
         report.versions.set(version, (report.versions.get(version) ?? 0) + 1);
+        if (!report.firstSeen.has(version)) report.firstSeen.set(version, performance.now());
       } catch (error) {
         report.reads++;
         report.failedReads.push({ at: Date.now() - started, status: (error as Error).message });
