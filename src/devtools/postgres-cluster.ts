@@ -1,5 +1,6 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -32,6 +33,27 @@ const isRoot = () => typeof process.getuid === 'function' && process.getuid() ==
 /** initdb refuses root: as root, the cluster belongs to and runs as the postgres user (setpriv execs, so signals reach postgres itself). */
 function asClusterOwner(command: string, args: string[]): [string, string[]] {
   return isRoot() ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', command, ...args]] : [command, args];
+}
+
+/**
+ * As root the cluster runs as the postgres user, who may not be able to reach the requested folder (a clone in
+ * /root, a 0700 temp dir): then it lives under /var/lib/cutover, and the requested folder points to it.
+ */
+function reachableClusterRoot(requested: string): string {
+  if (!isRoot()) return requested;
+  const pointer = join(requested, 'location');
+  if (existsSync(pointer)) return readFileSync(pointer, 'utf8').trim();
+  mkdirSync(requested, { recursive: true });
+  giveToClusterOwner(requested);
+  try {
+    execFileSync('setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', 'test', '-w', requested], { stdio: 'ignore' });
+    return requested;
+  } catch {
+    const elsewhere = join('/var/lib/cutover', `postgres-${createHash('sha256').update(requested).digest('hex').slice(0, 12)}`);
+    mkdirSync(elsewhere, { recursive: true });
+    writeFileSync(pointer, elsewhere);
+    return elsewhere;
+  }
 }
 
 function giveToClusterOwner(path: string) {
@@ -78,7 +100,7 @@ export async function startPostgresCluster(options: PostgresClusterOptions = {})
     throw new Error(`PostgreSQL server binaries not found in ${binDir}: install the Debian package 'postgresql' or set CUTOVER_PG_BIN_DIR`);
   }
   const temporary = !options.dataDir;
-  const root = options.dataDir ?? mkdtempSync(join(tmpdir(), 'cutover-pg-'));
+  const root = options.dataDir ? reachableClusterRoot(options.dataDir) : mkdtempSync(join(tmpdir(), 'cutover-pg-'));
   mkdirSync(root, { recursive: true });
   giveToClusterOwner(root);
   const dataDir = join(root, 'data');

@@ -1,5 +1,10 @@
 /** The demo deployment: v1 goes live, then v2 is deployed and left awaiting verification. */
+import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
+import { repoRoot } from './processes.js';
+
+/** The demo packages of this repository, wherever the config file lives. */
+const demoPackage = (version: 'v1' | 'v2') => join(repoRoot, 'examples/demo-app', version);
 
 interface Status {
   deploymentId: string;
@@ -52,7 +57,7 @@ export async function runDemo({ apiUrl, config, temporalUi }: { apiUrl: string; 
   }
   if (env.livePackage?.version !== '1.0.0') {
     console.log('\nDeploying demo-app v1 (first deployment: no clone needed)');
-    const v1 = await deploy(apiUrl, environment, 'examples/demo-app/v1', 'readonly');
+    const v1 = await deploy(apiUrl, environment, demoPackage('v1'), 'readonly');
     await waitForPhase(apiUrl, v1, ['awaiting-verification']);
     await api(apiUrl, 'POST', `/v1/deployments/${v1}/complete`, { requestedBy: 'demo' });
     await waitForPhase(apiUrl, v1, ['completed']);
@@ -60,7 +65,7 @@ export async function runDemo({ apiUrl, config, temporalUi }: { apiUrl: string; 
     await fetch(`http://127.0.0.1:${site.publicPort}/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body: 'Written while v1 was live' }) });
   }
   console.log('\nDeploying demo-app v2 in readonly mode (adds a column through a migration)');
-  const v2 = await deploy(apiUrl, environment, 'examples/demo-app/v2', 'readonly');
+  const v2 = await deploy(apiUrl, environment, demoPackage('v2'), 'readonly');
   printNext(apiUrl, await waitForPhase(apiUrl, v2, ['awaiting-verification']), temporalUi);
 }
 

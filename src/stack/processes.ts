@@ -13,12 +13,18 @@ export interface ManagedProcess {
   reused: boolean;
 }
 
+/** Running, and not a zombie waiting for a parent that may never reap it (orphans of detached starts). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: trust kill(0)
   }
 }
 
@@ -57,14 +63,14 @@ export function tsEntry(file: string): [string, string[]] {
   return [process.execPath, ['--import', 'tsx', join(repoRoot, file)]];
 }
 
-export async function stopProcess(stateDir: string, name: string, graceMs = 15_000): Promise<boolean> {
+export async function stopProcess(stateDir: string, name: string, graceMs = 15_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
   const pid = runningPid(stateDir, name);
   rmSync(pidFile(stateDir, name), { force: true });
   if (!pid) return false;
   try {
-    process.kill(-pid, 'SIGTERM'); // the whole process group: tsx and node, temporal and its children
+    process.kill(-pid, signal); // the whole process group: tsx and node, temporal and its children
   } catch {
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, signal);
   }
   const deadline = Date.now() + graceMs;
   while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

@@ -8,10 +8,13 @@ const config = loadConfig(process.argv.find((a, i) => process.argv[i - 1] === '-
 const runDir = join(config.stateDir, 'run');
 const names = existsSync(runDir) ? readdirSync(runDir).filter((f) => f.endsWith('.pid')).map((f) => f.slice(0, -4)) : [];
 const order = (name: string) => (name === 'api' ? 0 : name === 'worker' ? 1 : name.startsWith('agent-') ? 2 : name.startsWith('router-') ? 3 : name === 'temporal' ? 4 : 5);
-for (const name of names.sort((a, b) => order(a) - order(b))) {
-  const stopped = await stopProcess(config.stateDir, name);
+const stop = async (name: string) => {
+  // PostgreSQL's fast shutdown (SIGINT) disconnects clients instead of waiting for them.
+  const stopped = await stopProcess(config.stateDir, name, 15_000, name === 'postgres' ? 'SIGINT' : 'SIGTERM');
   console.log(`${name}: ${stopped ? 'stopped' : 'was not running'}`);
-}
+};
+const sorted = names.sort((a, b) => order(a) - order(b));
+for (const name of sorted.filter((n) => order(n) <= 2)) await stop(name);
 // Slots are detached so that they outlive the agent; stopping the whole stack stops them too.
 const hostsDir = join(config.stateDir, 'hosts');
 for (const host of existsSync(hostsDir) ? readdirSync(hostsDir) : []) {
@@ -27,3 +30,4 @@ for (const host of existsSync(hostsDir) ? readdirSync(hostsDir) : []) {
     }
   }
 }
+for (const name of sorted.filter((n) => order(n) > 2)) await stop(name);

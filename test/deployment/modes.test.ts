@@ -5,10 +5,7 @@ import { startTraffic } from '../support/traffic.js';
 let stack: TestStack;
 beforeAll(async () => {
   stack = await startTestStack({ sites: [{ name: 'web', role: 'zdd' }, { name: 'scheduler', role: 'maintenance-page' }] });
-  const v1 = await stack.deploy('examples/demo-app/v1');
-  await stack.waitForPhase(v1, ['awaiting-verification']);
-  await stack.api('POST', `/v1/deployments/${v1}/complete`, {});
-  await stack.waitForPhase(v1, ['completed']);
+  await stack.deployAndComplete('examples/demo-app/v1');
 });
 afterAll(async () => {
   await stack?.close();

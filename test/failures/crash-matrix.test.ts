@@ -8,10 +8,7 @@ let stack: TestStack;
 beforeAll(async () => {
   // Short timeouts: a killed worker's activity is retried within seconds.
   stack = await startTestStack({ workerProcess: true, timeouts: { step: '8s', heartbeat: '4s' } });
-  const v1 = await stack.deploy('examples/demo-app/v1');
-  await stack.waitForPhase(v1, ['awaiting-verification']);
-  await stack.api('POST', `/v1/deployments/${v1}/complete`, {});
-  await stack.waitForPhase(v1, ['completed']);
+  await stack.deployAndComplete('examples/demo-app/v1');
 });
 afterAll(async () => {
   await stack?.close();

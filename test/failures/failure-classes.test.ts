@@ -5,13 +5,6 @@ import { startTraffic } from '../support/traffic.js';
 
 let stack: TestStack;
 
-async function deployAndComplete(pkg: string, mode = 'readonly') {
-  const id = await stack.deploy(pkg, mode);
-  await stack.waitForPhase(id, ['awaiting-verification']);
-  expect((await stack.api('POST', `/v1/deployments/${id}/complete`, {})).status).toBe(200);
-  return stack.waitForPhase(id, ['completed']);
-}
-
 /** Deploys a faulty package and checks the failure is classified, explained and leaves a safe state. */
 async function deployExpectingFailure(pkg: string, expected: FailureClass, mode = 'readonly') {
   const id = await stack.deploy(pkg, mode);
@@ -30,7 +23,7 @@ const servingVersion = async () => (await fetch(`${stack.publicUrl()}/notes`)).h
 
 beforeAll(async () => {
   stack = await startTestStack({ warmupTimeout: '4s' });
-  await deployAndComplete('examples/demo-app/v1');
+  await stack.deployAndComplete('examples/demo-app/v1');
 });
 afterAll(async () => {
   await stack?.close();
@@ -70,7 +63,7 @@ describe('failure classes, safe states and resume', () => {
     expect(report.failedReads).toEqual([]);
     expect(report.versions.get('2.0.1-warmup-500')).toBeUndefined();
     expect(await servingSlot()).toMatch(/\.temporary$/);
-    await deployAndComplete('examples/demo-app/v2');
+    await stack.deployAndComplete('examples/demo-app/v2');
     expect(await servingVersion()).toBe('2.0.0');
   }, 120_000);
 
@@ -90,19 +83,25 @@ describe('failure classes, safe states and resume', () => {
     expect(await stack.databaseNames()).toEqual([`${stack.environment}_app`]);
     const stored = new Set((await stack.sql<{ body: string }>('select body from notes')).map((r) => r.body));
     expect(report.acceptedWrites.filter((b) => !stored.has(b))).toEqual([]);
-  }, 120_000);
+
+    // The same failure again, this time resumed with a fixed package.
+    await deployExpectingFailure('examples/faulty/warmup-403', 'ip-forbidden');
+    expect(await servingSlot()).toMatch(/\.temporary$/);
+    await stack.deployAndComplete('examples/demo-app/v2');
+    expect(await servingSlot()).toMatch(/\.original$/);
+  }, 150_000);
 
   test('startup-error: the process exits; its exit code and log are reported', async () => {
     const traffic = startTraffic(stack.publicUrl(), { readers: 3, write: false });
     const { status } = await deployExpectingFailure('examples/faulty/exits-at-startup', 'startup-error');
     expect(status.failure.message).toMatch(/code 3/);
-    await deployAndComplete('examples/demo-app/v2');
+    await stack.deployAndComplete('examples/demo-app/v2');
     const report = await traffic.stop();
     expect(report.failedReads).toEqual([]);
   }, 120_000);
 
   test('readonly-not-supported: the clone cannot start read-only; the environment stays exactly as it was', async () => {
-    await deployAndComplete('examples/faulty/writes-at-startup', 'readwrite');
+    await stack.deployAndComplete('examples/faulty/writes-at-startup', 'readwrite');
     const liveSlot = await servingSlot();
     // This faulty app only answers /healthz.
     const traffic = startTraffic(stack.publicUrl(), { readers: 3, write: false, readPath: '/healthz' });
@@ -113,7 +112,7 @@ describe('failure classes, safe states and resume', () => {
     expect(await servingSlot()).toBe(liveSlot);
     expect((await stack.api('GET', `/v1/environments/${stack.environment}`)).body.inMaintenance).toBe(false);
     // Deploying again in readwrite mode (as the remediation says) takes over and completes.
-    const resumed = await deployAndComplete('examples/demo-app/v2', 'readwrite');
+    const resumed = await stack.deployAndComplete('examples/demo-app/v2', 'readwrite');
     expect(resumed.phase).toBe('completed');
     const report = await traffic.stop();
     expect(report.failedReads).toEqual([]);

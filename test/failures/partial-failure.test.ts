@@ -8,10 +8,7 @@ const slotOf = async (name: string) => (await fetch(`${stack.publicUrl(name)}/no
 
 beforeAll(async () => {
   stack = await startTestStack({ sites: [{ name: 'web', role: 'zdd' }, { name: 'api', role: 'zdd' }], warmupTimeout: '3s' });
-  const v1 = await stack.deploy('examples/demo-app/v1');
-  await stack.waitForPhase(v1, ['awaiting-verification']);
-  await stack.api('POST', `/v1/deployments/${v1}/complete`, {});
-  await stack.waitForPhase(v1, ['completed']);
+  await stack.deployAndComplete('examples/demo-app/v1');
 });
 afterAll(async () => {
   await stack?.close();

@@ -39,10 +39,7 @@ beforeAll(async () => {
   options = { dataDir: mkdtempSync(join(tmpdir(), 'cutover-temporal-')), port: await freePort(), uiPort: await freePort(), namespace: 'default' };
   await startServer();
   stack = await startTestStack({ temporalAddress: `127.0.0.1:${options.port}`, timeouts: { step: '10s', heartbeat: '5s' } });
-  const v1 = await stack.deploy('examples/demo-app/v1');
-  await stack.waitForPhase(v1, ['awaiting-verification']);
-  await stack.api('POST', `/v1/deployments/${v1}/complete`, {});
-  await stack.waitForPhase(v1, ['completed']);
+  await stack.deployAndComplete('examples/demo-app/v1');
 }, 180_000);
 afterAll(async () => {
   await stack?.close();

@@ -9,10 +9,7 @@ let proxy: Awaited<ReturnType<typeof startFlakyProxy>>;
 beforeAll(async () => {
   proxy = await startFlakyProxy(inject('pgPort'));
   stack = await startTestStack({ databaseUrl: (url) => url.replace(`:${inject('pgPort')}/`, `:${proxy.port}/`) });
-  const v1 = await stack.deploy('examples/demo-app/v1');
-  await stack.waitForPhase(v1, ['awaiting-verification']);
-  await stack.api('POST', `/v1/deployments/${v1}/complete`, {});
-  await stack.waitForPhase(v1, ['completed']);
+  await stack.deployAndComplete('examples/demo-app/v1');
 });
 afterAll(async () => {
   await stack?.close();

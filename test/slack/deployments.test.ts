@@ -20,7 +20,7 @@ beforeAll(async () => {
   process.env.CUTOVER_E2E_SLACK_SIGNING_SECRET = secret;
   // The worker reads the bot token from its environment when it posts.
   process.env.CUTOVER_E2E_SLACK_BOT_TOKEN = token;
-  stack = await startTestStack({ slack: { channel, approvers: [approver, 'U0SECOND'], apiUrl: slack.apiUrl, signingSecretEnv: 'CUTOVER_E2E_SLACK_SIGNING_SECRET', botTokenEnv: 'CUTOVER_E2E_SLACK_BOT_TOKEN' } });
+  stack = await startTestStack({ slack: { channel, approvers: [approver, 'U0SECOND'], apiUrl: slack.apiUrl, signingSecretEnv: 'CUTOVER_E2E_SLACK_SIGNING_SECRET', botTokenEnv: 'CUTOVER_E2E_SLACK_BOT_TOKEN', reminderInterval: '2s' } });
 });
 afterAll(async () => {
   await stack?.close();
@@ -75,6 +75,12 @@ describe('Slack on real deployments', () => {
     await stack.waitForPhase(v1, ['awaiting-verification']);
     const { ref, buttons } = await awaitingMessage(v1);
     expect(buttons.cutover_complete).toBe(v1);
+    // Nobody answers for a while: a reminder follows in the message's thread.
+    const reminderDeadline = Date.now() + 15_000;
+    while (!slack.calls.some((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ref.ts) && Date.now() < reminderDeadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(slack.calls.filter((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ref.ts).length).toBeGreaterThan(0);
 
     const r = await post('/slack/interactivity', press(approver, 'cutover_complete', buttons.cutover_complete!, {}, slack.hookUrl('v1')));
     expect(r.status).toBe(200);

@@ -93,6 +93,8 @@ export interface TestStack {
   serveApi(): Promise<{ url: string; close(): Promise<void> }>;
   waitForPhase(id: string, phases: string[], timeoutMs?: number): Promise<any>;
   deploy(pkg: string, mode?: string): Promise<string>;
+  /** Deploys, waits for verification, Completes, and returns the completed status. */
+  deployAndComplete(pkg: string, mode?: string): Promise<any>;
   close(): Promise<void>;
 }
 
@@ -269,6 +271,13 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath
       const r = await stack.api('POST', `/v1/environments/${environment}/deployments`, { package: pkg, mode });
       if (r.status !== 202) throw new Error(`deploy answered ${r.status}: ${r.text}`);
       return r.body.deploymentId as string;
+    },
+    async deployAndComplete(pkg, mode = 'readonly') {
+      const id = await stack.deploy(pkg, mode);
+      await stack.waitForPhase(id, ['awaiting-verification']);
+      const accepted = await stack.api('POST', `/v1/deployments/${id}/complete`, {});
+      if (accepted.status !== 200) throw new Error(`complete answered ${accepted.status}: ${accepted.text}`);
+      return stack.waitForPhase(id, ['completed']);
     },
     async close() {
       await Promise.allSettled(servers.map((server) => server.close()));
