@@ -27,6 +27,10 @@ export function deploymentView(deps: ApiDeps) {
       assertEnvironment(principal, status.environment);
       return status;
     },
+    /** The same check before Complete or Reset, from what Temporal recorded: no worker needed (updates wait for one). */
+    async authorize(principal: Principal, id: string): Promise<void> {
+      assertEnvironment(principal, await deps.deployments.environmentOf(id));
+    },
   };
 }
 

@@ -7,7 +7,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ServiceError } from '@temporalio/client';
-import { phaseKey } from '../workflows/search-attributes.js';
+import { environmentKey, phaseKey } from '../workflows/search-attributes.js';
 import { randomBytes } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import {
@@ -32,6 +32,8 @@ export interface DeploymentsService {
   newDeploymentId(environment: string): string;
   start(request: DeploymentRequest): Promise<{ deploymentId: string; workflowId: string }>;
   status(id: string): Promise<DeploymentStatus>;
+  /** The deployment's environment, from its search attribute: answers without a worker. */
+  environmentOf(id: string): Promise<string>;
   log(id: string, after?: number): Promise<LogLine[]>;
   complete(id: string, requestedBy?: string): Promise<DeploymentStatus>;
   reset(id: string, request: ResetRequest): Promise<DeploymentStatus>;
@@ -128,6 +130,13 @@ export function createDeploymentsService(client: Client, config: LoadedConfig): 
       }
     },
 
+    environmentOf: (id) =>
+      query(id, async () => {
+        const description = await client.workflow.getHandle(id).describe();
+        const environment = description.typedSearchAttributes.get(environmentKey);
+        if (!environment) throw new ApiError(404, 'not-found', `no deployment with id ${id}`);
+        return environment;
+      }),
     status: (id) => query(id, () => client.workflow.getHandle(id).query(statusQuery)),
     log: (id, after) => query(id, async () => (await client.workflow.getHandle(id).query(logQuery, { after })).lines),
     complete: (id, requestedBy) => act(id, 'complete', () => client.workflow.getHandle(id).executeUpdate(completeUpdate, { args: [{ requestedBy }] })),

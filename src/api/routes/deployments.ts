@@ -121,7 +121,7 @@ export function deploymentRoutes(deps: ApiDeps) {
     async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json') ?? {};
-      await view.status(c.get('principal'), id);
+      await view.authorize(c.get('principal'), id);
       return c.json(view.withLinks(await deps.deployments.complete(id, requester(c.get('principal'), body.requestedBy))), 200);
     },
   );
@@ -143,7 +143,7 @@ export function deploymentRoutes(deps: ApiDeps) {
     async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
-      await view.status(c.get('principal'), id);
+      await view.authorize(c.get('principal'), id);
       const status = await deps.deployments.reset(id, { rollbackDatabase: body.rollbackDatabase, requestedBy: requester(c.get('principal'), body.requestedBy) });
       return c.json(view.withLinks(status), 200);
     },
