@@ -209,7 +209,7 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
       const pkg = live?.package ?? (liveSlot ? { sha256: liveSlot.packageSha256, version: liveSlot.packageVersion } : undefined);
       if (pkg) served.push(pkg);
       const inMaintenance = live?.kind === 'maintenance' || (live?.kind === 'slot' && liveSlot?.databases === 'temporary');
-      state.set(site.name, { plan: site, live, inMaintenance, cloneSlot: inMaintenance && live?.kind === 'slot' ? live : null, preview: null });
+      state.set(site.name, { plan: site, inMaintenance, cloneSlot: inMaintenance && live?.kind === 'slot' ? live : null, preview: null });
       record.trackSite(site.name, site.role, live ? (live.kind === 'slot' ? live.slotId : 'maintenance-page') : null);
       if (inMaintenance) record.updateSite(site.name, { state: 'in-maintenance' });
     }
@@ -459,7 +459,6 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
 
 interface SiteProgress {
   plan: SitePlan;
-  live: RouteTarget | null;
   inMaintenance: boolean;
   cloneSlot: RouteTarget | null;
   preview: RouteTarget | null;
@@ -505,4 +504,3 @@ function formatMs(ms: number): string {
   return `${Math.round(ms / 1000)}s`;
 }
 
-export type { EnvironmentPlan };

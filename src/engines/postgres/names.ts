@@ -1,11 +1,11 @@
 import { EngineError } from '../engine.js';
+import { namesFor, type PhysicalNames } from '../physical-names.js';
+
+export type { PhysicalNames };
 
 /** PostgreSQL truncates identifiers silently beyond this many bytes: two names could then collide. */
 export const MAX_IDENTIFIER_BYTES = 63;
 
-const TEMPORARY_SUFFIX = '__cutover_tmp';
-const RESTORE_POINT_SUFFIX = '__cutover_rp';
-const PARTIAL_SUFFIX = '_partial';
 
 /** Databases an operator's URL must never point at: admin work happens in them or they are templates. */
 const RESERVED = new Set(['postgres', 'template0', 'template1']);
@@ -14,14 +14,6 @@ const RESERVED = new Set(['postgres', 'template0', 'template1']);
 // eslint-disable-next-line no-control-regex
 const URL_AMBIGUOUS = /[;/?:@&=+$,#\u0000-\u001f\u007f]/;
 
-/** The physical databases behind one logical database; work in progress lives under the _partial names. */
-export interface PhysicalNames {
-  original: string;
-  temporary: string;
-  temporaryPartial: string;
-  restorePoint: string;
-  restorePointPartial: string;
-}
 
 export function physicalNames(original: string): PhysicalNames {
   if (original === '') throw new EngineError('invalid-input', 'the connection string names no database (its URL path is empty)');
@@ -31,13 +23,7 @@ export function physicalNames(original: string): PhysicalNames {
   if (URL_AMBIGUOUS.test(original)) {
     throw new EngineError('invalid-input', `database name "${original}" contains a character (one of ; / ? : @ & = + $ , # or a control character) that PostgreSQL clients do not decode the same way from a URL`);
   }
-  const names: PhysicalNames = {
-    original,
-    temporary: original + TEMPORARY_SUFFIX,
-    temporaryPartial: original + TEMPORARY_SUFFIX + PARTIAL_SUFFIX,
-    restorePoint: original + RESTORE_POINT_SUFFIX,
-    restorePointPartial: original + RESTORE_POINT_SUFFIX + PARTIAL_SUFFIX,
-  };
+  const names = namesFor(original);
   const longest = names.temporaryPartial;
   if (Buffer.byteLength(longest, 'utf8') > MAX_IDENTIFIER_BYTES) {
     const room = MAX_IDENTIFIER_BYTES - Buffer.byteLength(longest.slice(original.length), 'utf8');

@@ -1,21 +1,13 @@
 import { EngineError } from '../engine.js';
+import { LONGEST_SUFFIX, namesFor, type PhysicalNames } from '../physical-names.js';
+
+export type { PhysicalNames };
 import { MAX_SYSNAME_LENGTH } from './identifiers.js';
 
-const TEMPORARY_SUFFIX = '__cutover_tmp';
-const RESTORE_POINT_SUFFIX = '__cutover_rp';
-const PARTIAL_SUFFIX = '_partial';
 
 /** System databases: an operator's URL must point at the application's own database, never at these. */
 const RESERVED = new Set(['master', 'model', 'msdb', 'tempdb', 'mssqlsystemresource']);
 
-/** The physical databases behind one logical database; work in progress lives under the _partial names. */
-export interface PhysicalNames {
-  original: string;
-  temporary: string;
-  temporaryPartial: string;
-  restorePoint: string;
-  restorePointPartial: string;
-}
 
 export function physicalNames(original: string): PhysicalNames {
   if (original === '') throw new EngineError('invalid-input', 'the connection string names no database (its URL path is empty)');
@@ -24,14 +16,8 @@ export function physicalNames(original: string): PhysicalNames {
   }
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(original)) throw new EngineError('invalid-input', `database name ${JSON.stringify(original)} contains a control character`);
-  const names: PhysicalNames = {
-    original,
-    temporary: original + TEMPORARY_SUFFIX,
-    temporaryPartial: original + TEMPORARY_SUFFIX + PARTIAL_SUFFIX,
-    restorePoint: original + RESTORE_POINT_SUFFIX,
-    restorePointPartial: original + RESTORE_POINT_SUFFIX + PARTIAL_SUFFIX,
-  };
-  const suffix = TEMPORARY_SUFFIX + PARTIAL_SUFFIX;
+  const names = namesFor(original);
+  const suffix = LONGEST_SUFFIX;
   if (names.temporaryPartial.length > MAX_SYSNAME_LENGTH) {
     throw new EngineError(
       'invalid-input',
