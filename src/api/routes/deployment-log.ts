@@ -52,6 +52,7 @@ export function deploymentLogRoutes(deps: ApiDeps) {
       return streamSSE(
         c,
         async (stream) => {
+          let closedSeen = false;
           while (!stream.aborted) {
             // The status before the lines: once it says over, the lines fetched after it are the last ones.
             const status = await deps.deployments.status(id);
@@ -60,6 +61,11 @@ export function deploymentLogRoutes(deps: ApiDeps) {
               await stream.writeSSE({ event: 'line', id: String(next), data: JSON.stringify(line) });
             }
             const execution = isOver(status) ? null : await deps.deployments.execution(id);
+            // Closed since the status was read: one more pass reads the final status and the last lines.
+            if (!isOver(status) && execution !== 'running' && !closedSeen) {
+              closedSeen = true;
+              continue;
+            }
             if (isOver(status) || execution !== 'running') {
               await stream.writeSSE({ event: 'end', data: JSON.stringify({ phase: status.phase, ...(execution ? { execution } : {}) }) });
               return;
