@@ -6,10 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities/index.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { createPackageStore } from '../packages/store.js';
-import { TASK_QUEUE } from '../workflows/definitions.js';
 import { createLogger } from '../logging/logger.js';
 import { onShutdownSignal } from '../devtools/shutdown.js';
-import { crashPointInterceptors } from './crash-points.js';
+import { crashPointInterceptors } from '../temporal/crash-points.js';
+import { heartbeatInterceptors } from '../temporal/activity-heartbeats.js';
 import { createSlackActivities } from '../slack/activities.js';
 
 const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -27,10 +27,10 @@ export async function startWorker(options: { config: LoadedConfig; connection?: 
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
-    taskQueue: options.taskQueue ?? config.temporal.taskQueue ?? TASK_QUEUE,
+    taskQueue: options.taskQueue ?? config.temporal.taskQueue,
     workflowsPath: resolveWorkflows(),
     activities: { ...createActivities({ config, store, env: options.env }), ...createSlackActivities({ config, env: options.env }) },
-    interceptors: { activity: crashPointInterceptors(process.env.CUTOVER_CRASH_AT) },
+    interceptors: { activity: [...crashPointInterceptors(process.env.CUTOVER_CRASH_AT), ...heartbeatInterceptors()] },
     // After a worker dies, its workflows move to a live worker after this long (the default is 10 s).
     stickyQueueScheduleToStartTimeout: '3s',
   });

@@ -6,8 +6,6 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ClassifiedFailure } from '../failures.js';
 import type { PackageRef } from '../packages/manifest.js';
 
-export const TASK_QUEUE = 'cutover';
-
 export const modes = ['readonly', 'readwrite', 'maintenance-page'] as const;
 export type Mode = (typeof modes)[number];
 
@@ -26,7 +24,16 @@ export const phases = [
 ] as const;
 export type Phase = (typeof phases)[number];
 
-export type SiteRole = 'zdd' | 'maintenance-page';
+/** A deployment in one of these phases moves no more traffic ('failed' may still be Reset). */
+export const terminalPhases: readonly Phase[] = ['completed', 'reset', 'failed'];
+
+/** True once the deployment has nothing left to do: completed, reset, or failed with Reset no longer offered. */
+export function isFinished(status: Pick<DeploymentStatus, 'phase' | 'actions'>): boolean {
+  return status.phase === 'completed' || status.phase === 'reset' || (status.phase === 'failed' && status.actions.length === 0);
+}
+
+export const siteRoles = ['zdd', 'maintenance-page'] as const;
+export type SiteRole = (typeof siteRoles)[number];
 
 export type SiteState =
   | 'live'
@@ -68,6 +75,8 @@ export interface DeploymentRequest {
   package: PackageRef;
   mode: Mode;
   requestedBy?: string;
+  /** Deploy even though the package lacks migrations the database already applied (an older package on purpose). */
+  allowMissingMigrations?: boolean;
 }
 
 export interface ResetRequest {
@@ -134,6 +143,11 @@ export const environmentStateQuery = defineQuery<EnvironmentState>('environmentS
 
 /** A failed deployment tells its environment, so a new deployment may take over from it. */
 export const deploymentFailedSignal = defineSignal<[{ deploymentId: string }]>('deploymentFailed');
+/**
+ * A deployment tells its environment it has completed or reset before anyone can see it so,
+ * so a pipeline that deploys again right away is accepted.
+ */
+export const deploymentSettledSignal = defineSignal<[{ deploymentId: string; outcome: 'completed' | 'reset' }]>('deploymentSettled');
 /** The environment tells a failed deployment that a new one takes over. */
 export const supersedeSignal = defineSignal('supersede');
 

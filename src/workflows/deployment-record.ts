@@ -1,34 +1,48 @@
-/** The deployment's own account of itself: phase, per-site state, timings and the operator-facing log. Pure. */
+/**
+ * The deployment's own account of itself: phase, per-site progress, timings and the operator-facing log.
+ * Pure: the workflow passes in the clock and what to do on a phase change (the search attribute).
+ */
+import type { RouteTarget, ServedPackage, SitePlan } from '../activities/contract.js';
 import { failureClasses, type ClassifiedFailure } from '../failures.js';
-import type {
-  Action,
-  Decision,
-  DeploymentRequest,
-  DeploymentStatus,
-  LogLine,
-  Phase,
-  PhaseTiming,
-  SiteRole,
-  SiteStatus,
-} from './definitions.js';
+import { terminalPhases } from './definitions.js';
+import type { Action, Decision, DeploymentRequest, DeploymentStatus, LogLine, Phase, PhaseTiming, SiteStatus } from './definitions.js';
+import type { SlackMessageRef } from '../slack/contract.js';
+
+export type SlotRoute = Extract<RouteTarget, { kind: 'slot' }>;
+
+/** One site's progress: what the operator sees (status) and the routes the workflow needs to move traffic. */
+export interface SiteProgress {
+  plan: SitePlan;
+  status: SiteStatus;
+  inMaintenance: boolean;
+  /** The clone serving public traffic while the site is in maintenance. */
+  cloneSlot: SlotRoute | null;
+  /** The new version, once started. */
+  preview: SlotRoute | null;
+}
 
 export class DeploymentRecord {
   phase: Phase = 'preflight';
-  readonly sites = new Map<string, SiteStatus>();
+  private readonly siteProgress = new Map<string, SiteProgress>();
   readonly lines: LogLine[] = [];
   readonly timings: PhaseTiming[] = [];
   readonly warnings: string[] = [];
   decision: Decision | null = null;
   failure: ClassifiedFailure | null = null;
-  previousPackage: { sha256: string; version: string } | null = null;
+  previousPackage: ServedPackage | null = null;
   /** Reset stays available after a failure, so the operator can leave maintenance mode without deploying. */
   waitingAfterFailure = false;
+  /** A new deployment of the environment takes over from this failed one. */
+  superseded = false;
+  slackMessage: SlackMessageRef | null = null;
   readonly startedAt: string;
   endedAt: string | null = null;
 
   constructor(
     readonly request: DeploymentRequest,
     private readonly now: () => Date,
+    /** Every phase change goes through enter(); this tells the world (the CutoverPhase search attribute). */
+    private readonly onPhase: (phase: Phase) => void = () => undefined,
   ) {
     this.startedAt = now().toISOString();
     this.timings.push({ phase: 'preflight', startedAt: this.startedAt });
@@ -40,31 +54,39 @@ export class DeploymentRecord {
     const current = this.timings[this.timings.length - 1];
     if (current && !current.endedAt) current.endedAt = at;
     this.phase = phase;
-    if (phase === 'completed' || phase === 'reset' || phase === 'failed') {
-      if (phase !== 'failed') this.endedAt = at;
-    } else {
-      this.timings.push({ phase, startedAt: at });
-    }
+    if (!terminalPhases.includes(phase)) this.timings.push({ phase, startedAt: at });
+    else if (phase !== 'failed') this.endedAt = at;
+    this.onPhase(phase);
   }
 
   log(message: string, level: LogLine['level'] = 'info') {
     this.lines.push({ at: this.now().toISOString(), level, message });
   }
 
-  trackSite(name: string, role: SiteRole, serving: string | null) {
-    this.sites.set(name, { name, role, state: 'live', serving, previewSlot: null });
+  trackSite(plan: SitePlan, serving: string | null, liveClone: SlotRoute | null) {
+    const inMaintenance = serving === 'maintenance-page' || liveClone !== null;
+    const status: SiteStatus = { name: plan.name, role: plan.role, state: inMaintenance ? 'in-maintenance' : 'live', serving, previewSlot: null };
+    this.siteProgress.set(plan.name, { plan, status, inMaintenance, cloneSlot: liveClone, preview: null });
+  }
+
+  site(name: string): SiteProgress {
+    const site = this.siteProgress.get(name);
+    if (!site) throw new Error(`site ${name} is not tracked by this deployment`);
+    return site;
+  }
+
+  sites(): SiteProgress[] {
+    return [...this.siteProgress.values()];
   }
 
   updateSite(name: string, change: Partial<Omit<SiteStatus, 'name' | 'role'>>) {
-    const site = this.sites.get(name);
-    if (site) Object.assign(site, change);
+    Object.assign(this.site(name).status, change);
   }
 
   fail(failure: ClassifiedFailure) {
     this.failure = failure;
     this.enter('failed');
-    const where = failure.site ? ` on site ${failure.site}` : failure.database ? ` on database ${failure.database}` : '';
-    this.log(`Deployment failed${where}: ${failureClasses[failure.class].title}: ${failure.message}`, 'error');
+    this.log(`Deployment failed${failure.site ? ` on site ${failure.site}` : ''}: ${failureClasses[failure.class].title}: ${failure.message}`, 'error');
     this.log(`What to do: ${failure.remediation}`, 'error');
   }
 
@@ -83,7 +105,7 @@ export class DeploymentRecord {
       package: this.request.package,
       previousPackage: this.previousPackage,
       phase: this.phase,
-      sites: [...this.sites.values()].map((s) => ({ ...s })),
+      sites: this.sites().map((s) => ({ ...s.status })),
       actions: this.actions(),
       decision: this.decision,
       failure: this.failure,

@@ -15,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import {
   deploymentFailedSignal,
+  deploymentSettledSignal,
   deploymentWorkflowId,
   environmentStateQuery,
   refusals,
@@ -34,12 +35,19 @@ const DEPLOYMENTS_PER_RUN = 100;
 export async function environmentWorkflow(environment: string, carried?: EnvironmentState['last']): Promise<void> {
   const state: EnvironmentState = { environment, running: null, last: carried ?? null };
   let runningFailed = false;
+  /** The running deployment completed or reset: only its last words (Slack) are left, a new one may start. */
+  let runningSettled = false;
   let queued: DeploymentRequest | null = null;
   let started = 0;
 
   setHandler(environmentStateQuery, () => ({ ...state }));
   setHandler(deploymentFailedSignal, ({ deploymentId }) => {
     if (state.running?.deploymentId === deploymentId) runningFailed = true;
+  });
+  setHandler(deploymentSettledSignal, ({ deploymentId, outcome }) => {
+    if (state.running?.deploymentId !== deploymentId) return;
+    runningSettled = true;
+    state.last = { deploymentId, outcome };
   });
   setHandler(
     requestDeploymentUpdate,
@@ -54,6 +62,7 @@ export async function environmentWorkflow(environment: string, carried?: Environ
       const workflowId = deploymentWorkflowId(request.deploymentId);
       state.running = { deploymentId: request.deploymentId, workflowId };
       runningFailed = false;
+      runningSettled = false;
       const child = await startChild(deploymentWorkflow, {
         workflowId,
         args: [request],
@@ -73,7 +82,7 @@ export async function environmentWorkflow(environment: string, carried?: Environ
     {
       validator: (request) => {
         if (request.environment !== environment) throw new Error(`request is for environment ${request.environment}, not ${environment}`);
-        if ((state.running && !runningFailed) || queued) {
+        if ((state.running && !runningFailed && !runningSettled) || queued) {
           const busy = state.running ?? { deploymentId: queued!.deploymentId };
           throw ApplicationFailure.create({
             type: refusals.environmentBusy,
@@ -97,6 +106,7 @@ export async function environmentWorkflow(environment: string, carried?: Environ
     if (state.running?.deploymentId === deploymentId) {
       state.running = null;
       runningFailed = false;
+      runningSettled = false;
     }
     state.last = { deploymentId, outcome };
   }

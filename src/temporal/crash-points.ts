@@ -1,5 +1,5 @@
 /**
- * Failpoints for crash testing: with CUTOVER_CRASH_AT=<activity>[#n], the worker process SIGKILLs itself
+ * Failpoints for crash testing: with CUTOVER_CRASH_AT=<activity>[#n], the worker or host agent process SIGKILLs itself
  * as the n-th execution (default 1st) of that activity starts. Off unless the variable is set.
  */
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
@@ -14,7 +14,7 @@ export function crashPointInterceptors(spec: string | undefined): ActivityInterc
       const inbound: ActivityInboundCallsInterceptor = {
         async execute(input, next) {
           if (ctx.info.activityType === activity && ++seen === target) {
-            console.error(`crash point: killing the worker as ${activity} #${target} starts`);
+            console.error(`crash point: killing the process as ${activity} #${target} starts`);
             process.kill(process.pid, 'SIGKILL');
           }
           return next(input);

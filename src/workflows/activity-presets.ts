@@ -1,0 +1,58 @@
+/**
+ * The deployment workflow's activity presets. Every activity heartbeats (the workers' heartbeat interceptor),
+ * so a worker or host agent killed mid-step is noticed after the heartbeat timeout, not the step's whole time.
+ */
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import type { EnvironmentPlan } from '../activities/contract.js';
+import { failureClasses } from '../failures.js';
+import type { HostActivities } from '../platform/agent/contract.js';
+import type { SlackActivities } from '../slack/activities.js';
+import { slackMisconfigured } from '../slack/contract.js';
+
+type ControlActivities = ReturnType<typeof createActivities>;
+
+const nonRetryableErrorTypes = Object.keys(failureClasses).filter((c) => c !== 'transient');
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 10, nonRetryableErrorTypes };
+
+/** Reading the environment's configuration, before its own timeouts are known. */
+export const bootstrap = proxyActivities<ControlActivities>({ startToCloseTimeout: '30s', heartbeatTimeout: '10s', retry });
+
+/** Slack messages: a few quick retries; a misconfigured Slack is not retried at all. */
+export const notify = proxyActivities<SlackActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5, nonRetryableErrorTypes: [slackMisconfigured] },
+});
+
+/** Presets from the environment's timeouts: quick control steps, long database work, host slots and warm-ups. */
+export function activityPresets(plan: EnvironmentPlan) {
+  const { stepMs, heartbeatMs, databaseWorkMs } = plan.timeouts;
+  return {
+    /** Quick calls to the router, the config and the package store. */
+    control: proxyActivities<ControlActivities>({ startToCloseTimeout: stepMs, heartbeatTimeout: heartbeatMs, retry }),
+    /** Copies, restore points, migrations: heartbeats tell a dead worker from a slow copy. */
+    databaseWork: proxyActivities<ControlActivities>({
+      startToCloseTimeout: databaseWorkMs,
+      heartbeatTimeout: heartbeatMs,
+      retry: { ...retry, initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 8 },
+    }),
+    host: proxyActivities<HostActivities>({ taskQueue: plan.hostTaskQueue, startToCloseTimeout: stepMs, heartbeatTimeout: heartbeatMs, retry }),
+    warmup: proxyActivities<HostActivities>({
+      taskQueue: plan.hostTaskQueue,
+      startToCloseTimeout: '10 minutes',
+      heartbeatTimeout: heartbeatMs,
+      retry: { initialInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes },
+    }),
+  };
+}
+
+export type ActivityPresets = ReturnType<typeof activityPresets>;
+
+/** Names the activity in the Web UI's timeline so it reads like the deployment log. */
+export function run<A extends unknown[], R>(
+  fn: ((...args: A) => Promise<R>) & { executeWithOptions(o: ActivityOptions, a: A): Promise<R> },
+  summary: string,
+  ...args: A
+): Promise<R> {
+  return fn.executeWithOptions({ summary } as ActivityOptions, args);
+}

@@ -1,0 +1,24 @@
+/** Phase 7a: public traffic moves to the new version; clones stop; temporary databases go. */
+import { run } from '../activity-presets.js';
+import { siteStep, type DeploymentContext } from './context.js';
+import { leaveMaintenance } from './leave-maintenance.js';
+import { tellEnvironmentSettled } from './tell-environment.js';
+
+export async function complete(ctx: DeploymentContext): Promise<void> {
+  const { request, plan, record } = ctx;
+  const { control } = ctx.activities;
+  record.enter('completing');
+  for (const site of plan.sites) {
+    const preview = record.site(site.name).preview!;
+    const step = siteStep(ctx, site.name);
+    record.updateSite(site.name, { state: 'going-live' });
+    await run(control.routePublicTraffic, `Send ${site.name} traffic to ${request.package.version}`, { ...step, route: preview, drainTimeoutMs: ctx.drainTimeoutMs });
+    await run(control.routePreview, `Close the preview of ${site.name}`, { ...step, route: null });
+    record.updateSite(site.name, { state: 'live', serving: preview.kind === 'slot' ? preview.slotId : null, previewSlot: null });
+    record.log(`Site ${site.name} now serves ${request.package.version}`);
+  }
+  await leaveMaintenance(ctx);
+  await tellEnvironmentSettled(ctx, 'completed');
+  record.enter('completed');
+  record.log(`Deployment completed: ${request.environment} runs ${request.package.version}`);
+}

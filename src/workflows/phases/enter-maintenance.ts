@@ -1,0 +1,106 @@
+/**
+ * Phase 3: clones (or the maintenance page) take public traffic. Every clone is started and warmed up
+ * before any traffic moves, so a clone that cannot start leaves every site exactly as it was.
+ */
+import { patched } from '@temporalio/workflow';
+import type { RouteTarget, ServedPackage, SitePlan } from '../../activities/contract.js';
+import { run } from '../activity-presets.js';
+import type { SiteProgress } from '../deployment-record.js';
+import { classify, withSite } from '../failure-classes.js';
+import { databaseStep, siteStep, type DeploymentContext } from './context.js';
+import { startAndWarm, stopSlot } from './slots.js';
+
+export async function enterMaintenance(ctx: DeploymentContext): Promise<void> {
+  const { request, record } = ctx;
+  record.enter('enter-maintenance');
+  const previous = record.previousPackage!;
+  const prevRef = await run(ctx.activities.control.describePackage, `Read package ${previous.version}`, { sha256: previous.sha256 });
+  const entering = record.sites().filter((s) => !s.inMaintenance);
+  const servedByClone = (s: SiteProgress) => s.plan.role === 'zdd' && request.mode !== 'maintenance-page';
+  for (const site of entering) record.updateSite(site.plan.name, { state: 'entering-maintenance' });
+  if (!patched('warm-clones-before-switch')) return enterMaintenanceSiteBySite(ctx, entering, prevRef.warmupPath);
+
+  const clones = await settle(entering.filter(servedByClone), async (site) => {
+    record.log(`Enabling zero downtime deployment mode ${request.mode} on site ${site.plan.name}`);
+    const slot = await startAndWarm(ctx, site.plan, previous.sha256, 'temporary', request.mode === 'readonly', warmupPath(site.plan, prevRef.warmupPath));
+    site.cloneSlot = { kind: 'slot', slotId: slot.slotId, port: slot.port, package: previous };
+  });
+  if (clones.length) {
+    for (const site of entering) if (site.cloneSlot) await stopSlot(ctx, site.cloneSlot.slotId, `Stop the unused clone of ${site.plan.name}`);
+    for (const site of entering) Object.assign(site, { cloneSlot: null });
+    for (const site of entering) record.updateSite(site.plan.name, { state: 'live' });
+    await dropUnservedCopies(ctx);
+    report(ctx, clones);
+  }
+  const switches = await settle(entering, async (site) => {
+    if (!servedByClone(site)) record.log(`Putting site ${site.plan.name} in maintenance mode`);
+    await switchToMaintenance(ctx, site, previous);
+  });
+  if (switches.length) report(ctx, switches);
+  record.log('All sites in this deployment are now in maintenance mode');
+}
+
+/** The first release entered maintenance one site at a time, each switched as soon as its clone was warm. */
+async function enterMaintenanceSiteBySite(ctx: DeploymentContext, entering: SiteProgress[], packageWarmupPath: string) {
+  const { request, record } = ctx;
+  const previous = record.previousPackage!;
+  const failed = await settle(entering, async (site) => {
+    if (site.plan.role === 'zdd' && request.mode !== 'maintenance-page') {
+      record.log(`Enabling zero downtime deployment mode ${request.mode} on site ${site.plan.name}`);
+      const slot = await startAndWarm(ctx, site.plan, previous.sha256, 'temporary', request.mode === 'readonly', warmupPath(site.plan, packageWarmupPath));
+      site.cloneSlot = { kind: 'slot', slotId: slot.slotId, port: slot.port, package: previous };
+    } else {
+      record.log(`Putting site ${site.plan.name} in maintenance mode`);
+    }
+    await switchToMaintenance(ctx, site, previous);
+  });
+  if (failed.length) report(ctx, failed);
+  record.log('All sites in this deployment are now in maintenance mode');
+}
+
+async function switchToMaintenance(ctx: DeploymentContext, site: SiteProgress, previous: ServedPackage) {
+  const name = site.plan.name;
+  const route: RouteTarget = site.cloneSlot ?? { kind: 'maintenance', message: `${name} is being upgraded to ${ctx.request.package.version}`, package: previous };
+  const summary = site.cloneSlot ? `Send ${name} traffic to its clone` : `Show the maintenance page on ${name}`;
+  await run(ctx.activities.control.routePublicTraffic, summary, { ...siteStep(ctx, name), route, drainTimeoutMs: ctx.drainTimeoutMs });
+  site.inMaintenance = true;
+  ctx.record.updateSite(name, { state: 'in-maintenance', serving: site.cloneSlot ? site.cloneSlot.slotId : 'maintenance-page' });
+}
+
+interface SiteFailure {
+  site: string;
+  error: unknown;
+}
+
+/** Runs the work for every site at once; returns the sites that failed. */
+async function settle(sites: SiteProgress[], work: (site: SiteProgress) => Promise<void>): Promise<SiteFailure[]> {
+  const outcomes = await Promise.allSettled(sites.map(work));
+  return outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ site: sites[i]!.plan.name, error: o.reason as unknown }] : []));
+}
+
+/** Logs each failed site and the sites left in maintenance, then fails the deployment on the first. */
+function report(ctx: DeploymentContext, failed: SiteFailure[]): never {
+  const { record } = ctx;
+  for (const f of failed) {
+    const c = classify(f.error);
+    record.updateSite(f.site, { state: 'failed', error: c.message });
+    record.log(`Site ${f.site} could not enter maintenance mode: ${c.message}`, 'error');
+  }
+  const inMaintenance = record.sites().filter((s) => s.inMaintenance).map((s) => s.plan.name);
+  if (inMaintenance.length) record.log(`Sites left in maintenance mode: ${inMaintenance.join(', ')}`, 'warn');
+  else record.log('No site changed: every site still serves its live version.', 'warn');
+  record.log('At least one maintenance mode operation failed. Investigate the logs and try again.', 'error');
+  throw withSite(failed[0]!.error, failed[0]!.site);
+}
+
+/** No clone serves the temporary copies: drop them, so the environment is exactly as it was. */
+async function dropUnservedCopies(ctx: DeploymentContext) {
+  if (ctx.record.sites().some((s) => s.inMaintenance && s.cloneSlot)) return;
+  for (const db of ctx.plan.databases) {
+    await run(ctx.activities.control.dropTemporaryDatabase, `Drop the unused copy of ${db.name}`, databaseStep(ctx, db.name));
+  }
+}
+
+function warmupPath(site: SitePlan, packageWarmupPath: string): string {
+  return site.warmupPath ?? packageWarmupPath;
+}

@@ -1,0 +1,72 @@
+/**
+ * A failure leaves the environment safe: the new version's slots stop on every site, the environment is told,
+ * and Reset stays available until a new deployment supersedes this one or the verification window ends.
+ */
+import { ApplicationFailure, condition, patched, upsertSearchAttributes } from '@temporalio/workflow';
+import { failureClasses } from '../../failures.js';
+import type { DeploymentStatus } from '../definitions.js';
+import { classify } from '../failure-classes.js';
+import { phaseKey } from '../search-attributes.js';
+import type { DeploymentContext } from './context.js';
+import { announce } from './notify.js';
+import { reset } from './reset.js';
+import { originalSlotId, stopSlot } from './slots.js';
+import { tellEnvironmentFailed } from './tell-environment.js';
+
+/** Releases before it published 'failed' only once waiting, after telling the environment and Slack. */
+export const FAILURE_HANDLING_V2 = 'failure-handling-v2';
+
+export async function failAndWait(ctx: DeploymentContext, error: unknown): Promise<DeploymentStatus> {
+  const { record } = ctx;
+  const failure = classify(error);
+  if (patched(FAILURE_HANDLING_V2)) {
+    if (record.phase === 'upgrade' || record.phase === 'warmup') await stopNewVersion(ctx);
+    await tellEnvironmentFailed(ctx); // before anyone can see the failure, so a new deployment is accepted at once
+    record.waitingAfterFailure = true;
+    record.fail(failure);
+  } else {
+    record.waitingAfterFailure = true;
+    record.fail(failure);
+    await tellEnvironmentFailed(ctx);
+  }
+  await announce(ctx, 'failed');
+  return await waitAfterFailure(ctx);
+}
+
+/** No slot of the failed package keeps running on the original databases, on any site (promise 2). */
+async function stopNewVersion(ctx: DeploymentContext) {
+  for (const site of ctx.plan.sites) {
+    const slotId = originalSlotId(ctx, site.name, ctx.request.package.sha256);
+    try {
+      await stopSlot(ctx, slotId, `Stop ${ctx.request.package.version} on ${site.name}`);
+      ctx.record.updateSite(site.name, { previewSlot: null });
+    } catch (error) {
+      ctx.record.log(`Could not stop ${slotId}: ${classify(error).message}`, 'error');
+    }
+  }
+}
+
+async function waitAfterFailure(ctx: DeploymentContext): Promise<DeploymentStatus> {
+  const { record } = ctx;
+  if (!patched(FAILURE_HANDLING_V2)) upsertSearchAttributes([{ key: phaseKey, value: 'failed' }]);
+  const acted = await condition(() => record.decision !== null || record.superseded, ctx.plan.verificationTimeoutMs);
+  record.waitingAfterFailure = false;
+  if (acted && record.decision?.action === 'reset') {
+    try {
+      await reset(ctx, record.decision.rollbackDatabase);
+      await announce(ctx, 'reset');
+      return record.status();
+    } catch (error) {
+      record.fail(classify(error));
+    }
+  } else if (record.superseded) {
+    record.log('A new deployment of this environment takes over from here.');
+  }
+  const failure = record.failure!;
+  throw ApplicationFailure.create({
+    type: failure.class,
+    message: `${failureClasses[failure.class].title}: ${failure.message}`,
+    nonRetryable: true,
+    details: [record.status()],
+  });
+}

@@ -1,0 +1,42 @@
+/** Phase 4: no old slot writes to the originals any more; take restore points, migrate, start the new version. */
+import type { ServedPackage } from '../../activities/contract.js';
+import { run } from '../activity-presets.js';
+import { databaseStep, type DeploymentContext } from './context.js';
+import { originalSlotId, stopSlot } from './slots.js';
+
+export async function upgrade(ctx: DeploymentContext): Promise<void> {
+  const { request, plan, record } = ctx;
+  const { databaseWork, host } = ctx.activities;
+  record.enter('upgrade');
+  const previous = record.previousPackage;
+  if (previous) {
+    for (const site of plan.sites) {
+      record.updateSite(site.name, { state: 'upgrading' });
+      await stopSlot(ctx, originalSlotId(ctx, site.name, previous.sha256), `Stop the old version of ${site.name}`);
+    }
+  }
+  for (const db of plan.databases) {
+    const step = databaseStep(ctx, db.name);
+    record.log(`Taking a restore point of database ${db.name}`);
+    await run(databaseWork.createRestorePoint, `Restore point of ${db.name}`, step);
+    const migration = { ...step, packageSha256: request.package.sha256, ...(request.allowMissingMigrations ? { allowMissingMigrations: true } : {}) };
+    const result = await run(databaseWork.applyMigrations, `Migrate ${db.name} to ${request.package.version}`, migration);
+    record.log(result.applied.length ? `Applied migrations to ${db.name}: ${result.applied.join(', ')}` : `No new migrations for ${db.name}`);
+  }
+  for (const site of plan.sites) {
+    record.log(`Starting ${request.package.version} on site ${site.name}`);
+    const slot = await run(host.startSlot, `Start ${request.package.version} on ${site.name}`, {
+      environment: request.environment,
+      site: site.name,
+      packageSha256: request.package.sha256,
+      databases: 'original',
+      readOnly: false,
+    });
+    record.site(site.name).preview = { kind: 'slot', slotId: slot.slotId, port: slot.port, package: served(request.package) };
+    record.updateSite(site.name, { previewSlot: slot.slotId });
+  }
+}
+
+function served(pkg: ServedPackage): ServedPackage {
+  return { sha256: pkg.sha256, version: pkg.version };
+}

@@ -1,0 +1,162 @@
+/** The deployment workflow's decisions, in seconds: real workflow code and Temporal server, a fake platform. */
+import { WorkflowUpdateFailedError, WithStartWorkflowOperation } from '@temporalio/client';
+import { afterEach, describe, expect, test } from 'vitest';
+import {
+  completeUpdate,
+  environmentWorkflowId,
+  logQuery,
+  requestDeploymentUpdate,
+  resetUpdate,
+  statusQuery,
+  supersedeSignal,
+  type DeploymentRequest,
+  type DeploymentStatus,
+} from '../../src/workflows/definitions.js';
+import { phaseKey } from '../../src/workflows/search-attributes.js';
+import { pkg } from './fake-platform.js';
+import { startHarness, type Harness } from './harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const v1 = pkg('1.0.0');
+const v2 = pkg('2.0.0');
+
+function request(harness: Harness, id: string, ref = v2): DeploymentRequest {
+  harness.fake.addPackage(ref);
+  return { deploymentId: `${harness.environment}-${id}`, environment: harness.environment, package: ref, mode: 'readonly' };
+}
+
+async function start(harness: Harness, id: string, ref = v2) {
+  const req = request(harness, id, ref);
+  return harness.client.workflow.start('deploymentWorkflow', { taskQueue: harness.taskQueue, workflowId: req.deploymentId, args: [req] });
+}
+
+async function waitFor(handle: { query: (q: typeof statusQuery) => Promise<DeploymentStatus> }, phase: string, timeoutMs = 20_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await handle.query(statusQuery).catch(() => null);
+    if (status?.phase === phase) return status;
+    if (Date.now() > until) throw new Error(`phase ${phase} not reached; last ${status?.phase}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function searchPhase(harness: Harness, workflowId: string) {
+  return (await harness.client.workflow.getHandle(workflowId).describe()).typedSearchAttributes.get(phaseKey);
+}
+
+describe('deployment workflow logic', () => {
+  test('the verification window ends: Reset (code only), never Complete; Slack is reminded meanwhile', async () => {
+    h = await startHarness({ verificationTimeoutMs: 3_000, slackReminderMs: 1_000 });
+    h.fake.goLive(v1);
+    const handle = await start(h, 'timeout');
+    const status = (await handle.result()) as DeploymentStatus;
+    expect(status.phase).toBe('reset');
+    expect(status.decision).toMatchObject({ action: 'reset', rollbackDatabase: false, reason: 'verification timeout' });
+    expect(h.fake.slackEvents).toEqual(['awaiting-verification', 'reminder', 'reminder', 'reset']);
+    expect(h.fake.calls.some((c) => c.startsWith('restoreDatabase'))).toBe(false);
+    expect(h.fake.routes.web!.live).toMatchObject({ kind: 'slot', package: { version: '1.0.0' } });
+  }, 30_000);
+
+  test('Complete is accepted once; a second Complete and a malformed Reset are refused, naming the state', async () => {
+    h = await startHarness();
+    h.fake.goLive(v1);
+    const handle = await start(h, 'twice');
+    await waitFor(handle, 'awaiting-verification');
+    await expect(handle.executeUpdate(resetUpdate, { args: [{ rollbackDatabase: 'yes' as never }] })).rejects.toThrow(WorkflowUpdateFailedError);
+    expect((await handle.executeUpdate(completeUpdate, { args: [{}] })).decision).toMatchObject({ action: 'complete' });
+    const second = await handle.executeUpdate(completeUpdate, { args: [{}] }).catch((e: WorkflowUpdateFailedError) => e);
+    expect(second).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((second as WorkflowUpdateFailedError).cause?.message).toMatch(/already being completed \(current state: (completing|completed)\)/);
+    expect(((await handle.result()) as DeploymentStatus).phase).toBe('completed');
+  }, 30_000);
+
+  test('a preview that fails its warm-up: the new version stops on every site, Reset stays available, the phase is published', async () => {
+    h = await startHarness({ sites: [{ name: 'web', role: 'zdd' }, { name: 'backoffice', role: 'maintenance-page' }] });
+    h.fake.goLive(v1);
+    h.fake.failWith('warmUpSlot', 'warmup-failed', 'no 200 on /healthz', (input) => input.slotId.includes(`.web.${v2.sha256.slice(0, 12)}.original`));
+    const handle = await start(h, 'warmup');
+    const status = await waitFor(handle, 'failed');
+    expect(status.actions).toEqual(['reset']);
+    expect(h.fake.running().filter((s) => s.packageVersion === '2.0.0')).toEqual([]);
+    expect(h.fake.routes.web!.live).toMatchObject({ slotId: expect.stringMatching(/\.temporary$/) });
+    expect(h.fake.routes.backoffice!.live).toMatchObject({ kind: 'maintenance' });
+    expect(await searchPhase(h, handle.workflowId)).toBe('failed');
+
+    // A Reset that itself fails leaves the deployment failed, and says so: never stuck at 'resetting'.
+    h.fake.failWith('routePublicTraffic', 'invalid-input', 'the router refused the route');
+    await handle.executeUpdate(resetUpdate, { args: [{ rollbackDatabase: false }] });
+    await expect(handle.result()).rejects.toThrow();
+    expect(await searchPhase(h, handle.workflowId)).toBe('failed');
+  }, 30_000);
+
+  test('a clone that cannot start read-only: no traffic moves, the warm clones stop, the copy is dropped', async () => {
+    h = await startHarness({ sites: [{ name: 'web', role: 'zdd' }, { name: 'api', role: 'zdd' }] });
+    h.fake.goLive(v1);
+    const before = structuredClone(h.fake.routes);
+    h.fake.failWith('warmUpSlot', 'readonly-not-supported', 'the app wrote at startup', (input) => input.slotId.includes('.api.') && input.slotId.endsWith('.temporary'));
+    const handle = await start(h, 'readonly');
+    const status = await waitFor(handle, 'failed');
+    expect(status.failure).toMatchObject({ class: 'readonly-not-supported', site: 'api' });
+    expect(status.sites.map((s) => [s.name, s.state])).toEqual([['web', 'live'], ['api', 'failed']]);
+    expect(h.fake.calls.filter((c) => c.startsWith('routePublicTraffic'))).toEqual([]);
+    expect(h.fake.routes).toEqual(before);
+    expect(h.fake.running().filter((s) => s.databases === 'temporary')).toEqual([]);
+    expect(h.fake.db.temporary).toBe(false);
+  }, 30_000);
+
+  test('a switch that fails on one site: the other stays in maintenance, named in the log; the next deployment resumes there', async () => {
+    h = await startHarness({ sites: [{ name: 'web', role: 'zdd' }, { name: 'api', role: 'zdd' }] });
+    h.fake.goLive(v1);
+    h.fake.failWith('routePublicTraffic', 'invalid-input', 'the router refused the route', (input) => input.site === 'api');
+    const failed = await start(h, 'switch');
+    const status = await waitFor(failed, 'failed');
+    expect(status.sites.map((s) => [s.name, s.state])).toEqual([['web', 'in-maintenance'], ['api', 'failed']]);
+    const lines = (await failed.query(logQuery, {})).lines.map((l) => l.message);
+    expect(lines).toContain('Sites left in maintenance mode: web');
+    expect(lines).toContain('At least one maintenance mode operation failed. Investigate the logs and try again.');
+
+    h.fake.clearFailures();
+    const resumed = await start(h, 'resumed', pkg('2.0.1'));
+    await failed.signal(supersedeSignal);
+    const ready = await waitFor(resumed, 'awaiting-verification');
+    expect(ready.sites.map((s) => s.state)).toEqual(['preview', 'preview']);
+    const log = (await resumed.query(logQuery, {})).lines.map((l) => l.message);
+    expect(log).toContain('Already in maintenance mode from an earlier deployment: web. Resuming from there.');
+    expect(log).not.toContain('Enabling zero downtime deployment mode readonly on site web');
+    expect(log).toContain('Enabling zero downtime deployment mode readonly on site api');
+  }, 30_000);
+
+  test('the environment accepts the next deployment as soon as the previous one shows completed', async () => {
+    h = await startHarness({ slackReminderMs: 60_000 });
+    h.fake.goLive(v1);
+    // Slack answers slowly: the deployment shows completed while it still tells Slack.
+    const notify = h.fake.activities.notifySlack;
+    h.fake.activities.notifySlack = async (input) => {
+      if (input.event === 'completed') await new Promise((r) => setTimeout(r, 3_000));
+      return notify(input);
+    };
+    const deploy = (id: string, ref = v2) =>
+      h!.client.workflow.executeUpdateWithStart(requestDeploymentUpdate, {
+        args: [request(h!, id, ref)],
+        startWorkflowOperation: new WithStartWorkflowOperation('environmentWorkflow', {
+          workflowId: environmentWorkflowId(h!.environment),
+          taskQueue: h!.taskQueue,
+          args: [h!.environment],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
+      });
+    const first = await deploy('first');
+    const handle = h.client.workflow.getHandle(first.workflowId);
+    await waitFor(handle, 'awaiting-verification');
+    await handle.executeUpdate(completeUpdate, { args: [{}] });
+    await waitFor(handle, 'completed');
+    const second = await deploy('second', pkg('3.0.0'));
+    expect(second.deploymentId).toBe(`${h.environment}-second`);
+    await h.client.workflow.getHandle(environmentWorkflowId(h.environment)).terminate('test over');
+  }, 30_000);
+});

@@ -1,0 +1,162 @@
+/**
+ * An in-memory platform for workflow-logic tests: the activities the deployment workflow calls, with the state
+ * they would change (routes, slots, databases) and a log of every call. Failures are injected per activity.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { EnvironmentInspection, EnvironmentPlan, RouteTarget } from '../../src/activities/contract.js';
+import { slotIdFor, type SlotInfo, type SlotSpec } from '../../src/platform/agent/contract.js';
+import type { PackageRef } from '../../src/packages/manifest.js';
+
+export interface FakeOptions {
+  sites?: Array<{ name: string; role: 'zdd' | 'maintenance-page' }>;
+  verificationTimeoutMs?: number;
+  slackReminderMs?: number;
+}
+
+export const pkg = (version: string): PackageRef => ({ sha256: version.padEnd(64, '0').replace(/[^0-9a-f]/g, 'a').slice(0, 64), name: 'app', version, warmupPath: '/healthz' });
+
+export function createFakePlatform(environment: string, hostQueue: string, options: FakeOptions = {}) {
+  const sites = options.sites ?? [{ name: 'web', role: 'zdd' as const }];
+  const routes: Record<string, { live: RouteTarget | null; preview: RouteTarget | null }> = Object.fromEntries(sites.map((s) => [s.name, { live: null, preview: null }]));
+  const slots = new Map<string, SlotInfo>();
+  const db = { temporary: false, restorePoint: false };
+  const packages = new Map<string, PackageRef>();
+  const calls: string[] = [];
+  /** activity name → error to throw (once per listed entry, or always with `always`). */
+  const failures = new Map<string, { error: () => Error; when?: (input: any) => boolean }>();
+  const slackEvents: string[] = [];
+  let port = 40000;
+
+  const plan: EnvironmentPlan = {
+    name: environment,
+    host: 'fake',
+    hostTaskQueue: hostQueue,
+    verificationTimeoutMs: options.verificationTimeoutMs ?? 60_000,
+    timeouts: { stepMs: 5_000, heartbeatMs: 5_000, databaseWorkMs: 10_000 },
+    slack: options.slackReminderMs ? { reminderIntervalMs: options.slackReminderMs } : null,
+    sites: sites.map((s) => ({ ...s, warmupTimeoutMs: 1_000, publicUrl: `http://fake/${s.name}`, previewUrl: `http://fake/${s.name}-preview` })),
+    databases: [{ name: 'app', engine: 'postgres' }],
+  };
+
+  function track(name: string, input: unknown) {
+    calls.push(`${name} ${JSON.stringify(input)}`);
+    const failure = failures.get(name);
+    if (failure && (!failure.when || failure.when(input))) throw failure.error();
+  }
+
+  const control = {
+    async describeEnvironment(input: unknown) {
+      track('describeEnvironment', input);
+      return plan;
+    },
+    async describePackage(input: { sha256: string }) {
+      track('describePackage', input);
+      return packages.get(input.sha256)!;
+    },
+    async inspectEnvironment(input: unknown): Promise<EnvironmentInspection> {
+      track('inspectEnvironment', input);
+      const inspection = { original: { exists: true }, temporary: { exists: db.temporary, readOnly: false }, restorePoint: { exists: db.restorePoint }, appliedMigrations: [] };
+      return { routes: structuredClone(routes), databases: { app: inspection } };
+    },
+    async cloneDatabase(input: unknown) {
+      track('cloneDatabase', input);
+      db.temporary = true;
+    },
+    async makeCloneReadOnly(input: unknown) {
+      track('makeCloneReadOnly', input);
+    },
+    async createRestorePoint(input: unknown) {
+      track('createRestorePoint', input);
+      db.restorePoint = true;
+    },
+    async restoreDatabase(input: unknown) {
+      track('restoreDatabase', input);
+    },
+    async dropRestorePoint(input: unknown) {
+      track('dropRestorePoint', input);
+      db.restorePoint = false;
+    },
+    async dropTemporaryDatabase(input: unknown) {
+      track('dropTemporaryDatabase', input);
+      db.temporary = false;
+    },
+    async applyMigrations(input: unknown) {
+      track('applyMigrations', input);
+      return { applied: [] };
+    },
+    async routePublicTraffic(input: { site: string; route: RouteTarget }) {
+      track('routePublicTraffic', input);
+      routes[input.site]!.live = input.route;
+      return { drained: true, drainMs: 0 };
+    },
+    async routePreview(input: { site: string; route: RouteTarget | null }) {
+      track('routePreview', input);
+      routes[input.site]!.preview = input.route;
+    },
+    async notifySlack(input: { event: string }) {
+      slackEvents.push(input.event);
+      return { channel: 'C1', ts: '1.0' };
+    },
+  };
+
+  const host = {
+    async startSlot(spec: SlotSpec): Promise<SlotInfo> {
+      track('startSlot', spec);
+      const slotId = slotIdFor(spec);
+      const pkgRef = packages.get(spec.packageSha256)!;
+      const slot: SlotInfo = { slotId, ...spec, packageVersion: pkgRef.version, port: ++port, pid: port, state: 'running', exitCode: null, startedAt: new Date().toISOString() };
+      slots.set(slotId, slot);
+      return slot;
+    },
+    async stopSlot(input: { slotId: string }) {
+      track('stopSlot', input);
+      const slot = slots.get(input.slotId);
+      if (!slot || slot.state !== 'running') return { stopped: false };
+      slot.state = 'exited';
+      return { stopped: true };
+    },
+    async warmUpSlot(input: { slotId: string }) {
+      track('warmUpSlot', input);
+      return { status: 200, attempts: 1, elapsedMs: 1 };
+    },
+    async listSlots(input: unknown) {
+      track('listSlots', input);
+      return [...slots.values()];
+    },
+    async slotLogTail() {
+      return '';
+    },
+  };
+
+  return {
+    plan,
+    routes,
+    slots,
+    db,
+    calls,
+    slackEvents,
+    activities: control,
+    hostActivities: host,
+    addPackage(ref: PackageRef) {
+      packages.set(ref.sha256, ref);
+    },
+    /** Makes an activity throw a classified, non-retryable failure (when `when` matches its input). */
+    failWith(activity: string, type: string, message: string, when?: (input: any) => boolean) {
+      failures.set(activity, { error: () => ApplicationFailure.create({ type, message, nonRetryable: true }), when });
+    },
+    clearFailures() {
+      failures.clear();
+    },
+    running: () => [...slots.values()].filter((s) => s.state === 'running'),
+    /** A live version as if deployed earlier: a slot on the original databases serving each site. */
+    goLive(ref: PackageRef) {
+      packages.set(ref.sha256, ref);
+      for (const s of sites) {
+        const spec = { environment, site: s.name, packageSha256: ref.sha256, databases: 'original' as const, readOnly: false };
+        const slotId = slotIdFor(spec);
+        slots.set(slotId, { slotId, ...spec, packageVersion: ref.version, port: ++port, pid: port, state: 'running', exitCode: null, startedAt: '' });
+        routes[s.name]!.live = { kind: 'slot', slotId, port, package: { sha256: ref.sha256, version: ref.version } };
+      }
+    },
+  };
+}
