@@ -3,12 +3,9 @@
  * and a throwaway PostgreSQL cluster. Prints a table of figures; ratios are measured within the one run.
  *   npm run bench [-- --readers 8 --rest-seconds 5]
  */
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Agent, request } from 'node:http';
-import { startPostgresCluster } from '../src/devtools/postgres-cluster.js';
-import { cutoverSearchAttributes } from '../src/workflows/search-attributes.js';
-import { temporalCliPath } from '../temporal/dev-server.js';
 import { startTestStack } from '../test/support/stack.js';
+import { printTable, startBenchServices } from './services.js';
 import { percentile, startTraffic, type TrafficReport } from '../test/support/traffic.js';
 
 const arg = (name: string, fallback: number) => {
@@ -44,12 +41,8 @@ async function sampleLatency(url: string, count: number): Promise<number[]> {
 const ms = (n: number) => (Number.isFinite(n) ? `${n.toFixed(1)} ms` : 'n/a');
 
 async function main() {
-  const cli = temporalCliPath();
-  const [temporal, postgres] = await Promise.all([
-    TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes: cutoverSearchAttributes, extraArgs: ['--log-level', 'error'] } }),
-    startPostgresCluster(),
-  ]);
-  const stack = await startTestStack({ services: { temporalAddress: temporal.address, temporalCli: cli, pgAdminUrl: postgres.adminUrl, pgBinDir: postgres.binDir } });
+  const bench = await startBenchServices();
+  const stack = await startTestStack({ services: bench.services });
   try {
     const v1 = await stack.deploy('examples/demo-app/v1');
     await stack.waitForPhase(v1, ['awaiting-verification']);
@@ -108,14 +101,11 @@ async function main() {
       ['Complete accepted → first request served by the new slot', ms(firstServed - decidedAt)],
       ['whole deployment (request → completed, incl. the Complete call)', ms(totalMs)],
     ];
-    const width = Math.max(...rows.map(([k]) => k.length));
-    console.log(`\nCutover benchmark: one deployment of the demo (v1 → v2, readonly) under load\n`);
-    for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
-    console.log('');
+    printTable('Cutover benchmark: one deployment of the demo (v1 → v2, readonly) under load', rows);
     if (load.failedReads.length > 0) process.exitCode = 1;
   } finally {
     await stack.close();
-    await Promise.allSettled([temporal.teardown(), postgres.stop()]);
+    await bench.stop();
   }
 }
 

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// The `cutover` command: TypeScript sources run through tsx, resolved from this file, so any cwd works.
-import { register } from 'tsx/esm/api';
+// The `cutover` command, resolved from this file so that any cwd works (sources or build: see cutover-modules.js).
+import { importCutover } from './cutover-modules.js';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const { main } = await importCutover('cli/main');
 process.exitCode = await main(process.argv.slice(2));

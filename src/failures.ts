@@ -21,7 +21,7 @@ export const failureClasses = {
   },
   'migration-failed': {
     title: 'Database migration failed',
-    remediation: 'A migration script failed. Fix the migration and deploy another package.',
+    remediation: 'A migration script failed, or the package lacks migrations the database already applied (the message names them). Fix the migration or the package and deploy again.',
   },
   transient: {
     title: 'Transient infrastructure error',

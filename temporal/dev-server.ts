@@ -4,11 +4,12 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { cutoverRoot } from '../src/installation.js';
 import { cutoverSearchAttributes } from '../src/workflows/search-attributes.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
+// cli.sh stays in the sources: the build output (dist/temporal/) has only the compiled module.
+const here = join(cutoverRoot, 'temporal');
 
 /** Path of the Temporal CLI: on PATH, in $(go env GOPATH)/bin, or built there with go install. */
 export function temporalCliPath(): string {

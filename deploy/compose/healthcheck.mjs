@@ -1,13 +1,15 @@
 /**
- * Container healthchecks of `docker compose` (run with `node --import tsx`): exits 0 when the named part of
- * Cutover is serving, 1 otherwise.
+ * Container healthchecks of `docker compose` (on the image's compiled build; see bin/cutover-modules.js): exits 0
+ * when the named part of Cutover is serving, 1 otherwise.
  *   worker    a worker polls Cutover's task queue for workflows
  *   platform  each environment's router answers on its admin port and a host agent polls the host's task queue
  */
 /* global fetch, AbortSignal */
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../../src/config/load.ts';
-import { hostTaskQueue } from '../../src/platform/agent/contract.ts';
+import { importCutover } from '../../bin/cutover-modules.js';
+
+const { loadConfig } = await importCutover('config/load');
+const { hostTaskQueue } = await importCutover('platform/agent/contract');
 
 /** temporal.api.enums.v1.TaskQueueType */
 const TaskQueueType = { TASK_QUEUE_TYPE_WORKFLOW: 1, TASK_QUEUE_TYPE_ACTIVITY: 2 };

@@ -53,6 +53,8 @@ export interface DatabaseStep {
 
 export interface MigrationStep extends DatabaseStep {
   packageSha256: string;
+  /** The request allows a package that lacks migrations the database applied; the environment's config may allow it too. */
+  allowMissingMigrations?: boolean;
 }
 
 export interface RouteStep {

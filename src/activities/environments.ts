@@ -2,6 +2,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { durationMs } from '../config/duration.js';
 import type { EnvironmentConfig } from '../config/schema.js';
 import { hostTaskQueue } from '../platform/agent/contract.js';
+import type { RouterAccess } from '../platform/router/client.js';
 import { invalidInput } from './failures.js';
 import type { EnvironmentPlan } from './contract.js';
 
@@ -12,7 +13,12 @@ export function environmentConfig(config: LoadedConfig, environment: string): En
 }
 
 export function routerUrl(env: EnvironmentConfig): string {
-  return `http://${hostForUrl(env.router.listenHost)}:${env.router.adminPort}`;
+  return `http://${hostForUrl(env.router.adminHost)}:${env.router.adminPort}`;
+}
+
+/** The router's admin API and its secret, read from this process's environment (never from the config). */
+export function routerAccess(env: EnvironmentConfig, processEnv: NodeJS.ProcessEnv): RouterAccess {
+  return { url: routerUrl(env), token: processEnv[env.router.adminTokenEnv], tokenEnv: env.router.adminTokenEnv };
 }
 
 function hostForUrl(host: string) {

@@ -7,8 +7,9 @@ import type { PackageStore } from '../packages/store.js';
 import { createRouterClient } from '../platform/router/client.js';
 import type { PackageRef } from '../packages/manifest.js';
 import type { DatabaseStep, EnvironmentInspection, EnvironmentPlan, MigrationStep, RouteStep, RouteTarget } from './contract.js';
-import { environmentConfig, planFor, routerUrl } from './environments.js';
-import { asActivityFailure, invalidInput } from './failures.js';
+import { environmentConfig, planFor, routerAccess } from './environments.js';
+import { asActivityFailure, invalidInput, routerRefusalIsFinal } from './failures.js';
+import { missingFrom } from '../engines/migration-history.js';
 
 export interface ActivityDeps {
   config: LoadedConfig;
@@ -30,7 +31,8 @@ export function createActivities({ config, store, env = process.env }: ActivityD
       const { engine, handle } = database(step);
       return work(engine, handle);
     });
-  const router = (environment: string) => createRouterClient(routerUrl(environmentConfig(config, environment)));
+  const allowsMissing = (step: MigrationStep) => step.allowMissingMigrations === true || environmentConfig(config, step.environment).migrations.allowMissing;
+  const router = (environment: string) => createRouterClient(routerAccess(environmentConfig(config, environment), env));
 
   return {
     async describeEnvironment({ environment }: { environment: string }): Promise<EnvironmentPlan> {
@@ -43,7 +45,7 @@ export function createActivities({ config, store, env = process.env }: ActivityD
 
     /** The real state: routes from the router, what exists in each database. */
     async inspectEnvironment({ environment }: { environment: string }): Promise<EnvironmentInspection> {
-      const routes = await router(environment).getRoutes();
+      const routes = await routerRefusalIsFinal(() => router(environment).getRoutes());
       const databases: EnvironmentInspection['databases'] = {};
       for (const db of environmentConfig(config, environment).databases) {
         databases[db.name] = await onDatabase({ environment, database: db.name }, (engine, handle) => engine.inspect(handle));
@@ -60,21 +62,33 @@ export function createActivities({ config, store, env = process.env }: ActivityD
     dropRestorePoint: (step: DatabaseStep) => onDatabase(step, (engine, handle) => engine.dropRestorePoint(handle)),
     dropTemporaryDatabase: (step: DatabaseStep) => onDatabase(step, (engine, handle) => engine.dropTemporary(handle)),
 
+    /** Preflight: a package that lacks migrations the database applied is refused before anything moves. */
+    async checkMigrations(step: MigrationStep): Promise<{ missing: string[] }> {
+      const pkg = await store.getPackage(step.packageSha256);
+      return onDatabase(step, async (engine, handle) => {
+        const { appliedMigrations } = await engine.inspect(handle);
+        return { missing: missingFrom(appliedMigrations, await store.readMigrations(pkg, engine.name), { allowMissing: allowsMissing(step) }) };
+      });
+    },
+
     async applyMigrations(step: MigrationStep): Promise<MigrationResult> {
       const pkg = await store.getPackage(step.packageSha256);
+      const allowMissing = allowsMissing(step);
       // A package may carry engine-specific migrations (migrations.sqlserver/) beside the shared ones.
-      return onDatabase(step, async (engine, handle) => engine.applyMigrations(handle, await store.readMigrations(pkg, engine.name), heartbeat));
+      return onDatabase(step, async (engine, handle) =>
+        engine.applyMigrations(handle, await store.readMigrations(pkg, engine.name), heartbeat, { allowMissing }),
+      );
     },
 
     /** Switches public traffic; returns once requests in flight to the previous target are drained. */
     async routePublicTraffic({ environment, site, route, drainTimeoutMs }: RouteStep & { route: RouteTarget }) {
-      const result = await router(environment).setLive(site, route, drainTimeoutMs ? { drainTimeoutMs } : undefined);
+      const result = await routerRefusalIsFinal(() => router(environment).setLive(site, route, drainTimeoutMs ? { drainTimeoutMs } : undefined));
       return { drained: result.drained, drainMs: result.drainMs };
     },
 
     async routePreview({ environment, site, route }: RouteStep & { route: RouteTarget | null }) {
       if (route && route.kind !== 'slot') throw invalidInput('a preview must be a slot');
-      await router(environment).setPreview(site, route);
+      await routerRefusalIsFinal(() => router(environment).setPreview(site, route));
     },
   };
 }

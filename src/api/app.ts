@@ -1,8 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
-import { authenticate, type ApiEnv } from './auth.js';
+import { allowAllEnvironments, authenticate, type ApiEnv } from './auth.js';
 import type { ApiDeps } from './deps.js';
+import { docsPage } from './docs-page.js';
 import { ApiError, onError } from './errors.js';
+import { checkHost } from './exposure.js';
 import { BEARER } from './openapi.js';
 import { deploymentLogRoutes } from './routes/deployment-log.js';
 import { deploymentRoutes } from './routes/deployments.js';
@@ -18,10 +19,14 @@ export const DOCS_PATH = '/docs';
  * The HTTP API as a function of its dependencies: tested through app.request() without a server.
  * Public: /health, /openapi.json and /docs. Everything under /v1 needs a bearer token when auth is configured.
  * /slack/* stays outside bearer auth: Slack signs its requests, and those routes verify the signature.
+ * Every request must be addressed to one of the API's names (the Host header).
  */
 export function createApp(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>();
+  app.use('*', checkHost(deps.config));
   app.use('/v1/*', authenticate(deps.config.auth?.tokens));
+  // Packages are not tied to environments: their list is for tokens that see every environment.
+  app.on('GET', '/v1/packages', allowAllEnvironments('list packages'));
   app.route('/', healthRoutes(deps));
   app.route('/', environmentRoutes(deps));
   app.route('/', deploymentRoutes(deps));
@@ -38,7 +43,7 @@ export function createApp(deps: ApiDeps) {
     openapi: '3.0.3',
     info: { title: 'Cutover API', version: '1', description: 'Zero-downtime deployments of web applications and their databases, on Temporal.' },
   });
-  app.get(DOCS_PATH, swaggerUI({ url: OPENAPI_PATH, title: 'Cutover API' }));
+  app.route('/', docsPage<ApiEnv>({ path: DOCS_PATH, openapi: OPENAPI_PATH }));
   app.notFound(() => {
     throw new ApiError(404, 'not-found', 'no such route');
   });

@@ -4,7 +4,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createMiddleware } from 'hono/factory';
-import type { Role, TokenConfig } from '../config/schema.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { EnvironmentConfig, Role, TokenConfig } from '../config/schema.js';
 import { ApiError } from './errors.js';
 
 /** Who is asking: a configured token, or everyone when auth is disabled. */
@@ -51,8 +52,11 @@ export function createTokenVerifier(tokens: readonly TokenConfig[]) {
 
 const unauthorized = (message: string, challenge: string) => new ApiError(401, 'unauthorized', message, {}, { 'WWW-Authenticate': challenge });
 
-/** Sets the request's principal; 401 without a valid token. Open (every role, every environment) when auth is not configured. */
-export function authenticate(tokens: readonly TokenConfig[] | undefined) {
+/**
+ * Sets the request's principal; 401 without a valid token. Open (every role, every environment) when auth is not configured.
+ * With `optional`, a request without an Authorization header goes on without a principal (public routes that say more to a token).
+ */
+export function authenticate(tokens: readonly TokenConfig[] | undefined, options: { optional?: boolean } = {}) {
   const verify = tokens ? createTokenVerifier(tokens) : null;
   return createMiddleware<ApiEnv>(async (c, next) => {
     if (!verify) {
@@ -60,6 +64,7 @@ export function authenticate(tokens: readonly TokenConfig[] | undefined) {
       return next();
     }
     const header = c.req.header('authorization');
+    if (!header && options.optional) return next();
     if (!header) throw unauthorized('a bearer token is required: send "Authorization: Bearer <token>"', REALM);
     const match = /^Bearer +(\S+) *$/i.exec(header);
     const principal = match && match[1]!.length <= MAX_TOKEN_LENGTH ? verify(match[1]!) : null;
@@ -85,9 +90,24 @@ export function allow(permission: Permission, what: string) {
 
 export const mayAccess = (principal: Principal, environment: string) => !principal.environments || principal.environments.includes(environment);
 
-/** 403 unless the principal may see and act on this environment. */
-export function assertEnvironment(principal: Principal, environment: string): void {
-  if (!mayAccess(principal, environment)) {
-    throw new ApiError(403, 'forbidden', `token ${principal.name} is not allowed on environment ${environment}`, {}, { 'WWW-Authenticate': `${REALM}, error="insufficient_scope"` });
-  }
+/**
+ * The environment, when it exists and the principal may see it. Otherwise one and the same 404, so a token
+ * limited to some environments learns nothing of the others, not even their names.
+ */
+export function visibleEnvironment(config: LoadedConfig, principal: Principal, environment: string): EnvironmentConfig {
+  const env = config.environments[environment];
+  if (!env || !mayAccess(principal, environment)) throw new ApiError(404, 'not-found', `no environment named ${environment}`);
+  return env;
+}
+
+/** Route middleware: 403 for a token limited to some environments, on what spans every environment. */
+export function allowAllEnvironments(what: string) {
+  return createMiddleware<ApiEnv>(async (c, next) => {
+    const principal = c.get('principal');
+    if (principal.environments) {
+      const message = `token ${principal.name} is limited to some environments and may not ${what}: that spans every environment`;
+      throw new ApiError(403, 'forbidden', message, {}, { 'WWW-Authenticate': `${REALM}, error="insufficient_scope"` });
+    }
+    await next();
+  });
 }

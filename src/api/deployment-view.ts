@@ -1,6 +1,8 @@
 /** A deployment as the API shows it, fetched on behalf of a principal who must be allowed on its environment. */
+import { DeploymentNotFound } from '../deployments/errors.js';
+import type { DeploymentRef } from '../deployments/service.js';
 import type { DeploymentStatus } from '../workflows/definitions.js';
-import { assertEnvironment, type Principal } from './auth.js';
+import { mayAccess, type Principal } from './auth.js';
 import type { ApiDeps } from './deps.js';
 
 export function deploymentView(deps: ApiDeps) {
@@ -21,15 +23,14 @@ export function deploymentView(deps: ApiDeps) {
 
   return {
     withLinks,
-    /** 404 when there is no such deployment, 403 when the principal may not see its environment. */
-    async status(principal: Principal, id: string): Promise<DeploymentStatus> {
-      const status = await deps.deployments.status(id);
-      assertEnvironment(principal, status.environment);
-      return status;
-    },
-    /** The same check before Complete or Reset, from what Temporal recorded: no worker needed (updates wait for one). */
-    async authorize(principal: Principal, id: string): Promise<void> {
-      assertEnvironment(principal, await deps.deployments.environmentOf(id));
+    /**
+     * The deployment, from what Temporal recorded (no worker needed), before anything else is asked of it.
+     * One 404 for a missing deployment and one of an environment the principal may not see: ids tell nothing.
+     */
+    async find(principal: Principal, id: string): Promise<DeploymentRef> {
+      const deployment = await deps.deployments.find(id);
+      if (!mayAccess(principal, deployment.environment)) throw new DeploymentNotFound(id);
+      return deployment;
     },
   };
 }

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { DatabaseConfig } from '../config/schema.js';
 import { engineFor, resolveDatabaseHandle } from '../engines/index.js';
+import { configuredPackageLimits } from '../packages/limits.js';
 import { createPackageStore, type PackageStore } from '../packages/store.js';
 import { createRouterClient } from '../platform/router/client.js';
-import { routerUrl } from '../activities/environments.js';
-import { createDeploymentsService, type DeploymentsService } from './deployments-service.js';
+import { routerAccess } from '../activities/environments.js';
+import { createDeploymentsService, type DeploymentsService } from '../deployments/service.js';
 
 /** Everything the API talks to, injected so tests build the app against real services of their choosing. */
 /** Tunables with production defaults; tests shorten them. */
@@ -18,9 +19,16 @@ export interface ApiSettings {
   maxUploadBytes: number;
   /** Where uploads are received before the store imports them; each in a folder of its own, removed after. */
   uploadDir: string;
+  /** How long /health reuses its probe results: a burst of calls opens one connection per database, not one each. */
+  healthCacheMs: number;
 }
 
-export const defaultApiSettings: ApiSettings = { logPollIntervalMs: 1000, maxUploadBytes: 100 * 1024 * 1024, uploadDir: tmpdir() };
+export const defaultApiSettings: ApiSettings = {
+  logPollIntervalMs: 1000,
+  maxUploadBytes: 100 * 1024 * 1024,
+  uploadDir: tmpdir(),
+  healthCacheMs: 5000,
+};
 
 export interface ApiDeps {
   config: LoadedConfig;
@@ -39,11 +47,12 @@ export function createApiDeps(config: LoadedConfig, client: Client, env: NodeJS.
     config,
     settings: { ...defaultApiSettings, ...settings },
     deployments: createDeploymentsService(client, config),
-    store: createPackageStore(join(config.stateDir, 'packages')),
-    router: (environment) => createRouterClient(routerUrl(config.environments[environment]!)),
+    store: createPackageStore(join(config.stateDir, 'packages'), configuredPackageLimits(config.packages)),
+    router: (environment) => createRouterClient(routerAccess(config.environments[environment]!, env)),
     probes: {
       temporal: async () => {
-        await client.workflowService.getSystemInfo({});
+        // A deadline, so a down Temporal leaves no retrying call behind the health check's own timeout.
+        await client.withDeadline(Date.now() + 3000, () => client.workflowService.getSystemInfo({}));
       },
       database: async (db) => engineFor(db, { postgres: config.postgres }).ping(resolveDatabaseHandle(db, env)),
     },

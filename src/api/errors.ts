@@ -3,6 +3,15 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
 import { formatPath } from '../config/schema.js';
+import {
+  ActionNotAvailable,
+  DeploymentNotFound,
+  EnvironmentBusy,
+  InvalidPageToken,
+  TemporalUnavailable,
+  WorkerUnavailable,
+} from '../deployments/errors.js';
+import { refusals } from '../workflows/definitions.js';
 
 /** Every error the API answers has this one shape. */
 export const errorSchema = z
@@ -16,7 +25,7 @@ export const errorSchema = z
   })
   .openapi('Error');
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 502 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 421 | 422 | 500 | 502 | 503;
 
 export class ApiError extends Error {
   constructor(
@@ -37,8 +46,28 @@ export function errorBody(code: string, message: string, extra: ApiError['extra'
 
 const httpCodes: Partial<Record<number, string>> = { 400: 'invalid-request', 413: 'too-large', 415: 'unsupported-media-type' };
 
+/** A part that is down answers again soon: clients may retry after this many seconds. */
+const RETRY_AFTER = { 'Retry-After': '5' };
+
+/** The deployments service's domain errors as HTTP answers: the one place they are mapped. */
+function fromDomain(error: Error): ApiError | null {
+  if (error instanceof DeploymentNotFound) return new ApiError(404, 'not-found', error.message);
+  if (error instanceof ActionNotAvailable) return new ApiError(409, refusals.wrongState, error.message, { state: error.state });
+  if (error instanceof EnvironmentBusy) return new ApiError(409, refusals.environmentBusy, error.message, { state: 'busy' });
+  if (error instanceof WorkerUnavailable) {
+    return new ApiError(503, 'worker-unavailable', error.message, error.phase ? { state: error.phase } : {}, RETRY_AFTER);
+  }
+  if (error instanceof TemporalUnavailable) return new ApiError(503, 'temporal-unavailable', error.message, {}, RETRY_AFTER);
+  if (error instanceof InvalidPageToken) {
+    const fields = [{ field: 'query.pageToken', message: error.message }];
+    return new ApiError(400, 'invalid-request', `query.pageToken: ${error.message}`, { fields });
+  }
+  return null;
+}
+
 /** The one place errors become responses; anything unexpected is a 500 that leaks nothing. */
 export function onError(error: Error, c: Context) {
+  error = fromDomain(error) ?? error;
   if (error instanceof ApiError) return c.json(errorBody(error.code, error.message, error.extra), error.status, error.headers);
   if (error instanceof HTTPException) {
     const status = error.status as ErrorStatus;

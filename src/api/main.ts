@@ -1,18 +1,22 @@
 /** The API process: Hono on @hono/node-server, in front of Temporal. */
 import { serve, type ServerType } from '@hono/node-server';
-import { Client, Connection } from '@temporalio/client';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { onShutdownSignal } from '../devtools/shutdown.js';
 import { createLogger } from '../logging/logger.js';
 import { createApp } from './app.js';
 import { createApiDeps } from './deps.js';
+import { assertSafeListenAddress } from './exposure.js';
+import { explained, lazyClient } from '../temporal/connection.js';
 
-export async function startApi(config: LoadedConfig, options: { port?: number } = {}) {
+export async function startApi(config: LoadedConfig, options: { port?: number; env?: NodeJS.ProcessEnv } = {}) {
+  assertSafeListenAddress(config);
   // Lazy connection: the API starts (and reports Temporal as unreachable in /health) even when Temporal is down.
-  const connection = Connection.lazy({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = createApp(createApiDeps(config, client));
+  const { settings: temporal, connection, client } = lazyClient(config.temporal, options.env ?? process.env);
+  const deps = createApiDeps(config, client, options.env ?? process.env);
+  // /health tells a refused connection with the setting to change (a missing client certificate, say).
+  const probeTemporal = () => explained(temporal, deps.probes.temporal);
+  const app = createApp({ ...deps, probes: { ...deps.probes, temporal: probeTemporal } });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.api.host, port: options.port ?? config.api.port }, () => resolve(s));
   });
@@ -20,6 +24,8 @@ export async function startApi(config: LoadedConfig, options: { port?: number } 
   const port = typeof address === 'object' && address ? address.port : config.api.port;
   return {
     url: `http://${config.api.host}:${port}`,
+    temporal,
+    probeTemporal,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await connection.close();
@@ -31,8 +37,11 @@ async function main() {
   const log = createLogger('cutover-api');
   const config = loadConfig(process.argv.find((a, i) => process.argv[i - 1] === '--config'));
   const api = await startApi(config);
-  log.info({ url: api.url, auth: config.auth ? 'enabled' : 'disabled' }, 'API listening');
-  if (!config.auth) log.warn('auth is disabled (no auth section in the configuration): anyone who reaches the API may deploy; for local development only');
+  log.info({ url: api.url, auth: config.auth ? 'enabled' : 'disabled', temporal: api.temporal }, `API listening; Temporal at ${api.temporal.describe()}`);
+  for (const note of api.temporal.target.notes) log.warn(note);
+  // Said at once in the log, not only at the first /health: the API keeps running and retries on each call.
+  api.probeTemporal().catch((error: unknown) => log.error(error instanceof Error ? error.message : String(error)));
+  if (!config.auth) log.warn('auth is disabled (no auth section in the configuration): anyone on this host may deploy; for development only');
   onShutdownSignal(async () => {
     log.info('API shutting down');
     await api.close();

@@ -19,7 +19,7 @@ export const errors = {
   413: error('The upload is larger than the API accepts'),
   415: error('The request body has the wrong content type'),
   422: error('The package is unusable: the message says why'),
-  503: error('No Cutover worker answered; the message gives the phase Temporal last recorded'),
+  503: error('A part Cutover needs is down: worker-unavailable (state: the phase Temporal last recorded) or temporal-unavailable'),
 } as const;
 
 /** The routes under /v1 need a bearer token when auth is configured. */

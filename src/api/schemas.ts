@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { deploymentIdPattern } from '../deployments/ids.js';
 import { modes, phases } from '../workflows/definitions.js';
 
 const environmentName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be an environment name: lowercase letters, digits and dashes');
@@ -10,7 +11,7 @@ export const environmentParam = z.object({
 export const deploymentParam = z.object({
   id: z
     .string()
-    .regex(/^[a-z][a-z0-9-]{0,80}$/, 'must be a deployment id like demo-20261122-081500-3fa2')
+    .regex(deploymentIdPattern, 'must be a deployment id like demo-20261122-081500-3fa2')
     .openapi({ param: { name: 'id', in: 'path' }, example: 'demo-20261122-081500-3fa2' }),
 });
 
@@ -20,9 +21,16 @@ export const startDeploymentBody = z
       .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
       .min(1, 'must not be empty')
       .max(4096, 'is too long')
-      .openapi({ description: 'sha256:<id> of an uploaded package, or a path on the Cutover host to a package directory or .tar.gz', example: 'examples/demo-app/v2' }),
+      .openapi({
+        description: 'sha256:<id> of an uploaded package, or an absolute path on the Cutover host to a package directory or .tar.gz under packages.roots',
+        example: 'sha256:a3f1…',
+      }),
     mode: z.enum(modes, { error: () => `must be one of ${modes.join(', ')}` }).default('readonly'),
     requestedBy: z.string().max(200, 'is too long').optional(),
+    allowMissingMigrations: z
+      .boolean({ error: () => 'must be true or false' })
+      .default(false)
+      .openapi({ description: 'Deploy a package that lacks migrations the database already applied (an older one, on purpose)' }),
   })
   .openapi('StartDeployment');
 
@@ -98,8 +106,13 @@ export const healthSchema = z
     status: z.enum(['ok', 'degraded']),
     /** Whether /v1 needs a bearer token; disabled means open, for local development only. */
     auth: z.enum(['disabled', 'enabled']),
-    temporal: z.object({ ok: z.boolean(), address: z.string(), error: z.string().optional() }),
-    databases: z.array(z.object({ environment: z.string(), database: z.string(), engine: z.string(), ok: z.boolean(), error: z.string().optional() })),
+    /** The details: only for a valid token (any role), or for everyone when auth is disabled. */
+    temporal: z.object({ ok: z.boolean(), address: z.string(), error: z.string().optional() }).optional(),
+    databases: z
+      .array(z.object({ environment: z.string(), database: z.string(), engine: z.string(), ok: z.boolean(), error: z.string().optional() }))
+      .optional(),
+    /** When the probes ran: results are reused for a few seconds. */
+    checkedAt: z.string().optional(),
   })
   .openapi('Health');
 

@@ -7,6 +7,8 @@ Commands:
       --mode <mode>                readonly (default), readwrite or maintenance-page
       --wait                       Show the phases until it awaits verification, completes or fails
       --requested-by <name>        Who asks, for the deployment log
+      --allow-missing-migrations   Deploy a package that lacks migrations the database already applied
+                                   (an older package, on purpose); refused otherwise
   status [<id>]                    One deployment, or the latest deployments
       --environment <name>         (list) only this environment
       --phase <phase>              (list) only deployments in this phase, e.g. awaiting-verification

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { durationMs } from './duration.js';
+import { siteRoles } from '../workflows/definitions.js';
 
 /** Names end up in workflow ids, database names and URLs: keep them to a safe alphabet. */
 const slug = z
@@ -31,7 +33,6 @@ export function typeOfInput(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
-export const siteRoles = ['zdd', 'maintenance-page'] as const;
 export const databaseEngines = ['postgres', 'sqlserver'] as const;
 
 export const siteSchema = z.strictObject(
@@ -47,17 +48,37 @@ export const siteSchema = z.strictObject(
   mapping(),
 );
 
+/** Name of an environment variable holding a login's connection string. */
+const loginEnv = z
+  .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be the name of an environment variable') })
+  .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)');
+
 export const databaseSchema = z.strictObject(
   {
     name: databaseName,
     engine: z.enum(databaseEngines, { error: (i) => `unknown engine ${JSON.stringify(i.input)}; expected one of ${databaseEngines.join(', ')}` }),
     /** Name of the environment variable holding the connection string: secrets never live in the file. */
     connectionEnv: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be the name of an environment variable') }).regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)'),
+    /** The migration login (DDL on this database only); migrations run as the connectionEnv login without it. */
+    migrationConnectionEnv: loginEnv.optional(),
+    /** The application login that slots get (DML only); slots get the connectionEnv login without it (a warning says so). */
+    appConnectionEnv: loginEnv.optional(),
     /** SQL Server only: how the temporary copy is made. */
     copyMethod: z.enum(['backup-restore', 'copy-of']).optional(),
   },
   mapping(),
-);
+).superRefine((db, ctx) => {
+  // One variable for two logins would hand the application Cutover's own rights.
+  for (const field of ['migrationConnectionEnv', 'appConnectionEnv'] as const) {
+    if (db[field] === db.connectionEnv) {
+      ctx.addIssue({ code: 'custom', path: [field], message: 'must differ from connectionEnv: each login has its own variable' });
+    }
+  }
+  if (db.appConnectionEnv && db.appConnectionEnv === db.migrationConnectionEnv) {
+    const message = 'must differ from migrationConnectionEnv: each login has its own variable';
+    ctx.addIssue({ code: 'custom', path: ['appConnectionEnv'], message });
+  }
+});
 
 export const roles = ['viewer', 'deployer', 'approver'] as const;
 
@@ -82,20 +103,91 @@ export const environmentSlackSchema = z.strictObject(
   mapping(),
 );
 
+const envVarName = z
+  .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be the name of an environment variable') })
+  .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)');
+
+const isDuration = (text: unknown): text is string => typeof text === 'string' && /^\d+(ms|s|m|h|d)$/.test(text);
+
+const positiveDuration = duration.refine((text) => !/^0+(ms|s|m|h|d)$/.test(text), 'must be more than zero');
+
+/** What one listener of the router tolerates from clients and slots: a slow or greedy peer cannot hold it. */
+export const routerLimitsSchema = z
+  .strictObject(
+    {
+      /** A client must send its request headers within this time (slowloris). */
+      headersTimeout: positiveDuration.default('10s'),
+      /** A client must send its whole request, body included, within this time. */
+      requestTimeout: positiveDuration.default('5m'),
+      /** An idle kept-alive client connection is closed after this time. */
+      keepAliveTimeout: positiveDuration.default('5s'),
+      /** Open client connections per listener; more are closed at once. */
+      maxConnections: z
+        .number({ error: (i) => `must be a whole number, got ${typeOfInput(i.input)}` })
+        .int('must be a whole number')
+        .min(1, 'must be at least 1')
+        .default(10_000),
+      /** A slot silent this long once the request is sent (no answer, a stalled response) is given up: 504, or the response is cut. */
+      slotTimeout: positiveDuration.default('60s'),
+    },
+    mapping(),
+  )
+  // Runs even when a field is malformed: compare only two well-formed durations.
+  .refine(({ headersTimeout: h, requestTimeout: r }) => !isDuration(h) || !isDuration(r) || durationMs(h) <= durationMs(r), {
+    path: ['headersTimeout'],
+    message: 'must not be longer than requestTimeout',
+  });
+
+export const routerSchema = z.strictObject(
+  {
+    adminPort: port,
+    /** The admin API's own address, apart from the public listeners: loopback unless said otherwise. */
+    adminHost: z.string({ error: () => 'must be an IP address or hostname' }).min(1, 'must not be empty').default('127.0.0.1'),
+    /** Where the sites' public and preview listeners bind. */
+    listenHost: z.string({ error: () => 'must be an IP address or hostname' }).min(1, 'must not be empty').default('127.0.0.1'),
+    /** Environment variable holding the admin API's bearer secret: only Cutover's router, worker and API have it. */
+    adminTokenEnv: envVarName.default('CUTOVER_ROUTER_TOKEN'),
+    /** The only hosts a slot route may point to: where this environment's slots run. */
+    slotHosts: z
+      .array(z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a hostname or IP address'), { error: () => 'must be a list of hosts' })
+      .min(1, 'must name at least one host')
+      .default(['127.0.0.1', '::1', 'localhost']),
+    /** Pass clients' X-Forwarded-*, Forwarded and X-Real-IP on: only behind a proxy that sets them itself. */
+    trustForwardedHeaders: z.boolean({ error: (i) => `must be true or false, got ${typeOfInput(i.input)}` }).default(false),
+    limits: routerLimitsSchema.prefault({}),
+  },
+  mapping('a mapping with adminPort'),
+);
+
 export const environmentSchema = z
   .strictObject(
     {
       host: slug.default('local'),
+      /** OS user of the environment's slots when the host agent runs as root; cutover-<environment> (created when missing) by default. */
+      slotUser: z
+        .string({ error: (i) => `must be a user name, got ${typeOfInput(i.input)}` })
+        .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a user name: up to 32 lowercase letters, digits, _ and -, starting with a letter or _')
+        .refine((name) => name !== 'root', 'must not be root: slots run unprivileged')
+        .optional(),
       slack: environmentSlackSchema.optional(),
-      router: z.strictObject({ adminPort: port, listenHost: z.string().default('127.0.0.1') }, mapping('a mapping with adminPort')),
+      router: routerSchema,
       /** Awaiting verification longer than this resets the deployment (never promotes it). */
       verificationTimeout: duration.default('24h'),
       /** How long one quick step (a router switch, a slot start) may take, and how soon a silent long step counts as dead. */
       timeouts: z
-        .strictObject({ step: duration.default('60s'), heartbeat: duration.default('20s'), databaseWork: duration.default('4h') }, mapping())
+        .strictObject({ step: duration.default('60s'), heartbeat: duration.default('5s'), databaseWork: duration.default('4h') }, mapping())
         .prefault({}),
       sites: z.array(siteSchema, { error: () => 'must be a list of sites' }).min(1, 'must declare at least one site'),
       databases: z.array(databaseSchema, { error: () => 'must be a list of databases' }).default([]),
+      migrations: z
+        .strictObject(
+          {
+            /** Deploy packages that lack migrations the database already applied (older packages rolled forward on purpose). */
+            allowMissing: z.boolean({ error: (i) => `must be true or false, got ${typeOfInput(i.input)}` }).default(false),
+          },
+          mapping(),
+        )
+        .prefault({}),
     },
     mapping(),
   )
@@ -108,19 +200,113 @@ export const environmentSchema = z
     );
   });
 
+/** Packages named by a path on the host, and how far a package archive may unpack. */
+export const packagesSchema = z.strictObject(
+  {
+    /** The only folders a deployment may name a package in by path (absolute); see docs/api.md for none. */
+    roots: z
+      .array(z.string({ error: () => 'must be an absolute path' }).regex(/^\//, 'must be an absolute path'), { error: () => 'must be a list of absolute paths' })
+      .default([]),
+    /** Bytes one package archive may unpack to, tar headers included: a compressed bomb stops there. */
+    maxUnpackedBytes: z
+      .number({ error: (i) => `must be a number of bytes, got ${typeOfInput(i.input)}` })
+      .int('must be a whole number of bytes')
+      .min(1024 * 1024, 'must be at least 1048576 (1 MB)')
+      .default(1024 * 1024 * 1024),
+    /** How long unpacking one package archive may take. */
+    unpackTimeout: positiveDuration.default('2m'),
+  },
+  mapping(),
+);
+
+/** The local dev server's address: where Cutover looks for Temporal when nothing says otherwise. */
+export const defaultTemporalAddress = '127.0.0.1:7233';
+
+/**
+ * Where Cutover's processes reach Temporal. Besides this section, Temporal's own client configuration applies
+ * (TEMPORAL_ADDRESS, TEMPORAL_TLS_*, TEMPORAL_API_KEY, a profile of its TOML file): src/temporal/connection-settings.ts.
+ */
+export const temporalSchema = z
+  .strictObject(
+    {
+      /** host:port of Temporal's frontend; written here it wins over TEMPORAL_ADDRESS and the profile. */
+      address: z
+        .string({ error: (i) => `must be host:port, got ${typeOfInput(i.input)}` })
+        .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?$/, 'must be host:port, like temporal.example.com:7233')
+        .optional(),
+      /** Written here it wins over TEMPORAL_NAMESPACE and the profile. */
+      namespace: z.string({ error: (i) => `must be a string, got ${typeOfInput(i.input)}` }).min(1, 'must not be empty').optional(),
+      /** A profile of Temporal's client configuration file (TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml). */
+      profile: z
+        .string({ error: (i) => `must be a profile name, got ${typeOfInput(i.input)}` })
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a profile name: letters, digits, ".", "-" and "_"')
+        .optional(),
+      taskQueue: z.string().default('cutover'),
+      uiPort: port.default(8233),
+    },
+    mapping(),
+  )
+  .prefault({})
+  .transform(({ address, namespace, ...rest }) => ({
+    ...rest,
+    address: address ?? defaultTemporalAddress,
+    namespace: namespace ?? 'default',
+    /** Whether address and namespace were written in the file: only then do they win over Temporal's own settings. */
+    written: { address: address !== undefined, namespace: namespace !== undefined },
+  }));
+
+const taskCount = (min: number) =>
+  z
+    .number({ error: (i) => `must be a whole number, got ${typeOfInput(i.input)}` })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`);
+
+/** Cutover's worker process: how much it runs at once, and how long a stop waits for running steps (docs/operations.md). */
+export const workerSchema = z
+  .strictObject(
+    {
+      /** Activities (router switches, slot starts, database copies) at once; the SDK's 100 when absent. */
+      maxConcurrentActivityTaskExecutions: taskCount(1).optional(),
+      /** Workflow tasks at once; the SDK's 40 when absent. */
+      maxConcurrentWorkflowTaskExecutions: taskCount(2).optional(),
+      /** Workflows kept in memory between tasks (sticky cache); 0 turns it off; the SDK sizes it from the heap when absent. */
+      maxCachedWorkflows: taskCount(0)
+        .refine((n) => n !== 1, 'must be 0 (no cache) or at least 2')
+        .optional(),
+      /** On SIGTERM, how long running activities may finish before they are cancelled (and retried by another worker). */
+      shutdownGraceTime: duration.default('5s'),
+    },
+    mapping(),
+  )
+  .prefault({})
+  .refine((w) => !w.maxCachedWorkflows || !w.maxConcurrentWorkflowTaskExecutions || w.maxConcurrentWorkflowTaskExecutions <= w.maxCachedWorkflows, {
+    path: ['maxConcurrentWorkflowTaskExecutions'],
+    message: 'must not exceed maxCachedWorkflows (unless maxCachedWorkflows is 0)',
+  });
+
 export const configSchema = z
   .strictObject(
     {
       stateDir: z.string().default('.cutover'),
-      temporal: z
-        .strictObject({
-          address: z.string().default('127.0.0.1:7233'),
-          namespace: z.string().default('default'),
-          taskQueue: z.string().default('cutover'),
-          uiPort: port.default(8233),
-        })
+      temporal: temporalSchema,
+      worker: workerSchema,
+      api: z
+        .strictObject(
+          {
+            /** Beyond loopback only with an auth section: the API refuses to start otherwise. */
+            host: z.string().default('127.0.0.1'),
+            port: port.default(7300),
+            /** Host names clients reach the API by, besides loopback and api.host; other Host headers are refused (DNS rebinding). */
+            allowedHosts: z
+              .array(
+                z.string().regex(/^([a-z0-9.-]{1,253}|\[?[0-9a-f:.]{2,45}\]?)$/i, 'must be a host name or IP address, without a port'),
+                { error: () => 'must be a list of host names' },
+              )
+              .default([]),
+          },
+          mapping(),
+        )
         .prefault({}),
-      api: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.default(7300) }).prefault({}),
       postgres: z.strictObject({ binDir: z.string().default('/usr/lib/postgresql/15/bin') }).prefault({}),
       /** Bearer tokens of the HTTP API; without this section the API is open (local development only). */
       auth: z.strictObject({ tokens: z.array(tokenSchema).min(1, 'must list at least one token') }, mapping()).optional(),
@@ -136,6 +322,7 @@ export const configSchema = z
           mapping(),
         )
         .optional(),
+      packages: packagesSchema.prefault({}),
       environments: z.record(slug, environmentSchema, { error: () => 'must be a mapping of environment name to environment' }),
     },
     mapping(),
@@ -171,10 +358,11 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 export type CutoverConfig = z.infer<typeof configSchema>;
+export type TemporalConfig = z.infer<typeof temporalSchema>;
+export type WorkerConfig = z.infer<typeof workerSchema>;
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 export type SiteConfig = z.infer<typeof siteSchema>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
-export type SiteRole = (typeof siteRoles)[number];
 export type Role = (typeof roles)[number];
 export type TokenConfig = z.infer<typeof tokenSchema>;
 export type DatabaseEngineName = (typeof databaseEngines)[number];

@@ -1,9 +1,15 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import {
+  databaseAccessStatements,
+  loginRoleStatement,
+  schemaAccessStatements,
+  type DatabaseLoginRoles,
+} from '../engines/postgres/logins.js';
 import { freePort } from './free-port.js';
 
 export const DEFAULT_PG_BIN_DIR = process.env.CUTOVER_PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
@@ -19,7 +25,7 @@ export interface PostgresClusterOptions {
 
 export interface PostgresCluster {
   port: number;
-  /** Superuser URL of the maintenance database. */
+  /** Superuser URL of the maintenance database, with the superuser's password: TCP connections need one. */
   adminUrl: string;
   urlFor(database: string): string;
   binDir: string;
@@ -63,14 +69,23 @@ function giveToClusterOwner(path: string) {
   chownSync(path, uid, gid);
 }
 
-async function waitUntilReady(url: string, child: ChildProcess | undefined, logFile: string, timeoutMs = 30_000) {
+/** Local socket connections are trusted, and the socket is reachable only by the cluster's owner (and root). */
+const socketConfig = (root: string, port: number): pg.ClientConfig => ({
+  host: root,
+  port,
+  user: 'postgres',
+  database: 'postgres',
+  connectionTimeoutMillis: 1000,
+});
+
+async function waitUntilReady(config: pg.ClientConfig, child: ChildProcess | undefined, logFile: string, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (child && child.exitCode !== null) {
       throw new Error(`postgres exited with code ${child.exitCode}: ${readTail(logFile)}`);
     }
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+    const client = new pg.Client(config);
     try {
       await client.connect();
       await client.query('select 1');
@@ -93,6 +108,33 @@ function readTail(file: string) {
   }
 }
 
+/** TCP needs a password (scram); the local socket, which only the cluster's owner and root may open, is trusted. */
+const HBA = `# Written by Cutover at each start.
+local all all trust
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+`;
+
+const PASSWORD_FILE = 'superuser-password';
+
+/** The superuser's password, made once per cluster and kept beside it, readable by its maker only. */
+function superuserPassword(root: string): string {
+  const file = join(root, PASSWORD_FILE);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const password = randomBytes(24).toString('hex');
+  writeFileSync(file, password, { mode: 0o600 });
+  return password;
+}
+
+/** The superuser URL of a cluster this module started detached over `dataDir` (the demo's), for a later process. */
+export function superuserUrlOf(dataDir: string, port: number): string {
+  const pointer = join(dataDir, 'location');
+  const root = existsSync(pointer) ? readFileSync(pointer, 'utf8').trim() : dataDir;
+  // A cluster started before passwords were required runs with trust until its next start.
+  const password = existsSync(join(root, PASSWORD_FILE)) ? `:${readFileSync(join(root, PASSWORD_FILE), 'utf8').trim()}` : '';
+  return `postgres://postgres${password}@127.0.0.1:${port}/postgres`;
+}
+
 /** Starts a throwaway (or persistent) PostgreSQL cluster on loopback from the Debian server binaries. */
 export async function startPostgresCluster(options: PostgresClusterOptions = {}): Promise<PostgresCluster> {
   const binDir = options.binDir ?? DEFAULT_PG_BIN_DIR;
@@ -110,23 +152,35 @@ export async function startPostgresCluster(options: PostgresClusterOptions = {})
     const [cmd, args] = asClusterOwner(join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C.UTF-8']);
     execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   }
+  // Every start, also of a cluster made before passwords were required: a login's rights mean nothing under trust.
+  writeFileSync(join(dataDir, 'pg_hba.conf'), HBA);
+  giveToClusterOwner(join(dataDir, 'pg_hba.conf'));
   const port = options.port ?? (await freePort());
   const log = openSync(logFile, 'a');
   if (isRoot()) giveToClusterOwner(logFile);
   const [cmd, args] = asClusterOwner(join(binDir, 'postgres'), [
-    '-D', dataDir, '-p', String(port), '-k', root,
+    '-D', dataDir, '-p', String(port), '-k', root, '-c', 'unix_socket_permissions=0700',
     '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
     '-c', 'max_connections=300',
   ]);
   const child = spawn(cmd, args, { stdio: ['ignore', log, log], detached: options.detached ?? false });
   if (options.detached) child.unref();
-  const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  await waitUntilReady(adminUrl, child, logFile);
+  await waitUntilReady(socketConfig(root, port), child, logFile);
+  const password = superuserPassword(root);
+  const admin = new pg.Client(socketConfig(root, port));
+  await admin.connect();
+  try {
+    await admin.query(`alter role postgres password ${admin.escapeLiteral(password)}`);
+  } finally {
+    await admin.end();
+  }
+  const urlFor = (database: string) => `postgres://postgres:${password}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  const adminUrl = urlFor('postgres');
 
   return {
     port,
     adminUrl,
-    urlFor: (database: string) => `postgres://postgres@127.0.0.1:${port}/${encodeURIComponent(database)}`,
+    urlFor,
     binDir,
     dataDir,
     pid: child.pid ?? -1,
@@ -141,4 +195,52 @@ export async function startPostgresCluster(options: PostgresClusterOptions = {})
       if (temporary) rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** Connection strings of one database's three logins (docs/security.md). */
+export interface DatabaseLoginUrls {
+  /** Cutover's own login: the superuser the URL given to provideDatabase names. */
+  admin: string;
+  migration: string;
+  app: string;
+}
+
+/**
+ * Creates the database when missing, with its migration and application logins, their rights, and nobody else allowed
+ * in: what an operator does once per environment, done for the demo and the tests. Idempotent. A login's password
+ * is derived from the superuser's, so that a second run (a second `npm start`) gives the same connection strings.
+ */
+export async function provideDatabase(adminUrl: string, database: string, roles: DatabaseLoginRoles): Promise<DatabaseLoginUrls> {
+  const secret = new URL(adminUrl).password || randomBytes(24).toString('hex');
+  const passwordOf = (role: string) => createHmac('sha256', secret).update(`cutover-login:${role}`).digest('hex').slice(0, 32);
+  const urlAs = (role: string | null) => {
+    const url = new URL(adminUrl);
+    url.pathname = `/${encodeURIComponent(database)}`;
+    if (role !== null) {
+      url.username = encodeURIComponent(role);
+      url.password = passwordOf(role);
+    }
+    return url.toString();
+  };
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const found = await admin.query('select 1 from pg_database where datname = $1', [database]);
+    if (!found.rowCount) await admin.query(`create database ${admin.escapeIdentifier(database)}`);
+    for (const role of [roles.migration, roles.app]) {
+      const exists = Boolean((await admin.query('select 1 from pg_roles where rolname = $1', [role])).rowCount);
+      await admin.query(loginRoleStatement(role, passwordOf(role), exists));
+    }
+    for (const statement of databaseAccessStatements(database, roles)) await admin.query(statement);
+  } finally {
+    await admin.end();
+  }
+  const inDatabase = new pg.Client({ connectionString: urlAs(null) });
+  await inDatabase.connect();
+  try {
+    for (const statement of schemaAccessStatements(roles)) await inDatabase.query(statement);
+  } finally {
+    await inDatabase.end();
+  }
+  return { admin: urlAs(null), migration: urlAs(roles.migration), app: urlAs(roles.app) };
 }

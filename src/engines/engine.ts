@@ -5,6 +5,8 @@ export interface DatabaseHandle {
   config: DatabaseConfig;
   /** Connection string of the ORIGINAL database, read from config.connectionEnv. Never logged, never in workflow history. */
   connectionString: string;
+  /** The other logins' connection strings, as far as this process has them (see logins.ts). Same rules as connectionString. */
+  logins?: Partial<Record<'migration' | 'app', string>>;
 }
 
 /** Which physical database of a logical one a slot or an operation means. */
@@ -16,9 +18,16 @@ export interface Migration {
   sql: string;
 }
 
+export interface MigrationOptions {
+  /** Lets a package lack migrations the database already applied (an older package rolled forward on purpose). */
+  allowMissing?: boolean;
+}
+
 export interface MigrationResult {
   applied: string[];
   alreadyApplied: string[];
+  /** Applied to the database but absent from the package, and allowed to be (set only when there are some). */
+  missing?: string[];
 }
 
 /** What exists in the real world for one logical database: the truth that resume is based on. */
@@ -40,7 +49,7 @@ export interface HeartbeatFn {
  */
 export interface DatabaseEngine {
   readonly name: DatabaseConfig['engine'];
-  /** Connection string a slot uses for the given physical database (secret: hand it only to the slot process). */
+  /** Connection string a slot uses for the given physical database: the application login's (secret: hand it only to the slot process). */
   connectionStringFor(db: DatabaseHandle, role: DatabaseRole): string;
   ping(db: DatabaseHandle): Promise<void>;
   inspect(db: DatabaseHandle): Promise<DatabaseInspection>;
@@ -53,8 +62,16 @@ export interface DatabaseEngine {
   /** Puts the original back to the restore point (nothing may be connected to the original). */
   restoreFromRestorePoint(db: DatabaseHandle, heartbeat: HeartbeatFn): Promise<void>;
   dropRestorePoint(db: DatabaseHandle): Promise<void>;
-  /** Applies migrations in name order, once each, checksummed in a history table; a changed applied migration is an error. */
-  applyMigrations(db: DatabaseHandle, migrations: Migration[], heartbeat: HeartbeatFn): Promise<MigrationResult>;
+  /**
+   * Applies migrations in name order, once each, checksummed in a history table. Refused before anything is applied:
+   * an applied migration that changed since, and one the database applied that `migrations` lacks (unless allowMissing).
+   */
+  applyMigrations(
+    db: DatabaseHandle,
+    migrations: Migration[],
+    heartbeat: HeartbeatFn,
+    options?: MigrationOptions,
+  ): Promise<MigrationResult>;
   dropTemporary(db: DatabaseHandle): Promise<void>;
 }
 
@@ -69,4 +86,9 @@ export class EngineError extends Error {
     super(message);
     this.name = 'EngineError';
   }
+}
+
+/** Every connection string of the handle (the admin login's and the others it has): each, and its password, is scrubbed from messages. */
+export function connectionStringsOf(db: DatabaseHandle): string[] {
+  return [db.connectionString, ...Object.values(db.logins ?? {})];
 }

@@ -1,8 +1,8 @@
 import type { DatabaseConfig } from '../config/schema.js';
-import { EngineError, type DatabaseEngine, type DatabaseHandle } from './engine.js';
+import type { DatabaseEngine, DatabaseHandle } from './engine.js';
 import { createPostgresEngine, isReadOnlyViolation as isPostgresReadOnlyViolation } from './postgres.js';
 import { createSqlServerEngine, isReadOnlyViolation as isSqlServerReadOnlyViolation, type SqlServerEngineOptions } from './sqlserver.js';
-import { settingsOf } from './sqlserver/connection-url.js';
+import { resolveLogins } from './logins.js';
 
 export interface EngineOptions {
   postgres: { binDir: string };
@@ -24,28 +24,10 @@ export function engineFor(config: DatabaseConfig, options: EngineOptions): Datab
   }
 }
 
-/** Reads the database's secret connection string from the activity process's environment; errors name the variable, never its value. */
+/**
+ * Reads the database's secret connection strings from the activity process's environment: the admin login's (required)
+ * and those of the migration and application logins that are set; errors name the variable, never its value.
+ */
 export function resolveDatabaseHandle(config: DatabaseConfig, env: NodeJS.ProcessEnv = process.env): DatabaseHandle {
-  const variable = config.connectionEnv;
-  const connectionString = env[variable];
-  if (connectionString === undefined || connectionString.trim() === '') {
-    throw new EngineError('invalid-input', `environment variable ${variable} (connection string of database ${config.name}) is not set`);
-  }
-  let url: URL;
-  try {
-    url = new URL(connectionString);
-  } catch {
-    throw new EngineError('invalid-input', `environment variable ${variable} (connection string of database ${config.name}) is not a valid URL`);
-  }
-  if (config.engine === 'postgres' && url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new EngineError('invalid-input', `environment variable ${variable} (connection string of database ${config.name}) must be a postgres:// or postgresql:// URL`);
-  }
-  if (config.engine === 'sqlserver') {
-    if (url.protocol !== 'sqlserver:') {
-      throw new EngineError('invalid-input', `environment variable ${variable} (connection string of database ${config.name}) must be a sqlserver:// URL`);
-    }
-    // Options, user and host are checked now, once, rather than at the first operation.
-    settingsOf({ config, connectionString });
-  }
-  return { config, connectionString };
+  return resolveLogins(config, env);
 }

@@ -3,10 +3,13 @@ import { connectionStringTo, databaseNameOf, secretsOf } from './postgres/connec
 import { copyToTemporary, dropTemporary } from './postgres/copy.js';
 import { engineFailure } from './postgres/errors.js';
 import { inspect, ping } from './postgres/inspect.js';
+import { asLogin } from './logins.js';
+import { protectMigrationHistoryStatement } from './postgres/logins.js';
 import { applyMigrations } from './postgres/migrations.js';
 import { physicalNames, type PhysicalNames } from './postgres/names.js';
 import { makeTemporaryReadOnly } from './postgres/read-only.js';
 import { createRestorePoint, dropRestorePoint, restoreFromRestorePoint } from './postgres/restore-point.js';
+import { withConnection } from './postgres/session.js';
 
 export { isReadOnlyViolation } from './postgres/errors.js';
 
@@ -31,7 +34,7 @@ export function createPostgresEngine(options: PostgresEngineOptions): DatabaseEn
     name: 'postgres',
     connectionStringFor(db: DatabaseHandle, role: DatabaseRole): string {
       const names = namesOf(db);
-      return connectionStringTo(db, role === 'original' ? names.original : names.temporary);
+      return connectionStringTo(asLogin(db, 'app'), role === 'original' ? names.original : names.temporary);
     },
     ping: (db) => guarded(db, 'cannot reach the database', (names) => ping(db, names)),
     inspect: (db) => guarded(db, 'cannot inspect the database', (names) => inspect(db, names)),
@@ -40,7 +43,13 @@ export function createPostgresEngine(options: PostgresEngineOptions): DatabaseEn
     createRestorePoint: (db, heartbeat) => guarded(db, 'cannot create the restore point', (names) => createRestorePoint(db, names, heartbeat)),
     restoreFromRestorePoint: (db, heartbeat) => guarded(db, 'cannot restore the restore point', (names) => restoreFromRestorePoint(db, names, heartbeat)),
     dropRestorePoint: (db) => guarded(db, 'cannot drop the restore point', (names) => dropRestorePoint(db, names)),
-    applyMigrations: (db, migrations, heartbeat) => guarded(db, 'cannot apply migrations', (names) => applyMigrations(db, names, migrations, heartbeat)),
+    applyMigrations: (db, migrations, heartbeat, options) =>
+      guarded(db, 'cannot apply migrations', async (names) => {
+        const migrator = asLogin(db, 'migration');
+        const result = await applyMigrations(migrator, names, migrations, heartbeat, options);
+        await withConnection(migrator, names.original, (client) => client.query(protectMigrationHistoryStatement));
+        return result;
+      }),
     dropTemporary: (db) => guarded(db, 'cannot drop the temporary copy', (names) => dropTemporary(db, names)),
   };
 }

@@ -4,6 +4,7 @@ import { connectionStringTo, databaseNameOf, secretsOf } from './sqlserver/conne
 import { copyToTemporary, dropTemporary } from './sqlserver/copy.js';
 import { engineFailure } from './sqlserver/errors.js';
 import { inspect, ping } from './sqlserver/inspect.js';
+import { asLogin } from './logins.js';
 import { applyMigrations } from './sqlserver/migrations.js';
 import { connectMssql } from './sqlserver/mssql-session.js';
 import { physicalNames } from './sqlserver/names.js';
@@ -48,7 +49,7 @@ export function createSqlServerEngine(options: SqlServerEngineOptions = {}): Dat
     name: 'sqlserver',
     connectionStringFor(db: DatabaseHandle, role: DatabaseRole): string {
       const names = physicalNames(databaseNameOf(db));
-      return connectionStringTo(db, role === 'original' ? names.original : names.temporary);
+      return connectionStringTo(asLogin(db, 'app'), role === 'original' ? names.original : names.temporary);
     },
     ping: (db) => guarded(db, 'cannot reach the database', ping),
     inspect: (db) => guarded(db, 'cannot inspect the database', inspect),
@@ -57,7 +58,10 @@ export function createSqlServerEngine(options: SqlServerEngineOptions = {}): Dat
     createRestorePoint: (db, heartbeat) => guarded(db, 'cannot create the restore point', (op) => createRestorePoint(op, heartbeat)),
     restoreFromRestorePoint: (db, heartbeat) => guarded(db, 'cannot restore the restore point', (op) => restoreFromRestorePoint(op, heartbeat)),
     dropRestorePoint: (db) => guarded(db, 'cannot drop the restore point', dropRestorePoint),
-    applyMigrations: (db, migrations, heartbeat) => guarded(db, 'cannot apply migrations', (op) => applyMigrations(op, migrations, heartbeat)),
+    applyMigrations: (db, migrations, heartbeat, options) =>
+      guarded(db, 'cannot apply migrations', (op) =>
+        applyMigrations({ ...op, db: asLogin(db, 'migration') }, migrations, heartbeat, options),
+      ),
     dropTemporary: (db) => guarded(db, 'cannot drop the temporary copy', dropTemporary),
   };
 }

@@ -1,10 +1,12 @@
-/** Why a package was refused; the API maps `unknown-package` to 404 and the rest to 400. */
+/** Why a package was refused; the API maps `unknown-package` to 404 and the rest to 422. */
 export type PackageErrorCode =
   | 'invalid-source'
   | 'invalid-manifest'
   | 'invalid-migrations'
   | 'unsafe-entry'
   | 'too-large'
+  | 'too-deep'
+  | 'too-slow'
   | 'invalid-id'
   | 'unknown-package';
 

@@ -1,13 +1,18 @@
 import { createReadStream, createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { chmod } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { PackageError } from './errors.js';
-import type { LimitCounter } from './limits.js';
+import { describeBytes, type LimitCounter } from './limits.js';
 import { checkPackagePath } from './paths.js';
 
 const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
+
+/** What may follow a tar's end-of-archive marker: padding to a record (10 KB by default in tar), never content. */
+export const MAX_BYTES_AFTER_END = 1024 * 1024;
 
 function unsafe(entry: ReadEntry, reason: string): PackageError {
   return new PackageError('unsafe-entry', `unsafe entry "${entry.path}" in the package archive: ${reason}`);
@@ -24,12 +29,70 @@ function refusedType(entry: ReadEntry): string | undefined {
   return `its type "${entry.type}" is not supported: a package holds only files and folders`;
 }
 
+/** tar unpacks a gzip or zstd stream it is given by itself, out of our count: the tar inside must not be compressed again. */
+const COMPRESSED_AGAIN = [Buffer.from([0x1f, 0x8b]), Buffer.from([0x28, 0xb5, 0x2f, 0xfd])];
+const SNIFFED_BYTES = 4;
+
 /**
- * Extracts a (gzipped) tarball into an empty staging folder, entry by entry, with our own checks
- * instead of tar's best-effort sanitising: any entry that could write outside the folder, any link,
- * device or FIFO, any duplicate, and anything over the limits stops the whole import.
+ * Counts the unpacked bytes of an archive and stops passing them on once the tar has ended: a bomb of
+ * compressed zeros after the end-of-archive marker is refused after 1 MB, not buffered and parsed.
  */
-export async function extractPackageTarball(tarball: string, staging: string, limits: LimitCounter): Promise<void> {
+function unpackedBytesGate(maxUnpackedBytes: number, ended: () => boolean): Transform {
+  let unpacked = 0;
+  let afterEnd = 0;
+  // The first bytes wait until tar's sniffing can be checked (zlib's first chunk is rarely this short).
+  let head: Buffer | undefined = Buffer.alloc(0);
+  const checkHead = (bytes: Buffer): PackageError | undefined =>
+    COMPRESSED_AGAIN.some((magic) => bytes.subarray(0, magic.length).equals(magic))
+      ? new PackageError('invalid-source', 'the package archive is compressed twice: a .tar.gz holds a tar, not another compressed file')
+      : undefined;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (head) {
+        head = Buffer.concat([head, chunk]);
+        if (head.length < SNIFFED_BYTES) return done();
+        const refused = checkHead(head);
+        if (refused) return done(refused);
+        chunk = head;
+        head = undefined;
+      }
+      unpacked += chunk.length;
+      if (unpacked > maxUnpackedBytes) {
+        const limit = describeBytes(maxUnpackedBytes);
+        const message = `the package archive unpacks to more than ${limit}, the limit (packages.maxUnpackedBytes)`;
+        return done(new PackageError('too-large', message));
+      }
+      if (!ended()) return done(null, chunk);
+      afterEnd += chunk.length;
+      if (afterEnd > MAX_BYTES_AFTER_END) {
+        const limit = describeBytes(MAX_BYTES_AFTER_END);
+        const message = `the package archive goes on for more than ${limit} after the end of its tar, the limit for padding`;
+        return done(new PackageError('too-large', message));
+      }
+      done();
+    },
+    flush(done) {
+      if (head && head.length > 0) return done(checkHead(head), head);
+      done();
+    },
+  });
+}
+
+/** zlib marks its errors with Z_* codes: those mean the upload is not gzip, or is cut short. */
+const isZlibError = (error: unknown) => /^Z_/.test(String((error as { code?: unknown } | undefined)?.code ?? ''));
+
+/**
+ * Extracts a gzipped tarball into an empty staging folder, entry by entry, with our own checks
+ * instead of tar's best-effort sanitising: any entry that could write outside the folder, any link,
+ * device or FIFO, any duplicate, and anything over the limits stops the whole import. Reading stops
+ * at the tar's end; what the archive unpacks to is capped (maxUnpackedBytes).
+ */
+export async function extractPackageTarball(
+  tarball: string,
+  staging: string,
+  limits: LimitCounter,
+  maxUnpackedBytes: number,
+): Promise<void> {
   const kinds = new Map<string, 'file' | 'dir'>();
   const outputs: WriteStream[] = [];
   const writes: Promise<void>[] = [];
@@ -81,15 +144,18 @@ export async function extractPackageTarball(tarball: string, staging: string, li
   try {
     await new Promise<void>((resolve, reject) => {
       let failed = false;
+      let tarEnded = false;
       const source = createReadStream(tarball);
+      const gunzip = createGunzip();
+      const gate = unpackedBytesGate(maxUnpackedBytes, () => tarEnded);
       const parser = new Parser({ strict: true });
       const fail = (error: unknown) => {
         if (failed) return;
         failed = true;
-        source.unpipe(parser);
-        source.destroy();
+        gate.unpipe(parser);
+        for (const stream of [source, gunzip, gate]) stream.destroy();
         // tar marks its own errors with tarCode: those mean a broken archive, the rest are our disk's problems.
-        const broken = error instanceof Error && 'tarCode' in error;
+        const broken = error instanceof Error && ('tarCode' in error || isZlibError(error));
         reject(broken ? new PackageError('invalid-source', `the package archive is not a readable .tar.gz: ${error.message}`) : error);
       };
       parser.on('entry', (entry: ReadEntry) => {
@@ -106,12 +172,15 @@ export async function extractPackageTarball(tarball: string, staging: string, li
       });
       // tar skips entry types it does not know without telling onReadEntry: refuse them here.
       parser.on('ignoredEntry', (entry: ReadEntry) => fail(unsafe(entry, refusedType(entry) ?? 'tar could not read it')));
+      parser.on('eof', () => {
+        tarEnded = true;
+      });
       parser.on('error', fail);
-      source.on('error', fail);
+      for (const stream of [source, gunzip, gate]) stream.on('error', fail);
       parser.on('end', () => {
         if (!failed) resolve();
       });
-      source.pipe(parser);
+      source.pipe(gunzip).pipe(gate).pipe(parser);
     });
     await Promise.all(writes);
   } catch (error) {

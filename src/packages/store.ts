@@ -5,12 +5,12 @@ import type { Migration } from '../engines/engine.js';
 import { copyPackageDirectory } from './copy.js';
 import { migrationsFolderFor } from './engine-migrations.js';
 import { PackageError } from './errors.js';
-import { extractPackageTarball } from './extract.js';
 import { DEFAULT_PACKAGE_LIMITS, LimitCounter, type PackageLimits } from './limits.js';
 import type { PackageManifest, PackageRef } from './manifest.js';
 import { readMigrationFiles } from './migrations.js';
 import { readManifest } from './read-manifest.js';
 import { hashPackageTree, makeTreeReadOnly, removeTree, syncTree, walkPackageTree } from './tree.js';
+import { unpackTarball } from './unpack.js';
 import { validatePackageTree } from './validate.js';
 
 /** A package in the store: its identity for workflows, its manifest, and its read-only folder on disk. */
@@ -52,6 +52,11 @@ async function syncFolder(path: string): Promise<void> {
   }
 }
 
+/** Options given as undefined keep their default. */
+function definedOnly<T extends object>(options: Partial<T>): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -75,10 +80,7 @@ async function removeStaleStaging(packagesDir: string): Promise<void> {
 export function createPackageStore(dir: string, options: PackageStoreOptions = {}): PackageStore {
   const storeDir = resolve(dir);
   const packagesDir = join(storeDir, 'sha256');
-  const limits: PackageLimits = {
-    maxTotalBytes: options.maxTotalBytes ?? DEFAULT_PACKAGE_LIMITS.maxTotalBytes,
-    maxEntries: options.maxEntries ?? DEFAULT_PACKAGE_LIMITS.maxEntries,
-  };
+  const limits: PackageLimits = { ...DEFAULT_PACKAGE_LIMITS, ...definedOnly(options) };
 
   async function load(sha256: string): Promise<StoredPackage> {
     const packageDir = join(packagesDir, sha256);
@@ -93,7 +95,7 @@ export function createPackageStore(dir: string, options: PackageStoreOptions = {
   async function stage(source: string, staging: string): Promise<void> {
     const stats = await stat(source).catch(() => undefined);
     if (stats?.isDirectory()) return copyPackageDirectory(source, staging, new LimitCounter(limits));
-    if (stats?.isFile()) return extractPackageTarball(source, staging, new LimitCounter(limits));
+    if (stats?.isFile()) return unpackTarball(source, staging, limits);
     throw new PackageError('invalid-source', `package source "${source}" is neither a folder nor a .tar.gz file`);
   }
 

@@ -1,10 +1,11 @@
 /**
  * What the Slack bot does with a verified button press or slash command: checks the approvers, then asks
- * the deployments service, which refuses (409) whatever makes no sense in the current state.
+ * the deployments service, which refuses whatever makes no sense in the current state.
  */
-import type { DeploymentsService } from '../api/deployments-service.js';
-import { ApiError } from '../api/errors.js';
 import type { LoadedConfig } from '../config/load.js';
+import { ActionNotAvailable, DeploymentNotFound, EnvironmentBusy, TemporalUnavailable, WorkerUnavailable } from '../deployments/errors.js';
+import { deploymentIdPattern } from '../deployments/ids.js';
+import type { DeploymentRef, DeploymentsService } from '../deployments/service.js';
 import type { DeploymentStatus } from '../workflows/definitions.js';
 import { slackActionIds } from './contract.js';
 
@@ -18,12 +19,13 @@ export type SlackDecision = { action: 'complete' } | { action: 'reset'; rollback
 
 export interface SlackInboundDeps {
   config: LoadedConfig;
-  deployments: Pick<DeploymentsService, 'status' | 'complete' | 'reset' | 'environmentState'>;
+  deployments: Pick<DeploymentsService, 'find' | 'status' | 'complete' | 'reset' | 'environmentState'>;
 }
 
 const reply = (text: string): SlackReply => ({ response_type: 'ephemeral', text });
 
-export const commandUsage = 'Usage: `/cutover status <environment>`, `/cutover complete <environment>`, `/cutover reset <environment> [database]`';
+export const commandUsage =
+  'Usage: `/cutover status <environment>`, `/cutover complete <deployment-id>`, `/cutover reset <deployment-id> [database]`';
 
 const buttonDecisions: Record<string, SlackDecision> = {
   [slackActionIds.complete]: { action: 'complete' },
@@ -31,12 +33,13 @@ const buttonDecisions: Record<string, SlackDecision> = {
   [slackActionIds.resetDatabase]: { action: 'reset', rollbackDatabase: true },
 };
 
-const deploymentIdPattern = /^[a-z][a-z0-9-]{0,80}$/;
-
 export function describeDecision(decision: SlackDecision): string {
   if (decision.action === 'complete') return 'Complete';
   return decision.rollbackDatabase ? 'Reset (roll back code and database)' : 'Reset (roll back code only)';
 }
+
+/** Slack's id of the interaction (its trigger_id) becomes the decision's id: a replay of it changes nothing. */
+export const decisionRequestId = (triggerId: string) => `slack-${triggerId}`;
 
 export function createSlackInbound({ config, deployments }: SlackInboundDeps) {
   /** Refusals name what is wrong; null when the environment takes Slack decisions from this user. */
@@ -47,59 +50,62 @@ export function createSlackInbound({ config, deployments }: SlackInboundDeps) {
     return null;
   }
 
-  async function decide(status: DeploymentStatus, userId: string, decision: SlackDecision): Promise<SlackReply> {
-    const refusal = refuseDecision(status.environment, userId, decision);
-    if (refusal) return refusal;
-    const requestedBy = `slack:${userId}`;
-    return answerRefusals(async () => {
-      if (decision.action === 'complete') await deployments.complete(status.deploymentId, requestedBy);
-      else await deployments.reset(status.deploymentId, { rollbackDatabase: decision.rollbackDatabase, requestedBy });
-      // The workflow accepted the decision and carries it out now; the channel message tells the outcome.
-      return reply(`${describeDecision(decision)} accepted for deployment \`${status.deploymentId}\`: it is being ${decision.action === 'complete' ? 'completed' : 'reset'}.`);
-    });
-  }
+  const approvesSomewhere = (userId: string) => Object.values(config.environments).some((env) => env.slack?.approvers.includes(userId));
 
-  async function runningDeployment(environment: string): Promise<DeploymentStatus | SlackReply> {
-    const state = await deployments.environmentState(environment);
-    if (!state.running) {
-      const last = state.last ? ` The last one, \`${state.last.deploymentId}\`, ended ${state.last.outcome}.` : '';
-      return reply(`No deployment is running in ${environment}.${last}`);
-    }
-    return deployments.status(state.running.deploymentId);
+  /** Looks the deployment up (Temporal alone), checks the approver, then decides once for this request id. */
+  async function decide(deploymentId: string, userId: string, decision: SlackDecision, triggerId: string): Promise<SlackReply> {
+    // Refuse who approves nothing before saying anything about deployments.
+    if (!approvesSomewhere(userId)) return reply(`Only approvers can ${decision.action} a deployment; nothing was changed.`);
+    return answerRefusals(async () => {
+      const deployment: DeploymentRef = await deployments.find(deploymentId);
+      const refusal = refuseDecision(deployment.environment, userId, decision);
+      if (refusal) return refusal;
+      const requestedBy = `slack:${userId}`;
+      const options = { requestId: decisionRequestId(triggerId) };
+      if (decision.action === 'complete') await deployments.complete(deployment, { requestedBy }, options);
+      else await deployments.reset(deployment, { rollbackDatabase: decision.rollbackDatabase, requestedBy }, options);
+      // The workflow accepted the decision and carries it out now; the channel message tells the outcome.
+      const outcome = decision.action === 'complete' ? 'completed' : 'reset';
+      return reply(`${describeDecision(decision)} accepted for deployment \`${deploymentId}\`: it is being ${outcome}.`);
+    });
   }
 
   return {
     /** A button of the awaiting-verification message; its value is the deployment id. */
-    async button(input: { userId: string; actionId: string; deploymentId: string | undefined }): Promise<SlackReply> {
+    async button(input: { userId: string; actionId: string; deploymentId: string | undefined; triggerId: string }): Promise<SlackReply> {
       const decision = buttonDecisions[input.actionId];
       if (!decision) return reply(`Unknown action ${input.actionId}.`);
       if (!input.deploymentId || !deploymentIdPattern.test(input.deploymentId)) return reply('This button names no deployment.');
-      const id = input.deploymentId;
-      return answerRefusals(async () => decide(await deployments.status(id), input.userId, decision));
+      return decide(input.deploymentId, input.userId, decision, input.triggerId);
     },
 
-    /** `/cutover status|complete|reset <environment> [database]` */
-    async command(input: { userId: string; text: string }): Promise<SlackReply> {
-      const [verb, environment, extra, ...rest] = input.text.trim().split(/\s+/).filter(Boolean);
-      if (!verb || !environment || rest.length > 0 || !['status', 'complete', 'reset'].includes(verb)) return reply(commandUsage);
+    /** `/cutover status <environment>`, `/cutover complete <deployment-id>`, `/cutover reset <deployment-id> [database]` */
+    async command(input: { userId: string; text: string; triggerId: string }): Promise<SlackReply> {
+      const [verb, subject, extra, ...rest] = input.text.trim().split(/\s+/).filter(Boolean);
+      if (!verb || !subject || rest.length > 0 || !['status', 'complete', 'reset'].includes(verb)) return reply(commandUsage);
       if (extra !== undefined && !(verb === 'reset' && ['database', '--database'].includes(extra))) return reply(commandUsage);
-      if (!config.environments[environment]) return reply(`No environment named ${environment}.`);
-      if (!config.environments[environment].slack) return reply(`Slack approvals are not enabled for environment ${environment}.`);
 
       if (verb === 'status') {
+        const environment = subject;
+        if (!config.environments[environment]) return reply(`No environment named ${environment}.`);
+        if (!config.environments[environment].slack) return reply(`Slack approvals are not enabled for environment ${environment}.`);
         return answerRefusals(async () => {
-          const running = await runningDeployment(environment);
-          return 'response_type' in running ? running : reply(statusLine(running));
+          const state = await deployments.environmentState(environment);
+          if (!state.running) {
+            const last = state.last ? ` The last one, \`${state.last.deploymentId}\`, ended ${state.last.outcome}.` : '';
+            return reply(`No deployment is running in ${environment}.${last}`);
+          }
+          return reply(statusLine(await deployments.status(await deployments.find(state.running.deploymentId))));
         });
       }
+      // A decision names its deployment: a replayed `/cutover complete <environment>` would act on whatever runs then.
+      if (config.environments[subject]) {
+        const hint = `\`/cutover status ${subject}\` shows the running one`;
+        return reply(`\`/cutover ${verb}\` takes a deployment id, not an environment: ${hint}. ${commandUsage}`);
+      }
+      if (!deploymentIdPattern.test(subject)) return reply(commandUsage);
       const decision: SlackDecision = verb === 'complete' ? { action: 'complete' } : { action: 'reset', rollbackDatabase: extra !== undefined };
-      // Refuse non-approvers before saying anything about the environment's deployments.
-      const refusal = refuseDecision(environment, input.userId, decision);
-      if (refusal) return refusal;
-      return answerRefusals(async () => {
-        const running = await runningDeployment(environment);
-        return 'response_type' in running ? running : decide(running, input.userId, decision);
-      });
+      return decide(subject, input.userId, decision, input.triggerId);
     },
   };
 }
@@ -110,12 +116,17 @@ export function statusLine(status: DeploymentStatus): string {
   return `Deployment \`${status.deploymentId}\` of ${status.package.name} ${status.package.version}${previous} to ${status.environment}, mode ${status.mode}, is *${status.phase}*. ${actions}`;
 }
 
-/** 404 and 409 from the deployments service are answers for the user, not errors. */
+/** The deployments service's refusals and outages as answers for the user: the one place they become Slack replies. */
 async function answerRefusals(run: () => Promise<SlackReply>): Promise<SlackReply> {
   try {
     return await run();
   } catch (error) {
-    if (error instanceof ApiError && (error.status === 404 || error.status === 409)) return reply(`${error.message}; nothing was changed.`);
+    if (error instanceof DeploymentNotFound || error instanceof ActionNotAvailable || error instanceof EnvironmentBusy) {
+      return reply(`${error.message}; nothing was changed.`);
+    }
+    if (error instanceof WorkerUnavailable || error instanceof TemporalUnavailable) {
+      return reply(`Cutover cannot answer now: ${error.message}.`);
+    }
     throw error;
   }
 }

@@ -41,8 +41,9 @@ async function waitForPhase(apiUrl: string, id: string, phases: string[]): Promi
   }
 }
 
-async function deploy(apiUrl: string, environment: string, pkg: string, mode: string) {
-  const started = await api<{ deploymentId: string }>(apiUrl, 'POST', `/v1/environments/${environment}/deployments`, { package: pkg, mode, requestedBy: 'demo' });
+async function deploy(apiUrl: string, environment: string, pkg: string, mode: string, extra: Record<string, unknown> = {}) {
+  const body = { package: pkg, mode, requestedBy: 'demo', ...extra };
+  const started = await api<{ deploymentId: string }>(apiUrl, 'POST', `/v1/environments/${environment}/deployments`, body);
   console.log(`  deployment ${started.deploymentId}: ${pkg} in ${mode} mode`);
   return started.deploymentId;
 }
@@ -57,7 +58,8 @@ export async function runDemo({ apiUrl, config, temporalUi }: { apiUrl: string; 
   }
   if (env.livePackage?.version !== '1.0.0') {
     console.log('\nDeploying demo-app v1 (first deployment: no clone needed)');
-    const v1 = await deploy(apiUrl, environment, demoPackage('v1'), 'readonly');
+    // A replayed demo rolls v1 forward over v2's migration, on purpose.
+    const v1 = await deploy(apiUrl, environment, demoPackage('v1'), 'readonly', { allowMissingMigrations: true });
     await waitForPhase(apiUrl, v1, ['awaiting-verification']);
     await api(apiUrl, 'POST', `/v1/deployments/${v1}/complete`, { requestedBy: 'demo' });
     await waitForPhase(apiUrl, v1, ['completed']);

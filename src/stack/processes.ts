@@ -2,9 +2,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cutoverRoot } from '../installation.js';
 
-export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+/** The checkout (or image) root, whether this runs from the sources or from dist/. */
+export const repoRoot = cutoverRoot;
 
 export interface ManagedProcess {
   name: string;
@@ -56,11 +57,6 @@ export function ensureProcess(
   child.unref();
   writeFileSync(pidFile(stateDir, name), String(child.pid));
   return { name, pid: child.pid!, log, reused: false };
-}
-
-/** A TypeScript entry point of Cutover run with tsx. */
-export function tsEntry(file: string): [string, string[]] {
-  return [process.execPath, ['--import', 'tsx', join(repoRoot, file)]];
 }
 
 export async function stopProcess(stateDir: string, name: string, graceMs = 15_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {

@@ -6,14 +6,18 @@
 import { Client, Connection } from '@temporalio/client';
 import { join } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { startPostgresCluster } from '../devtools/postgres-cluster.js';
+import { routerUrl } from '../activities/environments.js';
+import { provideDatabase, startPostgresCluster, superuserUrlOf } from '../devtools/postgres-cluster.js';
+import { agentEnvironment } from '../platform/agent/environment.js';
 import { freePort, isPortFree } from '../devtools/free-port.js';
 import { startDevServer } from '../../temporal/dev-server.js';
-import { ensureProcess, logFile, runningPid, tsEntry, waitFor, type ManagedProcess } from './processes.js';
+import { ensureProcess, logFile, runningPid, waitFor, type ManagedProcess } from './processes.js';
+import { entryPoint } from '../installation.js';
 import { ensureSearchAttributes } from './search-attributes.js';
+import { provideRouterTokens, withoutRouterTokens } from './router-tokens.js';
+import { recordStartedStack } from './started-stacks.js';
 import { runDemo } from './demo.js';
 import { writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
-import pg from 'pg';
 
 const DEMO_PG_PORT = Number(process.env.CUTOVER_DEMO_PG_PORT ?? 55432);
 
@@ -37,25 +41,27 @@ async function provideLocalDatabases(config: LoadedConfig, env: NodeJS.ProcessEn
   const dataDir = join(config.stateDir, 'postgres');
   const portFile = join(dataDir, 'port');
   let port: number;
+  let superuserUrl: string;
   if (runningPid(config.stateDir, 'postgres') && existsSync(portFile)) {
     port = Number(readFileSync(portFile, 'utf8'));
+    superuserUrl = superuserUrlOf(dataDir, port);
   } else {
     mkdirSync(dataDir, { recursive: true });
     const wanted = (await isPortFree(DEMO_PG_PORT)) ? DEMO_PG_PORT : await freePort();
     const cluster = await startPostgresCluster({ dataDir, port: wanted, detached: true, binDir: config.postgres.binDir });
     port = cluster.port;
+    superuserUrl = cluster.adminUrl;
     writeFileSync(join(config.stateDir, 'run', 'postgres.pid'), String(cluster.pid));
     writeFileSync(portFile, String(port));
     notes.push(`started a local PostgreSQL for the demo on 127.0.0.1:${port} (data in ${dataDir})`);
   }
   for (const db of missing) {
     const name = `${db.name}`;
-    const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
-    await admin.connect();
-    const exists = await admin.query('select 1 from pg_database where datname = $1', [name]);
-    if (exists.rowCount === 0) await admin.query(`create database ${admin.escapeIdentifier(name)}`);
-    await admin.end();
-    env[db.connectionEnv] = `postgres://postgres@127.0.0.1:${port}/${name}`;
+    // Each login with only the rights of its job (docs/security.md): the application's cannot drop or create databases.
+    const logins = await provideDatabase(superuserUrl, name, { migration: `${name}_migrator`, app: `${name}_application` });
+    env[db.connectionEnv] = logins.admin;
+    if (db.migrationConnectionEnv && !env[db.migrationConnectionEnv]) env[db.migrationConnectionEnv] = logins.migration;
+    if (db.appConnectionEnv && !env[db.appConnectionEnv]) env[db.appConnectionEnv] = logins.app;
     notes.push(`${db.connectionEnv} was unset: using the local database ${name}`);
   }
   return notes;
@@ -64,7 +70,10 @@ async function provideLocalDatabases(config: LoadedConfig, env: NodeJS.ProcessEn
 export async function startStack(config: LoadedConfig) {
   const env: NodeJS.ProcessEnv = { ...process.env, CUTOVER_CONFIG: config.file };
   mkdirSync(join(config.stateDir, 'run'), { recursive: true });
+  // Before anything starts: `npm run stop` without --config must find even a stack whose start failed half-way.
+  recordStartedStack({ config: config.file, stateDir: config.stateDir });
   const notes = await provideLocalDatabases(config, env);
+  notes.push(...provideRouterTokens(config, env));
   const started: ManagedProcess[] = [];
   const [temporalHost, temporalPortText] = config.temporal.address.split(':');
   const temporalPort = Number(temporalPortText ?? 7233);
@@ -85,23 +94,26 @@ export async function startStack(config: LoadedConfig) {
 
   const configArgs = ['--config', config.file];
   for (const name of Object.keys(config.environments)) {
-    const [cmd, args] = tsEntry('src/platform/router/main.ts');
+    const [cmd, args] = entryPoint('src/platform/router/main.ts');
     started.push(ensureProcess(config.stateDir, `router-${name}`, cmd, [...args, '--environment', name, ...configArgs], env));
   }
   for (const host of new Set(Object.values(config.environments).map((e) => e.host))) {
-    const [cmd, args] = tsEntry('src/platform/agent/main.ts');
-    started.push(ensureProcess(config.stateDir, `agent-${host}`, cmd, [...args, '--host', host, ...configArgs], env));
+    const [cmd, args] = entryPoint('src/platform/agent/main.ts');
+    // Only the secrets the agent needs: its slots' application logins.
+    const agentEnv = agentEnvironment(config, host, withoutRouterTokens(config, env));
+    started.push(ensureProcess(config.stateDir, `agent-${host}`, cmd, [...args, '--host', host, ...configArgs], agentEnv));
   }
   {
-    const [cmd, args] = tsEntry('src/worker/main.ts');
+    const [cmd, args] = entryPoint('src/worker/main.ts');
     started.push(ensureProcess(config.stateDir, 'worker', cmd, [...args, ...configArgs], env));
-    const [apiCmd, apiArgs] = tsEntry('src/api/main.ts');
+    const [apiCmd, apiArgs] = entryPoint('src/api/main.ts');
     started.push(ensureProcess(config.stateDir, 'api', apiCmd, [...apiArgs, ...configArgs], env));
   }
 
   const apiUrl = `http://${config.api.host}:${config.api.port}`;
   for (const [name, env_] of Object.entries(config.environments)) {
-    await waitFor(`the router of ${name}`, () => reachable(`http://127.0.0.1:${env_.router.adminPort}/healthz`), 60_000, logFile(config.stateDir, `router-${name}`));
+    const routerLog = logFile(config.stateDir, `router-${name}`);
+    await waitFor(`the router of ${name}`, () => reachable(`${routerUrl(env_)}/healthz`), 60_000, routerLog);
   }
   await waitFor('the API', () => reachable(`${apiUrl}/health`), 60_000, logFile(config.stateDir, 'api'));
   await waitFor('the worker and host agent', async () => (await pollers(client, config.temporal.namespace, config.temporal.taskQueue)) > 0, 90_000, logFile(config.stateDir, 'worker'));
@@ -126,7 +138,7 @@ async function main() {
   console.log(`  Temporal Web UI     ${stack.temporalUi}`);
   console.log(`  API                 ${stack.apiUrl}   (health: ${stack.apiUrl}/health, OpenAPI: ${stack.apiUrl}/openapi.json)`);
   for (const [name, env] of Object.entries(config.environments)) {
-    console.log(`  router ${name.padEnd(12)} admin http://127.0.0.1:${env.router.adminPort}`);
+    console.log(`  router ${name.padEnd(12)} admin ${routerUrl(env)}`);
     for (const site of env.sites) console.log(`    site ${site.name.padEnd(14)} public http://127.0.0.1:${site.publicPort}/  preview http://127.0.0.1:${site.previewPort}/`);
   }
   console.log(`  processes           ${stack.started.map((p) => `${p.name}(${p.pid}${p.reused ? ', already running' : ''})`).join(' ')}`);

@@ -1,6 +1,5 @@
 /** The Temporal worker for Cutover's task queue: runs deployment workflows and their control activities. */
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities/index.js';
@@ -11,24 +10,32 @@ import { onShutdownSignal } from '../devtools/shutdown.js';
 import { crashPointInterceptors } from '../temporal/crash-points.js';
 import { heartbeatInterceptors } from '../temporal/activity-heartbeats.js';
 import { createSlackActivities } from '../slack/activities.js';
-
-const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+import { describeWorkflowCode, workflowCode } from './workflow-code.js';
+import { connectWorkerConnection, resolveTemporalSettings, type TemporalSettings } from '../temporal/connection.js';
+import { workerTuning } from '../temporal/worker-tuning.js';
 
 export interface CutoverWorker {
   worker: Worker;
+  /** Which workflow code it loaded: a prebuilt bundle, or the workflows bundled at start. */
+  workflows: string;
+  /** Where and how it reaches Temporal (safe to log). */
+  temporal: TemporalSettings;
   run(): Promise<void>;
   shutdown(): Promise<void>;
 }
 
 export async function startWorker(options: { config: LoadedConfig; connection?: NativeConnection; taskQueue?: string; env?: NodeJS.ProcessEnv }): Promise<CutoverWorker> {
   const { config } = options;
-  const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  const temporal = resolveTemporalSettings(config.temporal, options.env ?? process.env);
+  const connection = options.connection ?? (await connectWorkerConnection(temporal));
   const store = createPackageStore(join(config.stateDir, 'packages'));
+  const code = workflowCode();
   const worker = await Worker.create({
     connection,
-    namespace: config.temporal.namespace,
+    namespace: temporal.namespace,
+    ...workerTuning(config.worker),
     taskQueue: options.taskQueue ?? config.temporal.taskQueue,
-    workflowsPath: resolveWorkflows(),
+    ...code,
     activities: { ...createActivities({ config, store, env: options.env }), ...createSlackActivities({ config, env: options.env }) },
     interceptors: { activity: [...crashPointInterceptors(process.env.CUTOVER_CRASH_AT), ...heartbeatInterceptors()] },
     // After a worker dies, its workflows move to a live worker after this long (the default is 10 s).
@@ -37,6 +44,8 @@ export async function startWorker(options: { config: LoadedConfig; connection?: 
   let running: Promise<void> | undefined;
   return {
     worker,
+    workflows: describeWorkflowCode(code),
+    temporal,
     run: () => (running ??= worker.run()),
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -46,20 +55,12 @@ export async function startWorker(options: { config: LoadedConfig; connection?: 
   };
 }
 
-/** Bundles from the TypeScript sources in development, from the build output when compiled. */
-function resolveWorkflows(): string {
-  try {
-    return createRequire(import.meta.url).resolve(workflowsPath);
-  } catch {
-    return workflowsPath.replace(/\.ts$/, '.js');
-  }
-}
-
 async function main() {
   const log = createLogger('cutover-worker');
   const config = loadConfig(process.argv.find((a, i) => process.argv[i - 1] === '--config'));
   const w = await startWorker({ config });
-  log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'worker started');
+  log.info({ taskQueue: config.temporal.taskQueue, temporal: w.temporal, workflows: w.workflows }, `worker started: Temporal at ${w.temporal.describe()}`);
+  for (const note of w.temporal.target.notes) log.warn(note);
   onShutdownSignal(async () => {
     log.info('worker shutting down');
     await w.shutdown();

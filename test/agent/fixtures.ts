@@ -1,5 +1,5 @@
 /** Test packages for the host agent: one tiny HTTP server whose behaviour is chosen by its start argv. */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type LoadedConfig } from '../../src/config/load.js';
@@ -13,7 +13,8 @@ export type ServerMode =
   | 'crash' // logs, then exits with code 3
   | 'write-on-warmup' // every /healthz INSERTs: 500 with the database error on a read-only database
   | 'write-at-startup' // INSERTs before listening; exits 1 when it fails
-  | 'print-url'; // logs its DATABASE_URL (credentials and all), then serves 200
+  | 'print-url' // logs its DATABASE_URL (credentials and all), then serves 200
+  | 'print-secrets'; // logs secret-looking values an application could hold, then exits 1
 
 const server = String.raw`
 const http = require('node:http');
@@ -37,7 +38,30 @@ function listen(handler) {
   }).listen(port, process.env.HOST, () => console.log('listening on ' + port));
 }
 
+function json(res, value) {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(value));
+}
+
 function ok(req, res) {
+  const url = new URL(req.url, 'http://slot');
+  // What an attacker's application would try: who it runs as, which files it may read, which SQL its login may run.
+  if (url.pathname === '/whoami') {
+    return json(res, { uid: process.getuid(), gid: process.getgid(), groups: process.getgroups(), home: process.env.HOME });
+  }
+  if (url.pathname === '/read') {
+    try {
+      return json(res, { read: require('node:fs').readFileSync(url.searchParams.get('path'), 'utf8').length });
+    } catch (err) {
+      return json(res, { code: err.code });
+    }
+  }
+  if (url.pathname === '/sql') {
+    return withDb((c) => c.query(url.searchParams.get('q'))).then(
+      (r) => json(res, { rows: r.rows }),
+      (err) => json(res, { code: err.code, message: err.message }),
+    );
+  }
   if (req.url === '/env') {
     res.writeHead(200, { 'content-type': 'application/json' });
     return res.end(JSON.stringify(process.env));
@@ -69,6 +93,14 @@ switch (mode) {
       () => listen(ok),
       (err) => { console.error('startup failed: ' + err.message + ' (SQLSTATE ' + err.code + ')'); process.exit(1); },
     );
+    break;
+  case 'print-secrets':
+    console.log('AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
+    console.log('calling the billing API with Authorization: Bearer sk_live_4eC39HqLyjWDarjtT1zdp7dc');
+    console.log('slack client ready with xoxb-2222222222-abcdefghijklmnop');
+    console.log('cache at redis://default:r3dis-pa55word@cache.internal:6379/0; smtp password=Mail-Pa55');
+    console.error('fatal: cannot start with ' + process.env.DATABASE_URL);
+    setTimeout(() => process.exit(1), 200);
     break;
   case 'print-url':
     console.log('connecting to ' + process.env.DATABASE_URL);
@@ -102,8 +134,17 @@ export interface AgentTestSetup {
 }
 
 /** A temp state dir and a config with one environment on a unique host, so test files never share anything. */
-export function agentTestSetup(options: { host: string; environment: string; temporalAddress: string; databaseEnv?: string }): AgentTestSetup {
+export function agentTestSetup(options: {
+  host: string;
+  environment: string;
+  temporalAddress: string;
+  databaseEnv?: string;
+  /** The application login's variable (appConnectionEnv). */
+  appDatabaseEnv?: string;
+}): AgentTestSetup {
   const root = mkdtempSync(join(tmpdir(), `cutover-agent-${options.host}-`));
+  // As root, slots run as another user, who must be able to pass through to the state dir (mkdtemp makes it 0700).
+  chmodSync(root, 0o711);
   const stateDir = join(root, 'state');
   const yaml = [
     `stateDir: ${stateDir}`,
@@ -115,7 +156,13 @@ export function agentTestSetup(options: { host: string; environment: string; tem
     '    router: { adminPort: 41999 }',
     '    sites:',
     '      - { name: web, role: zdd, publicPort: 41001, previewPort: 41002 }',
-    ...(options.databaseEnv ? ['    databases:', `      - { name: app, engine: postgres, connectionEnv: ${options.databaseEnv} }`] : []),
+    ...(options.databaseEnv
+      ? [
+          '    databases:',
+          `      - { name: app, engine: postgres, connectionEnv: ${options.databaseEnv}` +
+            `${options.appDatabaseEnv ? `, appConnectionEnv: ${options.appDatabaseEnv}` : ''} }`,
+        ]
+      : []),
     '',
   ].join('\n');
   const configFile = join(root, 'cutover.yaml');

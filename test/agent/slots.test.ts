@@ -1,12 +1,16 @@
 /** The host activities called directly, with real slot processes, real HTTP and a real PostgreSQL. */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { createHostActivities, slotsDirOf } from '../../src/platform/agent/activities.js';
+import { resolveDatabaseHandle } from '../../src/engines/index.js';
+import { createPostgresEngine } from '../../src/engines/postgres.js';
+import { provideDatabase } from '../../src/devtools/postgres-cluster.js';
+import { createHostActivities, slotHomeOf, slotsDirOf } from '../../src/platform/agent/activities.js';
+import { isRoot, lookUpUser } from '../../src/platform/agent/slot-user.js';
 import { readProcessStat } from '../../src/platform/agent/proc.js';
 import { slotIdFor, type HostActivities, type SlotSpec, type WarmUpResult } from '../../src/platform/agent/contract.js';
 import { agentTestSetup, importTestPackage, suffix, type AgentTestSetup, type ServerMode } from './fixtures.js';
@@ -14,8 +18,14 @@ import { agentTestSetup, importTestPackage, suffix, type AgentTestSetup, type Se
 const id = suffix();
 const environment = 'shop';
 const databaseEnv = 'AGENT_SLOTS_TEST_DB_URL';
-const password = `s3cret-${id}-pw`;
+const appDatabaseEnv = 'AGENT_SLOTS_TEST_APP_DB_URL';
 const dbName = `agent_${id}`;
+/** Another environment's database, which this environment's slots must not be able to touch. */
+const otherDbName = `agent_${id}_other`;
+const roles = { migration: `${dbName}_migrator`, app: `${dbName}_application` };
+const otherRoles = { migration: `${otherDbName}_migrator`, app: `${otherDbName}_application` };
+/** The application login's password: the only one the agent has. */
+let password: string;
 let setup: AgentTestSetup;
 let activities: HostActivities;
 let agentEnv: NodeJS.ProcessEnv;
@@ -64,35 +74,37 @@ async function alive(pid: number): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  setup = agentTestSetup({ host: `slots-${id}`, environment, temporalAddress: inject('temporalAddress'), databaseEnv });
-  const url = new URL(inject('pgAdminUrl'));
-  url.password = password;
-  url.pathname = `/${dbName}`;
-  agentEnv = { PATH: process.env.PATH, [databaseEnv]: url.toString(), OTHER_ENVIRONMENT_SECRET: 'must-not-leak' };
-  await admin(async (c) => {
-    for (const db of [dbName, `${dbName}__cutover_tmp`]) await c.query(`create database ${db}`);
-  });
-  for (const db of [dbName, `${dbName}__cutover_tmp`]) {
-    const target = new URL(inject('pgAdminUrl'));
-    target.pathname = `/${db}`;
-    const client = new pg.Client(target.toString());
-    await client.connect();
-    await client.query('create table visits (id serial primary key, at timestamptz default now())');
-    await client.query(readFileSync(join(demoApp, 'migrations', '0001_create_notes.sql'), 'utf8'));
-    await client.end();
-  }
-  await admin((c) => c.query(`alter database ${dbName}__cutover_tmp set default_transaction_read_only = on`));
-  const modes: ServerMode[] = ['ok', 'slow-start', 'forbidden', 'error', 'crash', 'write-on-warmup', 'write-at-startup', 'print-url'];
+  setup = agentTestSetup({ host: `slots-${id}`, environment, temporalAddress: inject('temporalAddress'), databaseEnv, appDatabaseEnv });
+  const logins = await provideDatabase(inject('pgAdminUrl'), dbName, roles);
+  await provideDatabase(inject('pgAdminUrl'), otherDbName, otherRoles);
+  password = new URL(logins.app).password;
+  // The agent holds the application login only: Cutover's own login stays with the worker.
+  agentEnv = { PATH: process.env.PATH, [appDatabaseEnv]: logins.app, OTHER_ENVIRONMENT_SECRET: 'must-not-leak' };
+  const migrator = new pg.Client(logins.migration);
+  await migrator.connect();
+  await migrator.query('create table visits (id serial primary key, at timestamptz default now())');
+  await migrator.query(readFileSync(join(demoApp, 'migrations', '0001_create_notes.sql'), 'utf8'));
+  await migrator.end();
+  // The read-only copy as a deployment makes it, by Cutover's own login.
+  const engine = createPostgresEngine({ binDir: inject('pgBinDir') });
+  const config = setup.config.environments[environment]!.databases[0]!;
+  const handle = resolveDatabaseHandle(config, { [databaseEnv]: logins.admin, [appDatabaseEnv]: logins.app });
+  await engine.copyToTemporary(handle, () => undefined);
+  await engine.makeTemporaryReadOnly(handle);
+  const modes: ServerMode[] = [
+    ...(['ok', 'slow-start', 'forbidden', 'error', 'crash'] as const),
+    ...(['write-on-warmup', 'write-at-startup', 'print-url', 'print-secrets'] as const),
+  ];
   for (const mode of modes) shas.set(mode, (await importTestPackage(setup.store, mode)).ref.sha256);
   demoSha = (await setup.store.importPackage(demoApp)).ref.sha256;
   activities = createHostActivities({ config: setup.config, host: setup.host, store: setup.store, stateDir: setup.stateDir, cutoverRoot: process.cwd(), env: agentEnv });
 });
 
 afterAll(async () => {
-  if (!activities) return;
-  for (const slot of await activities.listSlots({ environment })) await activities.stopSlot({ slotId: slot.slotId, graceMs: 2000 });
+  for (const slot of activities ? await activities.listSlots({ environment }) : []) await activities.stopSlot({ slotId: slot.slotId, graceMs: 2000 });
   await admin(async (c) => {
-    for (const db of [dbName, `${dbName}__cutover_tmp`]) await c.query(`drop database if exists ${db} with (force)`);
+    for (const db of [dbName, `${dbName}__cutover_tmp`, otherDbName]) await c.query(`drop database if exists ${db} with (force)`);
+    for (const role of [...Object.values(roles), ...Object.values(otherRoles)]) await c.query(`drop role if exists ${role}`);
   });
 });
 
@@ -183,7 +195,10 @@ describe('startSlot / listSlots / stopSlot', () => {
     expect(await failureOf(activities.startSlot(spec('ok', { packageSha256: 'f'.repeat(64) })))).toMatchObject({ type: 'invalid-input', message: expect.stringContaining('import it first') });
     expect(await failureOf(activities.warmUpSlot({ slotId: 'shop.web.000000000000.original', path: '/', timeoutMs: 1000 }))).toMatchObject({ type: 'invalid-input', nonRetryable: true });
     const withoutSecret = createHostActivities({ config: setup.config, host: setup.host, store: setup.store, stateDir: setup.stateDir, cutoverRoot: process.cwd(), env: { PATH: process.env.PATH } });
-    expect(await failureOf(withoutSecret.startSlot(spec('ok', { databases: 'temporary' })))).toMatchObject({ type: 'invalid-input', message: expect.stringContaining(databaseEnv) });
+    expect(await failureOf(withoutSecret.startSlot(spec('ok', { databases: 'temporary' })))).toMatchObject({
+      type: 'invalid-input',
+      message: expect.stringContaining(appDatabaseEnv),
+    });
     const missingCommand = await setup.store.importPackage(packageDir({ name: 'agent-test', version: '9.9.9', start: ['no-such-command-for-cutover'], warmupPath: '/' }));
     expect(await failureOf(activities.startSlot({ ...spec('ok'), packageSha256: missingCommand.ref.sha256 }))).toMatchObject({ type: 'startup-error', message: expect.stringContaining('ENOENT') });
     expect(await failureOf(activities.slotLogTail({ slotId: 'shop.web.000000000000.original', lines: -1 }))).toMatchObject({ type: 'invalid-input' });
@@ -215,9 +230,14 @@ describe('slot environment and secrets', () => {
     await activities.warmUpSlot({ slotId: slot.slotId, path: '/healthz', timeoutMs: 10_000 });
     const env = JSON.parse((await get(slot.port, '/env')).text) as Record<string, string>;
     expect(Object.keys(env).sort()).toEqual(
-      ['CUTOVER_DB_APP_URL', 'CUTOVER_ENVIRONMENT', 'CUTOVER_READONLY', 'CUTOVER_SITE', 'CUTOVER_SLOT', 'DATABASE_URL', 'HOST', 'NODE_PATH', 'PATH', 'PORT'].sort(),
+      [
+        ...['CUTOVER_DB_APP_URL', 'CUTOVER_ENVIRONMENT', 'CUTOVER_READONLY', 'CUTOVER_SITE', 'CUTOVER_SLOT'],
+        ...['DATABASE_URL', 'HOME', 'HOST', 'NODE_PATH', 'PATH', 'PORT'],
+      ].sort(),
     );
     expect(new URL(env.DATABASE_URL!).pathname).toBe(`/${dbName}__cutover_tmp`);
+    expect(new URL(env.DATABASE_URL!).username).toBe(roles.app);
+    expect(env.HOME).toBe(slotHomeOf(setup.stateDir, setup.host, environment));
     expect(env.CUTOVER_DB_APP_URL).toBe(env.DATABASE_URL);
     expect(env).toMatchObject({ CUTOVER_READONLY: '1', CUTOVER_SLOT: slot.slotId, CUTOVER_SITE: 'web', CUTOVER_ENVIRONMENT: environment, HOST: '127.0.0.1', PORT: String(slot.port), NODE_PATH: join(process.cwd(), 'node_modules') });
     // The slot really reaches the read-only copy (pg found through NODE_PATH).
@@ -246,7 +266,7 @@ describe('slot environment and secrets', () => {
     const raw = readFileSync(join(slotsDirOf(setup.stateDir, setup.host), `${slot.slotId}.log`), 'utf8');
     expect(raw).toContain(password); // the app really printed it
     const tail = await activities.slotLogTail({ slotId: slot.slotId, lines: 20 });
-    expect(tail).toContain('connecting to postgres://postgres:***@127.0.0.1');
+    expect(tail).toContain(`connecting to postgres://${roles.app}:***@127.0.0.1`);
     expect(tail).not.toContain(password);
     await activities.stopSlot({ slotId: slot.slotId });
   });
@@ -314,6 +334,63 @@ describe('warmUpSlot classification (real processes)', () => {
     expect(failure).toMatchObject({ type: 'readonly-not-supported' });
     expect(failure.message).toContain('exited with code 1');
     expect(failure.message).toContain('25006');
+    await activities.stopSlot({ slotId: slot.slotId });
+  });
+});
+
+describe('isolation: a slot cannot reach Cutover\'s secrets nor another environment', () => {
+  const json = async (port: number, path: string) => JSON.parse((await get(port, path)).text) as Record<string, unknown>;
+
+  test.runIf(isRoot())('as root, the slot runs as its environment\'s own user and cannot read the agent\'s environment', async () => {
+    const slot = await activities.startSlot(spec('ok'));
+    await activities.warmUpSlot({ slotId: slot.slotId, path: '/healthz', timeoutMs: 10_000 });
+    const user = await lookUpUser('cutover-shop');
+    expect(user).not.toBeNull();
+    const me = await json(slot.port, '/whoami');
+    expect(me).toMatchObject({ uid: user!.uid, gid: user!.gid, home: slotHomeOf(setup.stateDir, setup.host, environment) });
+    expect(me.uid).not.toBe(0);
+    expect(me.groups).not.toContain(0);
+    // The agent is this process: its environ holds every login it has, and other secrets.
+    expect(readFileSync(`/proc/${process.pid}/environ`, 'utf8').length).toBeGreaterThan(0);
+    expect(await json(slot.port, `/read?path=${encodeURIComponent(`/proc/${process.pid}/environ`)}`)).toEqual({ code: 'EACCES' });
+    // Nor the slots' records and logs (its own log included: apps print secrets), nor the config.
+    const log = join(slotsDirOf(setup.stateDir, setup.host), `${slot.slotId}.log`);
+    expect(await json(slot.port, `/read?path=${encodeURIComponent(log)}`)).toEqual({ code: 'EACCES' });
+    // Its home is its own and closed to others.
+    const home = statSync(slotHomeOf(setup.stateDir, setup.host, environment));
+    expect({ uid: home.uid, mode: (home.mode & 0o777).toString(8) }).toEqual({ uid: user!.uid, mode: '700' });
+    await activities.stopSlot({ slotId: slot.slotId });
+  });
+
+  test('the slot\'s login reads and writes its tables, and can neither drop another environment\'s database nor create one', async () => {
+    const slot = await activities.startSlot(spec('ok'));
+    await activities.warmUpSlot({ slotId: slot.slotId, path: '/healthz', timeoutMs: 10_000 });
+    const sql = (q: string) => json(slot.port, `/sql?q=${encodeURIComponent(q)}`);
+    expect(await sql("insert into notes (body) values ('from the slot') returning body")).toEqual({ rows: [{ body: 'from the slot' }] });
+    expect(await sql('select current_user as login')).toEqual({ rows: [{ login: roles.app }] });
+    expect(await sql(`drop database ${otherDbName}`)).toMatchObject({ code: '42501', message: expect.stringContaining('must be owner') });
+    expect(await sql(`create database ${dbName}_stolen`)).toMatchObject({
+      code: '42501',
+      message: expect.stringContaining('permission denied to create database'),
+    });
+    expect(await sql('create table mine (id int)')).toMatchObject({ code: '42501' });
+    await admin(async (c) => expect((await c.query('select 1 from pg_database where datname = $1', [otherDbName])).rowCount).toBe(1));
+    await activities.stopSlot({ slotId: slot.slotId });
+  });
+
+  test('a warm-up failure carries the log tail without anything that looks like a secret', async () => {
+    const slot = await activities.startSlot(spec('print-secrets'));
+    const failure = await failureOf(activities.warmUpSlot({ slotId: slot.slotId, path: '/healthz', timeoutMs: 10_000 }));
+    expect(failure).toMatchObject({ type: 'startup-error', nonRetryable: true });
+    const raw = readFileSync(join(slotsDirOf(setup.stateDir, setup.host), `${slot.slotId}.log`), 'utf8');
+    const secrets = [
+      ...['AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'sk_live_4eC39HqLyjWDarjtT1zdp7dc'],
+      ...['xoxb-2222222222-abcdefghijklmnop', 'r3dis-pa55word', 'Mail-Pa55', password],
+    ];
+    for (const secret of secrets) expect(raw).toContain(secret); // the app really printed them
+    for (const secret of secrets) expect(failure.message).not.toContain(secret);
+    expect(failure.message).toContain('fatal: cannot start with postgres://');
+    expect(failure.message).toContain('Authorization: Bearer ***');
     await activities.stopSlot({ slotId: slot.slotId });
   });
 });

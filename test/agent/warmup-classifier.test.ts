@@ -101,9 +101,35 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets('the secret is hunter22, see', ['hunter22'])).toBe('the secret is ***, see');
   });
 
+  test('secret-looking values an application prints: keys, tokens, bearer and basic credentials, named secrets', () => {
+    const cases: Array<[string, string]> = [
+      ['AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE', 'AWS_ACCESS_KEY_ID=***'],
+      ['aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'aws_secret_access_key = ***'],
+      ['using key ASIAY34FZKBOKMUTVV7A for s3', 'using key *** for s3'],
+      ['Authorization: Bearer abc.def-ghi_jkl', 'Authorization: Bearer ***'],
+      ['authorization=Basic dXNlcjpwYXNz', 'authorization=Basic ***'],
+      ['retrying with bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl', 'retrying with bearer ***'],
+      ['{"password":"hunter2","user":"bob","apiKey": "abc123"}', '{"password":***,"user":"bob","apiKey": ***}'],
+      ['SLACK_BOT_TOKEN=xoxb-1234567890-abcdefghij', 'SLACK_BOT_TOKEN=***'],
+      ['posting with xoxb-1234567890-abcdefghij', 'posting with ***'],
+      ['secret_key=s3cr3t client_secret: zzz x-api-key: k-123', 'secret_key=*** client_secret: *** x-api-key: ***'],
+      ['https://api.example.com/v1?access_token=abcdef&page=2', 'https://api.example.com/v1?access_token=***&page=2'],
+      ['redis://:r3dis@cache:6379/0 amqp://guest:guest@mq:5672', 'redis://:***@cache:6379/0 amqp://guest:***@mq:5672'],
+      ['cloning with ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'cloning with ***'],
+      ['stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc', 'stripe ***'],
+      ['-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\nnext line', '***\nnext line'],
+      ['Driver={x};Pwd={a;b};', 'Driver={x};Pwd=***;'],
+    ];
+    for (const [text, scrubbed] of cases) expect(scrubSecrets(text)).toBe(scrubbed);
+  });
+
   test('leaves what is not a credential alone', () => {
     const text = 'GET http://127.0.0.1:8080/healthz 200; mail admin@example.com; postgres://user@host/db';
     expect(scrubSecrets(text)).toBe(text);
+    const harmless = ['password authentication failed for user "shop"', 'tokens: 5, keys: 3, secretary: bob', 'SQLSTATE 25006 read-only'];
+    for (const line of harmless) {
+      expect(scrubSecrets(line)).toBe(line);
+    }
   });
 
   test('secretsOf finds the passwords of connection strings', () => {

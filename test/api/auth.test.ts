@@ -77,15 +77,20 @@ describe('bearer tokens', () => {
     expect((await get('/v1/environments', `bearer ${secrets.ops}`)).status).toBe(200);
   });
 
-  test('a token limited to environments sees only them, and gets 403 elsewhere', async () => {
+  test('a token limited to environments sees only them; the others answer as if they did not exist', async () => {
     const all: any = await (await get('/v1/environments', `Bearer ${secrets.ops}`)).json();
     expect(all.environments.map((e: any) => e.name)).toEqual(['shop-eu', 'shop-us']);
     const limited: any = await (await get('/v1/environments', `Bearer ${secrets.eu}`)).json();
     expect(limited.environments.map((e: any) => e.name)).toEqual(['shop-eu']);
     const elsewhere = await get('/v1/environments/shop-us', `Bearer ${secrets.eu}`);
-    expect(elsewhere.status).toBe(403);
-    expect(((await elsewhere.json()) as any).error.message).toBe('token eu is not allowed on environment shop-us');
-    expect((await get('/v1/deployments?environment=shop-us', `Bearer ${secrets.eu}`)).status).toBe(403);
+    const nowhere = await get('/v1/environments/shop-xx', `Bearer ${secrets.eu}`);
+    expect([elsewhere.status, nowhere.status]).toEqual([404, 404]);
+    expect(await elsewhere.json()).toEqual({ error: { code: 'not-found', message: 'no environment named shop-us' } });
+    expect(await nowhere.json()).toEqual({ error: { code: 'not-found', message: 'no environment named shop-xx' } });
+    expect((await get('/v1/deployments?environment=shop-us', `Bearer ${secrets.eu}`)).status).toBe(404);
+    // Packages are every environment's: their list is not for a limited token.
+    expect((await get('/v1/packages', `Bearer ${secrets.eu}`)).status).toBe(403);
+    expect((await get('/v1/packages', `Bearer ${secrets.ops}`)).status).toBe(200);
   });
 
   test('a role that does not grant the action: 403 naming the role needed, before the request is even validated', async () => {

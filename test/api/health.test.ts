@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import pg from 'pg';
 import { createApp } from '../../src/api/app.js';
@@ -10,10 +11,11 @@ import { freePort } from '../../src/devtools/free-port.js';
 let cluster: PostgresCluster;
 let connection: Connection;
 
-const configFor = (temporalAddress: string) =>
+const configFor = (temporalAddress: string, token?: string) =>
   parseConfig(
     `
 temporal: { address: "${temporalAddress}" }
+${token ? `auth: { tokens: [{ name: viewer, sha256: ${createHash('sha256').update(token).digest('hex')}, roles: [viewer] }] }` : ''}
 environments:
   shop:
     router: { adminPort: 7999 }
@@ -51,7 +53,41 @@ describe('GET /health', () => {
       auth: 'disabled',
       temporal: { ok: true, address: inject('temporalAddress') },
       databases: [{ environment: 'shop', database: 'orders', engine: 'postgres', ok: true }],
+      checkedAt: expect.any(String),
     });
+  });
+
+  test('with auth: without a token only the verdict; the details for a token of any role', async () => {
+    const token = 'health-viewer-token';
+    const config = configFor(inject('temporalAddress'), token);
+    const app = createApp(createApiDeps(config, new Client({ connection }), { SHOP_ORDERS_URL: url() }));
+    const open = await app.request('/health');
+    expect(open.status).toBe(200);
+    const text = await open.text();
+    expect(JSON.parse(text)).toEqual({ status: 'ok', auth: 'enabled' });
+    for (const secretish of ['shop', 'orders', 'postgres', inject('temporalAddress')]) expect(text).not.toContain(secretish);
+    const detailed: any = await (await app.request('/health', { headers: { authorization: `Bearer ${token}` } })).json();
+    expect(detailed).toMatchObject({ temporal: { ok: true }, databases: [{ environment: 'shop', database: 'orders', ok: true }] });
+    expect((await app.request('/health', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+  });
+
+  test('a burst of calls probes each database once: results are reused for a few seconds', async () => {
+    const client = new Client({ connection });
+    const deps = createApiDeps(configFor(inject('temporalAddress')), client, { SHOP_ORDERS_URL: url() }, { healthCacheMs: 1500 });
+    let opened = 0;
+    const ping = deps.probes.database;
+    deps.probes.database = (db) => {
+      opened++;
+      return ping(db);
+    };
+    const app = createApp(deps);
+    const burst = await Promise.all(Array.from({ length: 5 }, () => app.request('/health')));
+    expect(burst.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect((await app.request('/health')).status).toBe(200);
+    expect(opened).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    await app.request('/health');
+    expect(opened).toBe(2);
   });
 
   test('an unset connection variable is named, never guessed', async () => {

@@ -29,7 +29,7 @@ async function document(): Promise<any> {
 const appRoutes = () =>
   new Set(
     app.routes
-      .filter((r) => r.method !== 'ALL' && !documentation.has(r.path) && !r.path.startsWith('/slack/'))
+      .filter((r) => r.method !== 'ALL' && !documentation.has(r.path) && !r.path.startsWith(`${DOCS_PATH}/`) && !r.path.startsWith('/slack/'))
       .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`),
   );
 
@@ -100,5 +100,27 @@ describe('the OpenAPI document', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
     expect(await res.text()).toContain(OPENAPI_PATH);
+  });
+
+  test('loads its script and stylesheet from the API itself, not from a CDN: it works offline', async () => {
+    const html = await (await app.request(DOCS_PATH)).text();
+    expect(html).not.toMatch(/https?:|\/\/[a-z]/i);
+    const urls = [...html.matchAll(/(?:src|href)="([^"]*)"/g)].map((m) => m[1]!);
+    expect(urls).toHaveLength(2);
+    const types: string[] = [];
+    for (const url of urls) {
+      expect(url).toMatch(new RegExp(`^${DOCS_PATH}/`));
+      const res = await app.request(url);
+      expect(res.status, url).toBe(200);
+      types.push(res.headers.get('content-type') ?? '');
+      expect((await res.arrayBuffer()).byteLength, url).toBeGreaterThan(100_000); // the real Swagger UI, not a stub
+    }
+    expect(types.sort()).toEqual(['text/css; charset=utf-8', 'text/javascript; charset=utf-8']);
+  });
+
+  test('serves no other file of the Swagger UI package, nor anything outside it', async () => {
+    for (const path of ['swagger-ui-dist/package.json', 'swagger-ui-dist/index.html', 'swagger-ui-dist/..%2Fpackage.json', 'swagger-ui-dist/%2E%2E']) {
+      expect((await app.request(`${DOCS_PATH}/${path}`)).status, path).toBe(404);
+    }
   });
 });

@@ -6,13 +6,14 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { readEvents, type ServerSentEvent } from '../../src/cli/sse.js';
 import { packDirectory } from '../../src/packages/pack.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
+import { deploymentRequestOf } from '../support/workflow-input.js';
 
 const secret = () => randomBytes(18).toString('base64url');
 const tokens = { viewer: secret(), deployer: secret(), approver: secret(), elsewhere: secret() };
@@ -66,6 +67,10 @@ const expectError = (r: { status: number; body: any }, status: number, message: 
   if (field) expect(r.body.error.fields.map((f: any) => f.field)).toContain(field);
 };
 
+/** The one answer for what does not exist and for what belongs to an environment the token may not see. */
+const expectNotFound = (r: { status: number; body: any }, what: 'environment named' | 'deployment with id', name: string) =>
+  expect(r).toMatchObject({ status: 404, body: { error: { code: 'not-found', message: `no ${what} ${name}` } } });
+
 const upload = (who: Who, bytes: Uint8Array, type = 'application/gzip') => as(who, 'POST', '/v1/packages', bytes, { 'content-type': type });
 
 async function collect(body: ReadableStream<Uint8Array>): Promise<ServerSentEvent[]> {
@@ -114,10 +119,16 @@ describe('auth on every route', () => {
     expect(r.headers.get('www-authenticate')).toContain('error="invalid_token"');
   });
 
-  test('health, the document and the docs page are public; health says auth is enabled', async () => {
+  test('health, the document and the docs page are public; health says auth is enabled, and its details only to a token', async () => {
     const health = await as('nobody', 'GET', '/health');
     expect(health.status).toBe(200);
-    expect(health.body).toMatchObject({ status: 'ok', auth: 'enabled' });
+    // Without a token: the verdict, no environment, database, engine or address.
+    expect(health.body).toEqual({ status: 'ok', auth: 'enabled' });
+    expect(health.text).not.toContain(env);
+    const detailed = await as('viewer', 'GET', '/health');
+    const database = { environment: env, database: 'app', engine: 'postgres', ok: true };
+    expect(detailed.body).toMatchObject({ status: 'ok', auth: 'enabled', temporal: { ok: true }, databases: [database] });
+    expect((await as('nobody', 'GET', '/health', undefined, { authorization: 'Bearer not-a-token' })).status).toBe(401);
     expect((await as('nobody', 'GET', '/openapi.json')).status).toBe(200);
     expect((await as('nobody', 'GET', '/docs')).status).toBe(200);
   });
@@ -133,12 +144,13 @@ describe('environments', () => {
     expect((await as('elsewhere', 'GET', '/v1/environments')).body.environments).toEqual([]);
   });
 
-  test('GET /v1/environments/{environment}: 200, 400, 403, 404', async () => {
+  test('GET /v1/environments/{environment}: 200, 400, 404 (also for one the token may not see)', async () => {
     const r = await as('viewer', 'GET', `/v1/environments/${env}`);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ name: env, runningDeployment: null, inMaintenance: false });
     expectError(await as('viewer', 'GET', '/v1/environments/Not_A_Name'), 400, /^path\.environment: must be an environment name/, 'path.environment');
-    expectError(await as('elsewhere', 'GET', `/v1/environments/${env}`), 403, new RegExp(`token elsewhere is not allowed on environment ${env}`));
+    // Another environment's answer is the one of an environment that does not exist: a token learns no names.
+    expectNotFound(await as('elsewhere', 'GET', `/v1/environments/${env}`), 'environment named', env);
     expectError(await as('viewer', 'GET', '/v1/environments/nowhere'), 404, /no environment named nowhere/);
   });
 });
@@ -166,10 +178,12 @@ describe('packages', () => {
     expectError(await as('deployer', 'POST', '/v1/packages', v1.bytes, { 'content-type': 'application/gzip', 'content-length': String(10 * 1024 * 1024) }), 413, /larger than/);
   });
 
-  test('GET /v1/packages and /v1/packages/{id}: 200, 400, 404', async () => {
+  test('GET /v1/packages and /v1/packages/{id}: 200, 400, 403, 404', async () => {
     const list = await as('viewer', 'GET', '/v1/packages');
     expect(list.status).toBe(200);
     expect(list.body.packages).toEqual([expect.objectContaining({ id: v1.id, version: '1.0.0' })]);
+    // Packages belong to no environment: a token limited to some may not list every environment's.
+    expectError(await as('elsewhere', 'GET', '/v1/packages'), 403, /^token elsewhere is limited to some environments and may not list/);
     expect((await as('viewer', 'GET', `/v1/packages/${v1.id}`)).body).toMatchObject({ id: v1.id, name: 'demo-app' });
     expectError(await as('viewer', 'GET', '/v1/packages/not-hex'), 400, /^path\.id: must be a package id/, 'path.id');
     expectError(await as('viewer', 'GET', `/v1/packages/${'0'.repeat(64)}`), 404, /no package 0+/);
@@ -187,18 +201,24 @@ describe('a deployment from start to Complete', () => {
     expectError(await as('deployer', 'POST', path, { package: `sha256:${v1.id}`, mode: 'fast' }), 400, /^body\.mode: must be one of readonly, readwrite, maintenance-page/, 'body.mode');
     expectError(await as('deployer', 'POST', path, { mode: 'readonly' }), 400, /^body\.package: is required/, 'body.package');
     expectError(await as('deployer', 'POST', path, { package: `sha256:${v1.id}`, surprise: 1 }), 400, /surprise/);
+    const allow = { package: `sha256:${v1.id}`, allowMissingMigrations: 'yes' };
+    expectError(await as('deployer', 'POST', path, allow), 400, /^body\.allowMissingMigrations: must be true or false/, 'body.allowMissingMigrations');
     expectError(await as('deployer', 'POST', path, '{"package":', { 'content-type': 'application/json' }), 400, /malformed request/);
     expectError(await as('viewer', 'POST', path, { package: `sha256:${v1.id}` }), 403, /needs the role deployer/);
-    expectError(await as('elsewhere', 'POST', path, { package: `sha256:${v1.id}` }), 403, /not allowed on environment/);
+    expectNotFound(await as('elsewhere', 'POST', path, { package: `sha256:${v1.id}` }), 'environment named', env);
     expectError(await as('deployer', 'POST', '/v1/environments/nowhere/deployments', { package: `sha256:${v1.id}` }), 404, /no environment named nowhere/);
     expectError(await as('deployer', 'POST', path, { package: `sha256:${'0'.repeat(64)}` }), 422, /^body\.package: no package/, 'body.package');
     expect((await as('viewer', 'GET', `/v1/deployments?environment=${env}`)).body.deployments).toEqual([]);
   });
 
   test('202 with the deployment id and its links; a second one while it runs is 409 naming it', async () => {
-    const r = await as('deployer', 'POST', `/v1/environments/${env}/deployments`, { package: `sha256:${v1.id}`, requestedBy: 'alice' });
+    const body = { package: `sha256:${v1.id}`, requestedBy: 'alice', allowMissingMigrations: true };
+    const r = await as('deployer', 'POST', `/v1/environments/${env}/deployments`, body);
     expect(r.status, r.text).toBe(202);
     id = firstId = r.body.deploymentId;
+    // The deployment workflow gets the request's choice (the workflow hands it to applyMigrations).
+    const request = await deploymentRequestOf(stack.client, r.body.workflowId);
+    expect(request).toMatchObject({ requestedBy: 'alice (token deployer)', allowMissingMigrations: true });
     expect(r.headers.get('location')).toBe(`/v1/deployments/${id}`);
     expect(r.body.links).toMatchObject({ self: `/v1/deployments/${id}`, log: `/v1/deployments/${id}/log` });
     // Followed from the start; the stream ends by itself once the deployment is completed.
@@ -217,7 +237,8 @@ describe('a deployment from start to Complete', () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ deploymentId: id, environment: env, mode: 'readonly', package: { sha256: v1.id } });
     expectError(await as('viewer', 'GET', '/v1/deployments/Bad.Id'), 400, /^path\.id: must be a deployment id/, 'path.id');
-    expectError(await as('elsewhere', 'GET', `/v1/deployments/${id}`), 403, /not allowed on environment/);
+    // A deployment of another environment is answered as one that does not exist.
+    expectNotFound(await as('elsewhere', 'GET', `/v1/deployments/${id}`), 'deployment with id', id);
     expectError(await as('viewer', 'GET', `/v1/deployments/${env}-20200101-000000-0000`), 404, /no deployment with id/);
   });
 
@@ -234,14 +255,17 @@ describe('a deployment from start to Complete', () => {
     expectError(await as('viewer', 'GET', '/v1/deployments?phase=waiting'), 400, /^query\.phase: must be one of/, 'query.phase');
     expectError(await as('viewer', 'GET', '/v1/deployments?pageSize=1000'), 400, /^query\.pageSize: must be a whole number from 1 to 100/, 'query.pageSize');
     expectError(await as('viewer', 'GET', '/v1/deployments?version=1.0"%20OR%20"x'), 400, /^query\.version/, 'query.version');
-    expectError(await as('elsewhere', 'GET', `/v1/deployments?environment=${env}`), 403, /not allowed on environment/);
+    expectNotFound(await as('elsewhere', 'GET', `/v1/deployments?environment=${env}`), 'environment named', env);
     expectError(await as('viewer', 'GET', '/v1/deployments?environment=nowhere'), 404, /no environment named nowhere/);
   });
 
-  test('POST /v1/deployments/{id}/complete refuses: 400, 403 (role and environment), 404', async () => {
+  test('POST /v1/deployments/{id}/complete refuses: 400, 403 (role), 404 (also another environment), 421 (another Host)', async () => {
     expectError(await as('approver', 'POST', `/v1/deployments/${id}/complete`, { requestedBy: 'bob', extra: true }), 400, /extra/, 'body');
     expectError(await as('deployer', 'POST', `/v1/deployments/${id}/complete`, {}), 403, /needs the role approver/);
-    expectError(await as('elsewhere', 'POST', `/v1/deployments/${id}/complete`, {}), 403, /not allowed on environment/);
+    expectNotFound(await as('elsewhere', 'POST', `/v1/deployments/${id}/complete`, {}), 'deployment with id', id);
+    // Sent from a page whose DNS name was rebound to the API's address: its Host gives it away, even with a token.
+    const rebound = await as('approver', 'POST', `/v1/deployments/${id}/complete`, {}, { host: 'evil.example' });
+    expectError(rebound, 421, /Host header names a host this API does not answer to/);
     expectError(await as('approver', 'POST', `/v1/deployments/${env}-20200101-000000-0000/complete`, {}), 404, /no deployment/);
     expect((await as('viewer', 'GET', `/v1/deployments/${id}`)).body.phase).toBe('awaiting-verification');
   });
@@ -276,7 +300,7 @@ describe('a deployment from start to Complete', () => {
     const events = await collect(resumed.body!);
     expect(events.map((e) => [e.event, e.id])).toEqual([['line', String(total - 1)], ['line', String(total)], ['end', undefined]]);
     expectError(await as('viewer', 'GET', `/v1/deployments/${id}/log?follow=yes`), 400, /^query\.follow: must be true or false/, 'query.follow');
-    expectError(await as('elsewhere', 'GET', `/v1/deployments/${id}/log`), 403, /not allowed on environment/);
+    expectNotFound(await as('elsewhere', 'GET', `/v1/deployments/${id}/log`), 'deployment with id', id);
     expectError(await as('viewer', 'GET', `/v1/deployments/${env}-20200101-000000-0000/log?follow=true`), 404, /no deployment/);
   });
 });
@@ -286,7 +310,7 @@ describe('a deployment Reset, and one completed from the temporal CLI', () => {
   let second: string;
 
   test('Reset refuses: 400, 403, 404, 409; then resets by the deployer who started it (200)', async () => {
-    const started = await as('deployer', 'POST', `/v1/environments/${env}/deployments`, { package: 'examples/demo-app/v2' });
+    const started = await as('deployer', 'POST', `/v1/environments/${env}/deployments`, { package: resolve('examples/demo-app/v2') });
     expect(started.status, started.text).toBe(202);
     second = started.body.deploymentId;
     v2 = (await stack.waitForPhase(second, ['awaiting-verification'])).package.sha256;
@@ -294,7 +318,7 @@ describe('a deployment Reset, and one completed from the temporal CLI', () => {
     expectError(await as('approver', 'POST', path, {}), 400, /^body\.rollbackDatabase: is required/, 'body.rollbackDatabase');
     expectError(await as('approver', 'POST', path, { rollbackDatabase: 'yes' }), 400, /^body\.rollbackDatabase: must be true or false/, 'body.rollbackDatabase');
     expectError(await as('viewer', 'POST', path, { rollbackDatabase: false }), 403, /needs one of the roles deployer, approver/);
-    expectError(await as('elsewhere', 'POST', path, { rollbackDatabase: false }), 403, /not allowed on environment/);
+    expectNotFound(await as('elsewhere', 'POST', path, { rollbackDatabase: false }), 'deployment with id', second);
     expectError(await as('approver', 'POST', `/v1/deployments/${env}-20200101-000000-0000/reset`, { rollbackDatabase: false }), 404, /no deployment/);
     const reset = await as('deployer', 'POST', path, { rollbackDatabase: true });
     expect(reset.status, reset.text).toBe(200);

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freePort } from '../../src/devtools/free-port.js';
 import { packDirectory } from '../../src/packages/pack.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
+import { deploymentRequestOf } from '../support/workflow-input.js';
 
 const bin = resolve('bin/cutover.js');
 const example = (path: string) => resolve('examples', path);
@@ -71,7 +72,8 @@ describe('cutover', () => {
   });
 
   test('deploy --wait: packs and uploads the folder, prints each phase, exits 0 awaiting verification', async () => {
-    const r = await cutover(['deploy', stack.environment, example('demo-app/v1'), '--wait', '--requested-by', 'pipeline-42']);
+    const args = ['--wait', '--requested-by', 'pipeline-42', '--allow-missing-migrations'];
+    const r = await cutover(['deploy', stack.environment, example('demo-app/v1'), ...args]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^Uploaded demo-app 1\.0\.0 as sha256:[0-9a-f]{64}\n$/);
     first = /^Deployment (\S+) of sha256:/m.exec(r.stdout)![1]!;
@@ -80,6 +82,8 @@ describe('cutover', () => {
     expect(r.stdout).toContain(`Awaiting verification: demo-app 1.0.0 answers on its preview address.`);
     expect(r.stdout).toContain(`preview web: ${stack.previewUrl()}/`);
     expect(r.stdout).toContain(`cutover complete ${first}`);
+    const request = await deploymentRequestOf(stack.client, first);
+    expect(request).toMatchObject({ requestedBy: 'pipeline-42 (token ci)', allowMissingMigrations: true });
   });
 
   test('while it awaits verification: deploy is refused (3), status shows it, a deployer may not complete (4)', async () => {

@@ -86,7 +86,7 @@ describe('what each service runs', () => {
     expect(args).toContain('--ui-port 8233');
     expect(args).toContain('--db-filename /data/temporal.sqlite');
     expect(temporal.volumes).toContain('temporal-data:/data');
-    expect(temporal.ports).toEqual(expect.arrayContaining(['7233:7233', '8233:8233']));
+    expect(temporal.ports).toEqual(expect.arrayContaining(['127.0.0.1:7233:7233', '127.0.0.1:8233:8233']));
     for (const attribute of ['CutoverEnvironment', 'CutoverPhase', 'CutoverPackageVersion', 'CutoverMode']) expect(args).toContain(`--search-attribute ${attribute}=Keyword`);
   });
 
@@ -117,12 +117,23 @@ describe('what each service runs', () => {
     for (const name of ['cutover-platform', 'cutover-worker', 'cutover-api', 'demo']) {
       const service = compose.services[name]!;
       expect(service.build, name).toBe('.');
-      const files = (service.command ?? []).join(' ').match(/\b(?:src|deploy)\/[\w/.-]+\.(?:ts|mjs)\b/g) ?? [];
+      const files = (service.command ?? []).join(' ').match(/\b(?:dist\/src|deploy)\/[\w/.-]+\.m?js\b/g) ?? [];
       expect(files.length, name).toBeGreaterThan(0);
-      for (const file of files) expect(existsSync(join(ROOT, file)), `${name}: ${file}`).toBe(true);
+      // The image runs the build (dist/, made by the Dockerfile): each compiled entry point has its source here.
+      const sources = files.map((file) => file.replace(/^dist\/(src\/.*)\.js$/, '$1.ts'));
+      for (const file of sources) expect(existsSync(join(ROOT, file)), `${name}: ${file}`).toBe(true);
+    }
+    for (const service of Object.values(compose.services)) {
+      // No TypeScript through tsx at run time: the processes and their healthchecks run JavaScript.
+      expect([...(service.command ?? []), ...(service.healthcheck?.test ?? [])].join(' ')).not.toMatch(/tsx|\.ts\b/);
     }
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:20/m);
+    // Built in a stage of its own; the image that runs has the build and production dependencies only.
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    expect(dockerfile).toContain('COPY --from=build /app/dist ./dist');
+    expect(dockerfile).toContain('npm ci --omit=dev');
+    expect(dockerfile).toMatch(/^CMD \["node", .*"dist\/src\/api\/main\.js"\]$/m);
     expect(dockerfile).toContain('cp deploy/compose/cutover.yaml /app/cutover.compose.yaml');
     expect(compose.services['cutover-api']!.environment?.CUTOVER_CONFIG).toBe('/app/cutover.compose.yaml');
   });
@@ -137,6 +148,13 @@ describe('what each service runs', () => {
     expect(url).toMatch(/^sqlserver:\/\/cutover:[^@]+@sqlserver:1433\/app\?/);
     expect(resolveDatabaseHandle(database!, { DEMO_DATABASE_URL: url }).connectionString).toBe(url);
     // The API, the site and its preview are published where every Cutover process listens.
-    expect(compose.services['cutover-platform']!.ports).toEqual(expect.arrayContaining(['8080:8080', '8081:8081', '7300:7300']));
+    const published = ['127.0.0.1:8080:8080', '127.0.0.1:8081:8081', '127.0.0.1:7300:7300'];
+    expect(compose.services['cutover-platform']!.ports).toEqual(expect.arrayContaining(published));
+  });
+
+  test('every published port is on the host\'s loopback only: nothing of the demo is reachable from the network', () => {
+    const published = Object.entries(compose.services).flatMap(([name, service]) => (service.ports ?? []).map((p) => [name, p] as const));
+    expect(published.length).toBeGreaterThan(0);
+    for (const [name, port] of published) expect(port, name).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
   });
 });

@@ -12,7 +12,7 @@ import { ROOT } from './compose-file.js';
 /** The compose healthcheck script, run as the container runs it; resolves with its exit code and output. */
 function healthcheck(part: string, config: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    execFile('node', ['--import', 'tsx', 'deploy/compose/healthcheck.mjs', part], { cwd: ROOT, env: { ...process.env, CUTOVER_CONFIG: config }, timeout: 30_000 }, (error, stdout, stderr) =>
+    execFile('node', ['deploy/compose/healthcheck.mjs', part], { cwd: ROOT, env: { ...process.env, CUTOVER_CONFIG: config }, timeout: 30_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
     );
   });

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestStack, type TestStack } from '../support/stack.js';
 import { startTraffic } from '../support/traffic.js';
@@ -27,7 +28,7 @@ describe('modes and site roles', () => {
     expect((await fetch(`${stack.previewUrl('scheduler')}/notes`)).headers.get('x-app-version')).toBe('2.0.0');
 
     // At most one deployment per environment: the second request is refused, naming the first.
-    const busy = await stack.api('POST', `/v1/environments/${stack.environment}/deployments`, { package: 'examples/demo-app/v1', mode: 'readonly' });
+    const busy = await stack.api('POST', `/v1/environments/${stack.environment}/deployments`, { package: resolve('examples/demo-app/v1'), mode: 'readonly' });
     expect(busy.status).toBe(409);
     expect(busy.body.error.code).toBe('environment-busy');
     expect(busy.body.error.message).toContain(id);
@@ -49,7 +50,7 @@ describe('modes and site roles', () => {
   }, 180_000);
 
   test('maintenance-page mode: no clone, no temporary database, every site shows the maintenance page', async () => {
-    const id = await stack.deploy('examples/demo-app/v1', 'maintenance-page');
+    const id = await stack.deploy('examples/demo-app/v1', 'maintenance-page', { allowMissingMigrations: true });
     await stack.waitForPhase(id, ['awaiting-verification']);
     for (const site of ['web', 'scheduler']) {
       const res = await fetch(`${stack.publicUrl(site)}/`, { headers: { accept: 'application/json' } });

@@ -373,6 +373,39 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
       expect((await c.engine.inspect(db)).appliedMigrations).toEqual(['0001_widgets.sql']);
     });
 
+    test('a package that lacks a migration the database applied is refused, naming it, before anything is applied', async (t) => {
+      const c = use(t);
+      const db = await seeded(c, 4);
+      const widgets: Migration = { name: '0001_widgets.sql', sql: c.dialect.createWidgets };
+      const widget: Migration = { name: '0002_widget.sql', sql: c.dialect.insertWidget };
+      const items: Migration = { name: '0003_items.sql', sql: c.dialect.changeItems };
+      await c.engine.applyMigrations(db, [widgets, widget], noHeartbeat);
+      const before = await consistency(c, db, 'original');
+
+      // An older package (no 0002) with a new migration of its own: refused, and 0003 (it deletes logs) never runs.
+      const older = await rejection(c.engine.applyMigrations(db, [items, widgets], noHeartbeat));
+      expect(older).toMatchObject({ failureClass: 'migration-failed' });
+      expect(older.message).toMatch(/already applied migration 0002_widget\.sql that this package does not have/);
+      expect(older.message).toMatch(/allowMissingMigrations/);
+      expectNoSecret(c, older);
+      // Nothing to apply at all changes nothing about it; every missing one is named.
+      const nothingNew = await rejection(c.engine.applyMigrations(db, [widgets], noHeartbeat, { allowMissing: false }));
+      expect(nothingNew.message).toMatch(/migration 0002_widget\.sql that/);
+      const none = await rejection(c.engine.applyMigrations(db, [], noHeartbeat));
+      expect(none.message).toMatch(/2 migrations 0001_widgets\.sql, 0002_widget\.sql that/);
+      expect((await c.engine.inspect(db)).appliedMigrations).toEqual([widgets.name, widget.name]);
+      expect(await consistency(c, db, 'original')).toEqual(before);
+
+      // Allowed explicitly (an older package rolled forward on purpose): its own migrations apply, the missing one is reported.
+      expect(await c.engine.applyMigrations(db, [items, widgets], noHeartbeat, { allowMissing: true })).toEqual({
+        applied: [items.name],
+        alreadyApplied: [widgets.name],
+        missing: [widget.name],
+      });
+      expect((await c.engine.inspect(db)).appliedMigrations).toEqual([widgets.name, widget.name, items.name]);
+      expect((await consistency(c, db, 'original')).logs).toBeLessThan(before.logs);
+    });
+
     test('a failing migration is named with the database error and leaves no trace', async (t) => {
       const c = use(t);
       const db = await seeded(c, 3);

@@ -55,11 +55,11 @@ export const postgresDialect: EngineDialect = {
   history: 'select name, checksum from public.cutover_migrations order by name',
 };
 
-/** In every handle's URL; pg_hba is trust, so it is never checked, but it must still never leak. */
+/** In every handle's URL (the cluster checks passwords on TCP); it must never leak. */
 const PASSWORD = 'Sup3r-s3cret p@ss:w/rd%"';
 
 export interface PostgresContextOptions {
-  /** superuser: the cluster's postgres role; application: a CREATEDB role that owns its databases. */
+  /** superuser: a superuser role of its own; application: a CREATEDB role that owns its databases. */
   role: 'superuser' | 'application';
 }
 
@@ -79,10 +79,9 @@ export async function makePostgresContext(options: PostgresContextOptions): Prom
   const admin = new pg.Client(adminUrl);
   await admin.connect();
 
-  const user = options.role === 'superuser' ? 'postgres' : `app_${randomBytes(4).toString('hex')}`;
-  if (options.role === 'application') {
-    await admin.query(`create role ${pg.escapeIdentifier(user)} login createdb password ${pg.escapeLiteral(PASSWORD)}`);
-  }
+  const user = `${options.role === 'superuser' ? 'su' : 'app'}_${randomBytes(4).toString('hex')}`;
+  const rights = options.role === 'superuser' ? 'superuser' : 'createdb';
+  await admin.query(`create role ${pg.escapeIdentifier(user)} login ${rights} password ${pg.escapeLiteral(PASSWORD)}`);
   const urlFor = (database: string, onPort = port) =>
     `postgres://${encodeURIComponent(user)}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${onPort}/${encodeURIComponent(database)}?application_name=cutover-test`;
   const handleFor = (database: string, onPort?: number): DatabaseHandle => ({
@@ -140,7 +139,7 @@ export async function makePostgresContext(options: PostgresContextOptions): Prom
       for (const name of physicalOf(db)) await admin.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
     },
     async close() {
-      if (options.role === 'application') await admin.query(`drop role if exists ${pg.escapeIdentifier(user)}`);
+      await admin.query(`drop role if exists ${pg.escapeIdentifier(user)}`);
       await admin.end();
     },
   };

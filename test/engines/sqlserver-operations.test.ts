@@ -459,6 +459,25 @@ describe('migrations', () => {
     expect(server.sent).toHaveLength(2);
   });
 
+  test('a package lacking an applied migration is refused after reading the history, before any batch; allowed, it applies', async () => {
+    const server = new FakeSqlServer({ shop: {} });
+    await engineOn(server).applyMigrations(handle(), [widgets, widget], () => undefined);
+    const tags: Migration = { name: '0003_tags.sql', sql: 'ALTER TABLE widgets ADD tag nvarchar(20) NULL;' };
+    server.sent.length = 0;
+    const error = await failure(() => engineOn(server).applyMigrations(handle(), [tags, widgets], () => undefined));
+    expect(error).toMatchObject({ failureClass: 'migration-failed' });
+    expect(error.message).toMatch(/^the database already applied migration 0002_widget\.sql that this package does not have/);
+    expect(server.sent.slice(1)).toEqual([onShop('SELECT name, checksum FROM dbo.cutover_migrations;')]);
+
+    server.sent.length = 0;
+    expect(await engineOn(server).applyMigrations(handle(), [tags, widgets], () => undefined, { allowMissing: true })).toEqual({
+      applied: ['0003_tags.sql'],
+      alreadyApplied: ['0001_widgets.sql'],
+      missing: ['0002_widget.sql'],
+    });
+    expect([...server.history.keys()].sort()).toEqual(['0001_widgets.sql', '0002_widget.sql', '0003_tags.sql']);
+  });
+
   test('a failing batch is named with the server error and its line in the file; it is rolled back and nothing after it runs', async () => {
     const server = new FakeSqlServer({ shop: {} });
     server.fail(/no_such_table/, sqlError(208, "Invalid object name 'no_such_table'.", 2));

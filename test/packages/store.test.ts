@@ -1,5 +1,6 @@
 import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { afterAll, describe, expect, test } from 'vitest';
 import { PackageError } from '../../src/packages/errors.js';
@@ -313,11 +314,81 @@ describe('limits', () => {
     expect(await storeContents(dir)).toEqual([]);
   });
 
-  test('the defaults are 200 MB and 20,000 entries', async () => {
+  test('the defaults are 200 MB, 20,000 entries, 1 GB unpacked in at most 2 minutes', async () => {
     const { store } = await newStore();
     const source = await writeSamplePackage(folders);
     await expect(store.importPackage(source)).resolves.toBeDefined();
-    expect(DEFAULT_PACKAGE_LIMITS).toEqual({ maxTotalBytes: 200 * 1024 * 1024, maxEntries: 20_000 });
+    expect(DEFAULT_PACKAGE_LIMITS).toEqual({ maxTotalBytes: 200 * 1024 * 1024, maxEntries: 20_000, maxUnpackedBytes: 1024 ** 3, unpackTimeoutMs: 120_000 });
+  });
+});
+
+describe('archives: read up to the end of the tar, within what they may unpack to and in time', () => {
+  const manifest = { path: 'cutover-package.json', body: JSON.stringify(validManifest) };
+
+  test('padding after the end of the tar is fine; more than 1 MB there (a bomb of compressed zeros) is refused', async () => {
+    const { store, dir } = await newStore();
+    const padded = await writeRawTarball(join(await folders.make(), 'padded.tar.gz'), [manifest], Buffer.alloc(10 * 1024));
+    await expect(store.importPackage(padded)).resolves.toBeDefined();
+    const bomb = await writeRawTarball(join(await folders.make(), 'bomb.tar.gz'), [manifest], Buffer.alloc(8 * 1024 * 1024));
+    const started = Date.now();
+    await expectRefused(store.importPackage(bomb), /^the package archive goes on for more than 1 MB after the end of its tar, the limit/, 'too-large');
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect((await storeContents(dir)).length).toBe(1); // the padded package only
+  });
+
+  test('an archive that unpacks to more than maxUnpackedBytes is refused, naming the limit', async () => {
+    const { store, dir } = await newStore({ maxUnpackedBytes: 1024 * 1024 });
+    const source = await writeSamplePackage(folders, { 'public/zeros.bin': '\0'.repeat(2 * 1024 * 1024) });
+    const tarball = join(await folders.make(), 'p.tar.gz');
+    await packDirectory(source, tarball);
+    await expectRefused(store.importPackage(tarball), /^the package archive unpacks to more than 1 MB, the limit \(packages\.maxUnpackedBytes\)$/, 'too-large');
+    expect(await storeContents(dir)).toEqual([]);
+  });
+
+  test('a tar compressed twice is refused: tar would unpack the inner layer itself, out of the count', async () => {
+    const { store, dir } = await newStore();
+    const tarball = join(await folders.make(), 'p.tar.gz');
+    await packDirectory(await writeSamplePackage(folders), tarball);
+    const twice = join(await folders.make(), 'twice.tar.gz');
+    await writeFile(twice, gzipSync(await readFile(tarball)));
+    await expectRefused(store.importPackage(twice), /^the package archive is compressed twice: a \.tar\.gz holds a tar/, 'invalid-source');
+    expect(await storeContents(dir)).toEqual([]);
+  });
+
+  test('unpacking is stopped at the time limit, naming it, and leaves nothing behind', async () => {
+    const { store, dir } = await newStore({ unpackTimeoutMs: 1 });
+    const tarball = join(await folders.make(), 'p.tar.gz');
+    // 32 MB to write: far more than a millisecond of work, however fast the machine.
+    await packDirectory(await writeSamplePackage(folders, { 'public/zeros.bin': '\0'.repeat(32 * 1024 * 1024) }), tarball);
+    await expectRefused(store.importPackage(tarball), /^unpacking the package archive took longer than 1 ms, the limit \(packages\.unpackTimeout\)$/, 'too-slow');
+    expect(await storeContents(dir)).toEqual([]);
+  });
+});
+
+describe('deep paths: refused by the limit they cross, before anything is written', () => {
+  const manifest = { path: 'cutover-package.json', body: JSON.stringify(validManifest) };
+  const deep = (levels: number, name = 'd') => Array.from({ length: levels }, () => name).join('/');
+
+  test.each([
+    ['65 levels deep', deep(64) + '/f.txt', /^package path "d\/d\/.*…" is refused: it is 65 levels deep, more than the limit of 64$/],
+    ['longer than 1024 bytes', deep(50, 'x'.repeat(30)), /^package path "x{30}\/.*…" is refused: it is 1549 bytes long, more than the limit of 1024 bytes$/],
+    ['a name longer than 255 bytes', `public/${'n'.repeat(300)}.txt`, /is refused: the name "n{100}…" is longer than the limit of 255 bytes$/],
+    // Deeper than the host's PATH_MAX once under the store: this was a 500 naming the staging folder.
+    ['past PATH_MAX', deep(300, 'y'.repeat(20)), /is refused: it is 300 levels deep, more than the limit of 64$/],
+  ])('in an archive: %s', async (_label, path, message) => {
+    const { store, dir } = await newStore();
+    const tarball = await writeRawTarball(join(await folders.make(), 'deep.tar.gz'), [manifest, { path, body: 'x' }]);
+    await expectRefused(store.importPackage(tarball), message, 'too-deep');
+    expect(await storeContents(dir)).toEqual([]);
+  });
+
+  test('in a source folder too; 64 levels are fine', async () => {
+    const { store, dir } = await newStore();
+    const fine = await writeSamplePackage(folders, { [`${deep(63)}/f.txt`]: 'x' });
+    await expect(store.importPackage(fine)).resolves.toBeDefined();
+    const tooDeep = await writeSamplePackage(folders, { [`${deep(64)}/f.txt`]: 'x' });
+    await expectRefused(store.importPackage(tooDeep), /it is 65 levels deep, more than the limit of 64$/, 'too-deep');
+    expect((await storeContents(dir)).length).toBe(1);
   });
 });
 

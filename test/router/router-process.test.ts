@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { createRouterClient } from '../../src/platform/router/client.js';
-import { sleep, slot, startUpstream, testEnvironment, type TestEnvironment, type Upstream } from './support.js';
+import { routerClient, sleep, slot, startUpstream, testEnvironment, type TestEnvironment, type Upstream } from './support.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -16,9 +15,10 @@ interface RouterProcess {
 }
 
 /** The router as the stack runs it: its own Node process, knowing only the config file. */
-function spawnRouter(configFile: string, environment = 'acme'): RouterProcess {
+function spawnRouter(configFile: string, environment = 'acme', processEnv: NodeJS.ProcessEnv = { ...process.env, ...env.processEnv }): RouterProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/platform/router/main.ts', '--environment', environment, '--config', configFile], {
     cwd: repo,
+    env: processEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -80,7 +80,7 @@ describe('the router process', () => {
   test('routes survive a SIGKILL: a restarted router serves the same routes', async () => {
     const first = spawnRouter(configFile);
     await waitUntilServing(first, adminUrl);
-    const client = createRouterClient(adminUrl);
+    const client = routerClient(adminUrl, env);
     await client.setLive('shop', slot(a));
     await client.setPreview('shop', slot(b));
     await client.setLive('backoffice', { kind: 'maintenance', message: 'Nightly upgrade' });
@@ -114,7 +114,7 @@ describe('the router process', () => {
   test('SIGTERM stops accepting, lets the request in flight finish, then exits 0', async () => {
     const router = spawnRouter(configFile);
     await waitUntilServing(router, adminUrl);
-    await createRouterClient(adminUrl).setLive('shop', slot(a));
+    await routerClient(adminUrl, env).setLive('shop', slot(a));
     const shop = `http://127.0.0.1:${env.ports.shop.public}`;
     a.arrivals.length = 0;
     const slow = fetch(`${shop}/slow`).then(async (r) => ({ status: r.status, body: await r.text() }));
@@ -125,6 +125,20 @@ describe('the router process', () => {
     await expect(fetch(`${shop}/`, { headers: { connection: 'close' } })).rejects.toThrow();
     expect(await slow).toEqual({ status: 200, body: 'slow-slot-a' });
     expect(await router.exited).toEqual({ code: 0, signal: null });
+  });
+
+  test('without its admin secret in the environment the router refuses to start, naming the variable', async () => {
+    const withoutToken = { ...process.env };
+    delete withoutToken.CUTOVER_ROUTER_TOKEN;
+    const router = spawnRouter(configFile, 'acme', withoutToken);
+    expect((await router.exited).code).toBe(1);
+    expect(router.output()).toContain('the environment variable CUTOVER_ROUTER_TOKEN is not set: the router admin API needs a secret');
+    const short = spawnRouter(configFile, 'acme', { ...withoutToken, CUTOVER_ROUTER_TOKEN: 'secret' });
+    expect((await short.exited).code).toBe(1);
+    expect(short.output()).toContain('the environment variable CUTOVER_ROUTER_TOKEN is too short');
+    expect(short.output()).not.toContain('"secret"');
+    // Nothing listened meanwhile.
+    await expect(fetch(`${adminUrl}/healthz`)).rejects.toThrow();
   });
 
   test('an unknown environment is refused with a clear message', async () => {

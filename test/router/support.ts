@@ -7,6 +7,8 @@ import { pino } from 'pino';
 import { freePort } from '../../src/devtools/free-port.js';
 import { parseConfig, type LoadedConfig } from '../../src/config/load.js';
 import { startRouter, type RunningRouter } from '../../src/platform/router/main.js';
+import { createRouterClient, type RouterClient } from '../../src/platform/router/client.js';
+import { randomBytes } from 'node:crypto';
 
 /** A slot stand-in: answers its own name, records when each request arrived. */
 export interface Upstream {
@@ -57,11 +59,17 @@ export interface TestEnvironment {
   configText: string;
   stateDir: string;
   ports: { admin: number; shop: { public: number; preview: number }; backoffice: { public: number; preview: number } };
+  /** The router admin secret, and a process environment holding it as CUTOVER_ROUTER_TOKEN. */
+  token: string;
+  processEnv: NodeJS.ProcessEnv;
   cleanup(): Promise<void>;
 }
 
-/** Environment "acme" with sites "shop" (zdd) and "backoffice" (maintenance-page), in a fresh state folder. */
-export async function testEnvironment(): Promise<TestEnvironment> {
+/**
+ * Environment "acme" with sites "shop" (zdd) and "backoffice" (maintenance-page), in a fresh state folder;
+ * `router` adds fields to its router section ("trustForwardedHeaders: true").
+ */
+export async function testEnvironment(options: { router?: string; listenHost?: string } = {}): Promise<TestEnvironment> {
   const stateDir = await mkdtemp(join(tmpdir(), 'cutover-router-'));
   const ports = {
     admin: await distinctFreePort(),
@@ -72,19 +80,30 @@ export async function testEnvironment(): Promise<TestEnvironment> {
 stateDir: ${stateDir}
 environments:
   acme:
-    router: { adminPort: ${ports.admin}, listenHost: 127.0.0.1 }
+    router: { adminPort: ${ports.admin}, listenHost: ${options.listenHost ?? '127.0.0.1'}${options.router ? `, ${options.router}` : ''} }
     sites:
       - { name: shop, role: zdd, publicPort: ${ports.shop.public}, previewPort: ${ports.shop.preview} }
       - { name: backoffice, role: maintenance-page, publicPort: ${ports.backoffice.public}, previewPort: ${ports.backoffice.preview} }
 `;
   const config = parseConfig(configText, join(stateDir, 'cutover.yaml'));
-  return { config, configText, stateDir, ports, cleanup: () => rm(stateDir, { recursive: true, force: true }) };
+  const token = randomBytes(32).toString('base64url');
+  return { config, configText, stateDir, ports, token, processEnv: { CUTOVER_ROUTER_TOKEN: token }, cleanup: () => rm(stateDir, { recursive: true, force: true }) };
 }
 
 export const quietLogger = () => pino({ level: 'silent' });
 
 export function startTestRouter(env: TestEnvironment, logger = quietLogger()): Promise<RunningRouter> {
-  return startRouter({ config: env.config, environment: 'acme', logger });
+  return startRouter({ config: env.config, environment: 'acme', logger, env: env.processEnv });
+}
+
+/** The worker's view of the router: its admin API, with the secret. */
+export function routerClient(adminUrl: string, env: TestEnvironment): RouterClient {
+  return createRouterClient({ url: adminUrl, token: env.token, tokenEnv: 'CUTOVER_ROUTER_TOKEN' });
+}
+
+/** fetch with the router admin secret, for requests the client does not make (bad bodies). */
+export function adminFetch(env: TestEnvironment, url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${env.token}` } });
 }
 
 export function slot(upstream: Upstream) {

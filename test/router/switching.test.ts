@@ -3,9 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { createRouterClient } from '../../src/platform/router/client.js';
 import type { RunningRouter } from '../../src/platform/router/main.js';
-import { sleep, slot, startTestRouter, startUpstream, testEnvironment, type TestEnvironment, type Upstream } from './support.js';
+import { routerClient, sleep, slot, startTestRouter, startUpstream, testEnvironment, type TestEnvironment, type Upstream } from './support.js';
 
 let env: TestEnvironment;
 let router: RunningRouter;
@@ -13,7 +12,7 @@ let a: Upstream;
 let b: Upstream;
 /** When each slot finished writing its slow response. */
 const slowFinishedAt: Record<string, number> = {};
-const client = () => createRouterClient(router.adminUrl);
+const client = () => routerClient(router.adminUrl, env);
 
 /** GET through a given agent; resolves with what a client sees, never rejects. */
 function get(url: string, agent: Agent): Promise<{ status: number; body: string; localPort?: number; reused: boolean; error?: string }> {

@@ -3,6 +3,8 @@
  * (real Temporal, real PostgreSQL), the outbound messages on a local server standing in for Slack.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createApp } from '../../src/api/app.js';
+import { createApiDeps } from '../../src/api/deps.js';
 import type { SlackMessageRef } from '../../src/slack/contract.js';
 import { signSlackRequest } from '../../src/slack/verify.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
@@ -28,8 +30,8 @@ afterAll(async () => {
 });
 
 
-async function post(path: '/slack/interactivity' | '/slack/commands', init: RequestInit) {
-  const response = await stack.app.request(path, init);
+async function post(path: '/slack/interactivity' | '/slack/commands', init: RequestInit, app = stack.app) {
+  const response = await app.request(path, init);
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
@@ -82,11 +84,17 @@ describe('Slack on real deployments', () => {
     }
     expect(slack.calls.filter((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ref.ts).length).toBeGreaterThan(0);
 
-    const r = await post('/slack/interactivity', press(approver, 'cutover_complete', buttons.cutover_complete!, {}, slack.hookUrl('v1')));
+    const completePress = press(approver, 'cutover_complete', buttons.cutover_complete!, {}, slack.hookUrl('v1'));
+    const r = await post('/slack/interactivity', completePress);
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ response_type: 'ephemeral', text: `Complete accepted for deployment \`${v1}\`: it is being completed.` });
     const done = await stack.waitForPhase(v1, ['completed']);
     expect(done.decision).toMatchObject({ action: 'complete', requestedBy: `slack:${approver}` });
+
+    // The same signed press, replayed to another API process (which never saw it): answered the same, done once.
+    const otherApi = createApp(createApiDeps(stack.config, stack.client, stack.env));
+    expect(await post('/slack/interactivity', completePress, otherApi)).toEqual(r);
+    expect((await stack.api('GET', `/v1/deployments/${v1}/log`)).text.match(/Complete requested/g)).toHaveLength(1);
 
     const update = await outcomeUpdate(ref);
     expect(update.method).toBe('chat.update');
@@ -123,10 +131,11 @@ describe('Slack on real deployments', () => {
     // A user who is not an approver: Slack wants 200 and an ephemeral message.
     const notApprover = press(stranger, 'cutover_complete', v2, {}, slack.hookUrl('stranger'));
     const refused = await post('/slack/interactivity', notApprover);
-    expect(refused).toEqual({ status: 200, body: { response_type: 'ephemeral', text: `Only the approvers of ${stack.environment} can complete a deployment; nothing was changed.` } });
-    await expect.poll(() => slack.hooks.some((h) => h.path === '/hooks/stranger' && h.body.text.startsWith('Only the approvers'))).toBe(true);
-    const strangerCommand = await post('/slack/commands', signedForm(secret, commandForm(stranger, `reset ${stack.environment} database`)));
-    expect(strangerCommand.body.text).toBe(`Only the approvers of ${stack.environment} can reset a deployment; nothing was changed.`);
+    const refusal = 'Only approvers can complete a deployment; nothing was changed.';
+    expect(refused).toEqual({ status: 200, body: { response_type: 'ephemeral', text: refusal } });
+    await expect.poll(() => slack.hooks.some((h) => h.path === '/hooks/stranger' && h.body.text.startsWith('Only approvers'))).toBe(true);
+    const strangerCommand = await post('/slack/commands', signedForm(secret, commandForm(stranger, `reset ${v2} database`)));
+    expect(strangerCommand.body.text).toBe('Only approvers can reset a deployment; nothing was changed.');
     // The same signed request again: a replay.
     const replayed = await post('/slack/interactivity', notApprover);
     expect(replayed.status).toBe(401);
@@ -149,20 +158,25 @@ describe('Slack on real deployments', () => {
     const live = await fetch(`${stack.publicUrl()}/notes`, { headers: { accept: 'application/json' } });
     expect(live.headers.get('x-app-version')).toBe('1.0.0');
 
-    // The reset press again is a replay; a fresh Complete is refused by name of the state; nothing runs any more.
+    // The reset press again is a replay (and another API process answers it as the first did); a fresh Complete is
+    // refused by name of the state; nothing runs any more.
     expect((await post('/slack/interactivity', resetPress)).status).toBe(401);
+    expect(await post('/slack/interactivity', resetPress, createApp(createApiDeps(stack.config, stack.client, stack.env)))).toEqual(reset);
     const late = await post('/slack/interactivity', press(approver, 'cutover_complete', v2));
     expect(late.body.text).toBe('Complete is not available: the deployment is reset; nothing was changed.');
-    const idle = await post('/slack/commands', signedForm(secret, commandForm(approver, `complete ${stack.environment}`)));
+    const idle = await post('/slack/commands', signedForm(secret, commandForm(approver, `status ${stack.environment}`)));
     expect(idle.body.text).toBe(`No deployment is running in ${stack.environment}. The last one, \`${v2}\`, ended reset.`);
 
     expect(JSON.stringify((await outcomeUpdate(ref)).body.blocks)).toContain(`*Reset* by <@${approver}>: code and database rolled back; public traffic is on 1.0.0.`);
   });
 
-  test('v2 again: `/cutover complete <environment>` by another approver completes the running deployment', async () => {
+  test('v2 again: `/cutover complete <deployment-id>` by another approver completes that deployment', async () => {
     const v2 = await stack.deploy('examples/demo-app/v2');
     await stack.waitForPhase(v2, ['awaiting-verification']);
-    const r = await post('/slack/commands', signedForm(secret, commandForm('U0SECOND', `complete ${stack.environment}`)));
+    const byEnvironment = await post('/slack/commands', signedForm(secret, commandForm('U0SECOND', `complete ${stack.environment}`)));
+    expect(byEnvironment.body.text).toMatch(/takes a deployment id, not an environment/);
+    await unchanged(v2);
+    const r = await post('/slack/commands', signedForm(secret, commandForm('U0SECOND', `complete ${v2}`)));
     expect(r).toEqual({ status: 200, body: { response_type: 'ephemeral', text: `Complete accepted for deployment \`${v2}\`: it is being completed.` } });
     const done = await stack.waitForPhase(v2, ['completed']);
     expect(done.decision).toMatchObject({ action: 'complete', requestedBy: 'slack:U0SECOND' });

@@ -1,4 +1,5 @@
 /** Test data for the Slack bot: a deployment status, configurations, signed requests. */
+import { randomBytes } from 'node:crypto';
 import { parseConfig, type LoadedConfig } from '../../src/config/load.js';
 import { signSlackRequest } from '../../src/slack/verify.js';
 import type { DeploymentStatus } from '../../src/workflows/definitions.js';
@@ -31,9 +32,20 @@ export function deploymentStatus(overrides: Partial<DeploymentStatus> = {}): Dep
 }
 
 /** A configuration with the environment `shop` (Slack-enabled unless told) and `quiet` (never). */
-export function slackConfig(options: { apiUrl?: string; topLevel?: boolean; shopSlack?: boolean; tokenEnv?: string; secretEnv?: string } = {}): LoadedConfig {
+export function slackConfig(
+  options: {
+    apiUrl?: string;
+    topLevel?: boolean;
+    shopSlack?: boolean;
+    tokenEnv?: string;
+    secretEnv?: string;
+    /** Makes `quiet` Slack-enabled with these approvers. */
+    quietApprovers?: string[];
+  } = {},
+): LoadedConfig {
   const top = options.topLevel === false ? '' : `slack: { apiUrl: "${options.apiUrl ?? 'https://slack.com/api/'}", botTokenEnv: ${options.tokenEnv ?? 'TEST_SLACK_BOT_TOKEN'}, signingSecretEnv: ${options.secretEnv ?? 'TEST_SLACK_SIGNING_SECRET'} }`;
   const shopSlack = options.shopSlack === false ? '' : `slack: { channel: ${channel}, approvers: [${approver}, U0SECOND] },`;
+  const quietSlack = options.quietApprovers ? `slack: { channel: ${channel}, approvers: [${options.quietApprovers.join(', ')}] },` : '';
   return parseConfig(
     `
 ${top}
@@ -41,7 +53,7 @@ environments:
   shop:
     { ${shopSlack} verificationTimeout: 2h, router: { adminPort: 7401 }, sites: [{ name: web, role: zdd, publicPort: 8090, previewPort: 8091 }] }
   quiet:
-    { router: { adminPort: 7402 }, sites: [{ name: web, role: zdd, publicPort: 8092, previewPort: 8093 }] }
+    { ${quietSlack} router: { adminPort: 7402 }, sites: [{ name: web, role: zdd, publicPort: 8092, previewPort: 8093 }] }
 `,
     '/tmp/cutover.slack-test.yaml',
   );
@@ -71,6 +83,9 @@ export function signedForm(secret: string, fields: Record<string, string>, optio
   };
 }
 
+/** Slack gives every interaction an id of its own, like 13345224609.738474920.8088930838d88f008e0. */
+export const newTriggerId = () => `${Date.now()}.${randomBytes(4).readUInt32BE()}.${randomBytes(8).toString('hex')}`;
+
 /** The block_actions payload Slack sends when a user presses one of the bot's buttons. */
 export function buttonPayload(userId: string, actionId: string, deploymentId: string, responseUrl?: string): Record<string, string> {
   return {
@@ -79,7 +94,7 @@ export function buttonPayload(userId: string, actionId: string, deploymentId: st
       user: { id: userId, username: userId.toLowerCase(), team_id: 'T0TEAM' },
       team: { id: 'T0TEAM' },
       channel: { id: channel },
-      trigger_id: '123.456.abc',
+      trigger_id: newTriggerId(),
       response_url: responseUrl,
       actions: [{ type: 'button', action_id: actionId, block_id: 'cutover_decision', value: deploymentId, action_ts: '1700000000.000200' }],
     }),
@@ -88,5 +103,15 @@ export function buttonPayload(userId: string, actionId: string, deploymentId: st
 
 /** The form Slack posts for `/cutover <text>`. */
 export function commandForm(userId: string, text: string): Record<string, string> {
-  return { token: 'legacy-verification-token', team_id: 'T0TEAM', channel_id: channel, user_id: userId, user_name: userId.toLowerCase(), command: '/cutover', text, response_url: 'https://hooks.slack.com/commands/T0TEAM/1/abc', trigger_id: '1.2.3' };
+  return {
+    token: 'legacy-verification-token',
+    team_id: 'T0TEAM',
+    channel_id: channel,
+    user_id: userId,
+    user_name: userId.toLowerCase(),
+    command: '/cutover',
+    text,
+    response_url: 'https://hooks.slack.com/commands/T0TEAM/1/abc',
+    trigger_id: newTriggerId(),
+  };
 }

@@ -1,14 +1,21 @@
 /** The Slack routes against a stub deployments service: the edges that need no real deployment. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ApiDeps } from '../../src/api/deps.js';
-import type { DeploymentsService } from '../../src/api/deployments-service.js';
-import { ApiError, onError } from '../../src/api/errors.js';
+import type { DeploymentRef, DeploymentsService } from '../../src/deployments/service.js';
+import { ActionNotAvailable, WorkerUnavailable } from '../../src/deployments/errors.js';
+import { onError } from '../../src/api/errors.js';
 import { isSlackResponseUrl, slackRoutes } from '../../src/api/routes/slack.js';
 import { Hono } from 'hono';
 import { startFakeSlack, type FakeSlack } from './fake-slack.js';
 import { approver, buttonPayload, commandForm, deploymentStatus, signedForm, slackConfig, stranger } from './fixtures.js';
 
 const secret = 'route-test-signing-secret';
+const shopDeployment: DeploymentRef = {
+  deploymentId: 'shop-20250101-120000-ab12',
+  environment: 'shop',
+  phase: 'awaiting-verification',
+  execution: 'running',
+};
 const env = { TEST_SLACK_SIGNING_SECRET: secret };
 let slack: FakeSlack;
 beforeAll(async () => {
@@ -81,19 +88,47 @@ describe('interactivity', () => {
     expect((await send(app, '/slack/interactivity', signedForm(secret, { payload: JSON.stringify({ type: 'block_actions', actions: [] }) }))).status).toBe(400);
   });
 
-  test('a refusal reaches the user through response_url as an ephemeral message', async () => {
-    const { app, calls } = appWith({ status: async () => deploymentStatus(), complete: async () => deploymentStatus() });
+  test('a refusal reaches the user through response_url as an ephemeral message; nothing is read for who approves nothing', async () => {
+    const { app, calls } = appWith({ find: async () => shopDeployment, complete: async () => deploymentStatus() });
     const r = await send(app, '/slack/interactivity', signedForm(secret, buttonPayload(stranger, 'cutover_complete', 'shop-20250101-120000-ab12', slack.hookUrl('refusal'))));
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ response_type: 'ephemeral', text: 'Only the approvers of shop can complete a deployment; nothing was changed.' });
-    expect(calls.map((c) => c.split(' ')[0])).toEqual(['status']);
+    expect(r.body).toEqual({ response_type: 'ephemeral', text: 'Only approvers can complete a deployment; nothing was changed.' });
+    expect(calls).toEqual([]);
     await expect.poll(() => slack.hooks.find((h) => h.path === '/hooks/refusal')?.body).toEqual({ ...r.body, replace_original: false });
+  });
+
+  test('an approver of another environment is refused by name of the deployment\'s environment', async () => {
+    const config = slackConfig({ apiUrl: slack.apiUrl, quietApprovers: [stranger] });
+    const { app, calls } = appWith({ find: async () => shopDeployment, complete: async () => deploymentStatus() }, { config });
+    const form = buttonPayload(stranger, 'cutover_complete', shopDeployment.deploymentId);
+    const r = await send(app, '/slack/interactivity', signedForm(secret, form));
+    expect(r.body.text).toBe('Only the approvers of shop can complete a deployment; nothing was changed.');
+    expect(calls.map((c) => c.split(' ')[0])).toEqual(['find']);
+  });
+
+  test('a press without Slack\'s trigger_id is a 400', async () => {
+    const { app, calls } = appWith({});
+    const payload = JSON.parse(buttonPayload(approver, 'cutover_complete', 'shop-1').payload!);
+    delete payload.trigger_id;
+    const r = await send(app, '/slack/interactivity', signedForm(secret, { payload: JSON.stringify(payload) }));
+    expect(r.status).toBe(400);
+    expect(calls).toEqual([]);
+  });
+
+  test('the decision carries Slack\'s trigger_id as its request id, so a replay is answered, not repeated', async () => {
+    const { app, calls } = appWith({ find: async () => shopDeployment, complete: async () => deploymentStatus() });
+    const form = buttonPayload(approver, 'cutover_complete', 'shop-20250101-120000-ab12');
+    const trigger = JSON.parse(form.payload!).trigger_id as string;
+    const r = await send(app, '/slack/interactivity', signedForm(secret, form));
+    expect(r.body.text).toBe('Complete accepted for deployment `shop-20250101-120000-ab12`: it is being completed.');
+    const args = [shopDeployment, { requestedBy: `slack:${approver}` }, { requestId: `slack-${trigger}` }];
+    expect(calls.at(-1)).toBe(`complete ${JSON.stringify(args)}`);
   });
 
   test('an unexpected failure still answers the user', async () => {
     const { app } = appWith({
-      status: async () => {
-        throw new Error('Temporal is unreachable');
+      find: async () => {
+        throw new Error('something unexpected');
       },
     });
     const r = await send(app, '/slack/interactivity', signedForm(secret, buttonPayload(approver, 'cutover_complete', 'shop-20250101-120000-ab12')));
@@ -127,7 +162,24 @@ describe('slash command', () => {
 
   test('unknown environments and environments without Slack approvals are named', async () => {
     expect((await reply({}, approver, 'status nowhere')).text).toBe('No environment named nowhere.');
-    expect((await reply({}, approver, 'complete quiet')).text).toBe('Slack approvals are not enabled for environment quiet.');
+    expect((await reply({}, approver, 'status quiet')).text).toBe('Slack approvals are not enabled for environment quiet.');
+  });
+
+  test('complete and reset name a deployment, never an environment: a replay cannot act on the next deployment', async () => {
+    for (const text of ['complete shop', 'reset shop', 'reset shop database']) {
+      const { text: answer, calls } = await reply(idle, approver, text);
+      expect(answer).toMatch(/^`\/cutover (complete|reset)` takes a deployment id, not an environment: `\/cutover status shop` shows/);
+      expect(answer).toContain('Usage: ');
+      expect(calls).toEqual([]);
+    }
+    expect((await reply({}, approver, 'complete Not/An/Id')).text).toMatch(/^Usage: /);
+  });
+
+  test('a command without Slack\'s trigger_id is a 400', async () => {
+    const { app, calls } = appWith(idle);
+    const { trigger_id: _, ...form } = commandForm(approver, 'status shop');
+    expect((await send(app, '/slack/commands', signedForm(secret, form))).status).toBe(400);
+    expect(calls).toEqual([]);
   });
 
   test('status when nothing runs names the last deployment', async () => {
@@ -135,24 +187,33 @@ describe('slash command', () => {
   });
 
   test('a non-approver is refused before anything about the deployments is read', async () => {
-    const { text, calls } = await reply(idle, stranger, 'reset shop database');
-    expect(text).toBe('Only the approvers of shop can reset a deployment; nothing was changed.');
+    const { text, calls } = await reply(idle, stranger, 'reset shop-20250101-120000-ab12 database');
+    expect(text).toBe('Only approvers can reset a deployment; nothing was changed.');
     expect(calls).toEqual([]);
   });
 
-  test('a refusal of the deployments service (409) names the state', async () => {
-    const { text } = await reply(
+  test('a refusal of the deployments service names the state; an outage names the part that is down', async () => {
+    const refused = await reply(
       {
-        environmentState: async () => ({ environment: 'shop', running: { deploymentId: 'shop-2', workflowId: 'shop-2' }, last: null }),
-        status: async () => deploymentStatus({ deploymentId: 'shop-2', phase: 'warmup', actions: ['reset'] }),
+        find: async () => ({ ...shopDeployment, deploymentId: 'shop-2', phase: 'warmup' }),
         complete: async () => {
-          throw new ApiError(409, 'action-not-available', 'Complete is not available: the deployment is warmup', { state: 'warmup' });
+          throw new ActionNotAvailable('complete', 'warmup', 'Complete is not available while the deployment is warmup');
         },
       },
       approver,
-      'complete shop',
+      'complete shop-2',
     );
-    expect(text).toBe('Complete is not available: the deployment is warmup; nothing was changed.');
+    expect(refused.text).toBe('Complete is not available while the deployment is warmup; nothing was changed.');
+    const down = await reply(
+      {
+        find: async () => {
+          throw new WorkerUnavailable('cutover', null, 'no Cutover worker answered for deployment shop-2 within 4 s');
+        },
+      },
+      approver,
+      'reset shop-2',
+    );
+    expect(down.text).toBe('Cutover cannot answer now: no Cutover worker answered for deployment shop-2 within 4 s.');
   });
 
   test('Slack\'s SSL check is acknowledged', async () => {

@@ -10,10 +10,12 @@ import { isAlive } from '../../src/stack/processes.js';
 const run = promisify(execFile);
 const stateDir = mkdtempSync(join(tmpdir(), 'cutover-start-'));
 const configFile = join(stateDir, 'cutover.yaml');
+// Its own list of started stacks: a plain `npm run stop` elsewhere must not find this one.
+const env = { ...process.env, CUTOVER_STACKS_DIR: join(stateDir, 'stacks') };
 let pids: number[] = [];
 
 afterAll(async () => {
-  await run(process.execPath, ['--import', 'tsx', 'src/stack/stop.ts', '--config', configFile]).catch(() => undefined);
+  await run(process.execPath, ['--import', 'tsx', 'src/stack/stop.ts', '--config', configFile], { env }).catch(() => undefined);
   // As root, the demo's cluster may live outside the state dir (see reachableClusterRoot): remove it too.
   const pointer = join(stateDir, 'postgres', 'location');
   if (existsSync(pointer)) rmSync(readFileSync(pointer, 'utf8').trim(), { recursive: true, force: true });
@@ -35,7 +37,7 @@ environments:
     databases: [{ name: app, engine: postgres, connectionEnv: CUTOVER_START_TEST_DATABASE_URL }]
 `,
     );
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/stack/start.ts', '--demo', '--config', configFile], { timeout: 240_000 });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/stack/start.ts', '--demo', '--config', configFile], { timeout: 240_000, env });
     expect(stdout).toContain(`Temporal Web UI     http://127.0.0.1:${uiPort}`);
     expect(stdout).toContain(`API                 http://127.0.0.1:${apiPort}`);
     expect(stdout).toContain('started a local PostgreSQL for the demo');
@@ -51,11 +53,19 @@ environments:
     expect((await fetch(`http://127.0.0.1:${previewPort}/notes`)).headers.get('x-app-version')).toBe('2.0.0');
 
     const runDir = join(stateDir, 'run');
-    pids = readdirSync(runDir).map((f) => Number(readFileSync(join(runDir, f), 'utf8')));
+    pids = readdirSync(runDir).filter((f) => f.endsWith('.pid')).map((f) => Number(readFileSync(join(runDir, f), 'utf8')));
     expect(pids.length).toBeGreaterThanOrEqual(6); // temporal, postgres, router, agent, worker, api
-    const { stdout: stopped } = await run(process.execPath, ['--import', 'tsx', 'src/stack/stop.ts', '--config', configFile], { timeout: 120_000 });
+    const slotsDir = join(stateDir, 'hosts', 'local', 'slots');
+    const slots = readdirSync(slotsDir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(slotsDir, f), 'utf8')));
+    const running = slots.filter((s) => s.state === 'running');
+    const slotPids = running.map((s) => Number(s.pid));
+    expect(slotPids.length).toBeGreaterThanOrEqual(2); // v1 on the clone, v2 on the original
+    pids.push(...slotPids);
+    const stopArgs = ['--import', 'tsx', 'src/stack/stop.ts', '--config', configFile];
+    const { stdout: stopped } = await run(process.execPath, stopArgs, { timeout: 120_000, env });
     expect(stopped).toContain('api: stopped');
     expect(stopped).toContain('temporal: stopped');
+    for (const slot of running) expect(stopped).toContain(`slot ${slot.slotId}: stopped`);
     await new Promise((r) => setTimeout(r, 500));
     expect(pids.filter((pid) => isAlive(pid))).toEqual([]);
     await expect(fetch(`http://127.0.0.1:${publicPort}/notes`)).rejects.toThrow();

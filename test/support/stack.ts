@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync, writeFileSy
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import pg from 'pg';
@@ -18,8 +18,12 @@ import { freePort } from '../../src/devtools/free-port.js';
 import { createApp } from '../../src/api/app.js';
 import { createApiDeps, type ApiSettings } from '../../src/api/deps.js';
 import { startWorker, type CutoverWorker } from '../../src/worker/main.js';
-import { startHostAgent, type HostAgent } from '../../src/platform/agent/main.js';
+import { startHostAgent } from '../../src/platform/agent/main.js';
+import { hostTaskQueue } from '../../src/platform/agent/contract.js';
 import { startRouter, type RunningRouter } from '../../src/platform/router/main.js';
+import { agentEnvironment } from '../../src/platform/agent/environment.js';
+import { createSystemUser, isRoot } from '../../src/platform/agent/slot-user.js';
+import { provideDatabase } from '../../src/devtools/postgres-cluster.js';
 import pino from 'pino';
 
 export interface SiteSpec {
@@ -47,6 +51,8 @@ export interface StackOptions {
   temporalAddress?: string;
   /** Run the worker as a real child process that the test can SIGKILL. */
   workerProcess?: boolean;
+  /** Run the host agent as a real child process that the test can SIGKILL. */
+  agentProcess?: boolean;
   /** Where Cutover reaches the database (a flaky proxy in front of it, say). */
   databaseUrl?: (direct: string) => string;
   /** Adds the top-level `slack` section (env var names, API URL) and the environment's channel and approvers. */
@@ -75,10 +81,17 @@ export interface TestStack {
   startWorker(extraEnv?: NodeJS.ProcessEnv): Promise<void>;
   /** Resolves with the signal or exit code when the worker process ends on its own. */
   workerExited(): Promise<string | null>;
+  /** SIGKILL the host agent process (agentProcess stacks); its slots keep running. */
+  killAgent(): Promise<void>;
+  startAgent(extraEnv?: NodeJS.ProcessEnv): Promise<void>;
+  /** Resolves with the signal or exit code when the agent process ends on its own. */
+  agentExited(): Promise<string | null>;
   env: NodeJS.ProcessEnv;
   client: Client;
   app: ReturnType<typeof createApp>;
   router: RunningRouter;
+  /** The router admin secret the stack's router, worker and API share. */
+  routerToken: string;
   /** Public URL of a site, through the router. */
   publicUrl(site?: string): string;
   previewUrl(site?: string): string;
@@ -92,13 +105,15 @@ export interface TestStack {
   /** Serves the API app on a free loopback port (for real HTTP clients such as the CLI). */
   serveApi(): Promise<{ url: string; close(): Promise<void> }>;
   waitForPhase(id: string, phases: string[], timeoutMs?: number): Promise<any>;
-  deploy(pkg: string, mode?: string): Promise<string>;
+  /** `extra` joins the request body (allowMissingMigrations, say). */
+  deploy(pkg: string, mode?: string, extra?: Record<string, unknown>): Promise<string>;
   /** Deploys, waits for verification, Completes, and returns the completed status. */
   deployAndComplete(pkg: string, mode?: string): Promise<any>;
   close(): Promise<void>;
 }
 
 const quiet = pino({ level: 'warn' });
+const TEST_SLOT_USER = 'cutover-tests';
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 export async function startTestStack(options: StackOptions = {}): Promise<TestStack> {
@@ -115,23 +130,36 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     pgBinDir: inject('pgBinDir'),
   };
   const adminUrl = services.pgAdminUrl;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${admin.escapeIdentifier(dbName)}`);
-  await admin.end();
-  const directUrl = adminUrl.replace(/\/postgres$/, `/${dbName}`);
-  const env: NodeJS.ProcessEnv = { ...process.env, [`DB_${id.toUpperCase()}_URL`]: options.databaseUrl ? options.databaseUrl(directUrl) : directUrl };
+  // The database with its migration and application logins, as an operator sets them up (docs/security.md).
+  const loginRoles = { migration: `${environment}_migrator`, app: `${environment}_application` };
+  const logins = await provideDatabase(adminUrl, dbName, loginRoles);
+  const reach = (url: string) => (options.databaseUrl ? options.databaseUrl(url) : url);
+  const dbEnv = `DB_${id.toUpperCase()}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    [`${dbEnv}_URL`]: reach(logins.admin),
+    [`${dbEnv}_MIGRATION_URL`]: reach(logins.migration),
+    [`${dbEnv}_APP_URL`]: reach(logins.app),
+  };
+  // Every stack's slots run as one shared unprivileged user (as root): no user per test environment piles up.
+  if (isRoot()) await createSystemUser(TEST_SLOT_USER, 'Cutover test slots');
+  // The router admin secret, as `npm start` hands it out: to the router, the worker and the API, never to the host agent.
+  const routerToken = randomBytes(32).toString('base64url');
+  delete env.CUTOVER_ROUTER_TOKEN;
+  const withRouterToken: NodeJS.ProcessEnv = { ...env, CUTOVER_ROUTER_TOKEN: routerToken };
 
   const ports = await Promise.all([freePort(), ...sites.flatMap(() => [freePort(), freePort()])]);
   const yaml = `
 stateDir: ${stateDir}
 temporal: { address: "${options.temporalAddress ?? services.temporalAddress}", namespace: default, taskQueue: cutover-${environment} }
 postgres: { binDir: ${services.pgBinDir} }
+packages: { roots: [${join(repoRoot, 'examples')}] }
 ${options.slack ? `slack: { ${slackTopLevel(options.slack)} }` : ''}
 ${authSection(options.auth?.(environment), adminToken)}
 environments:
   ${environment}:
     host: h${id}
+    slotUser: ${TEST_SLOT_USER}
 ${options.slack ? `    slack: { channel: ${options.slack.channel}, approvers: [${options.slack.approvers.join(', ')}] }` : ''}
     verificationTimeout: ${options.verificationTimeout ?? '1h'}
     timeouts: { step: ${options.timeouts?.step ?? '60s'}, heartbeat: ${options.timeouts?.heartbeat ?? '20s'} }
@@ -139,37 +167,50 @@ ${options.slack ? `    slack: { channel: ${options.slack.channel}, approvers: [$
     sites:
 ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath ? ` warmupPath: ${s.warmupPath},` : ''} warmupTimeout: ${options.warmupTimeout ?? '30s'}, publicPort: ${ports[1 + 2 * i]}, previewPort: ${ports[2 + 2 * i]} }`).join('\n')}
     databases:
-      - { name: app, engine: postgres, connectionEnv: DB_${id.toUpperCase()}_URL }
+      - name: app
+        engine: postgres
+        connectionEnv: ${dbEnv}_URL
+        migrationConnectionEnv: ${dbEnv}_MIGRATION_URL
+        appConnectionEnv: ${dbEnv}_APP_URL
 `;
   const configFile = join(stateDir, 'cutover.yaml');
   writeFileSync(configFile, yaml);
-  // Relative package paths in requests resolve against the repository, as in the demo.
-  const config = { ...parseConfig(yaml, configFile), file: join(process.cwd(), 'cutover.test.yaml') };
+  const config = parseConfig(yaml, configFile);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
 
-  const router = await startRouter({ config, environment, logger: quiet });
-  const agent: HostAgent = await startHostAgent({ config, host: `h${id}`, connection, env, logger: quiet });
+  const router = await startRouter({ config, environment, logger: quiet, env: withRouterToken });
+  const agentEnv = agentEnvironment(config, `h${id}`, env);
+  const agent = options.agentProcess ? null : await startHostAgent({ config, host: `h${id}`, connection, env: agentEnv, logger: quiet });
+  let agentChild: ChildProcess | null = null;
+  const startAgentNow = async (extraEnv: NodeJS.ProcessEnv = {}) => {
+    agentChild = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/platform/agent/main.ts'), '--host', `h${id}`, '--config', configFile], {
+      env: { ...agentEnv, ...extraEnv, CUTOVER_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
+    });
+    await waitForPollers(client, hostTaskQueue(`h${id}`), 60_000, 2, agentChild.pid);
+  };
   let worker: CutoverWorker | null = null;
   let workerRun: Promise<void> = Promise.resolve();
   let workerChild: ChildProcess | null = null;
   const startWorkerNow = async (extraEnv: NodeJS.ProcessEnv = {}) => {
     if (options.workerProcess) {
       workerChild = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/worker/main.ts'), '--config', configFile], {
-        env: { ...env, ...extraEnv, CUTOVER_LOG_LEVEL: 'warn' },
+        env: { ...withRouterToken, ...extraEnv, CUTOVER_LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'inherit', 'inherit'],
         detached: true, // its own session, like a worker run by a service manager
       });
-      await waitForPollers(client, config.temporal.taskQueue);
+      await waitForPollers(client, config.temporal.taskQueue, 60_000, 1, workerChild.pid);
     } else {
-      worker = await startWorker({ config, connection, env });
+      worker = await startWorker({ config, connection, env: withRouterToken });
       workerRun = worker.run();
     }
   };
   await startWorkerNow();
-  const agentRun = agent.run();
-  const app = createApp(createApiDeps(config, client, env, options.apiSettings));
+  const agentRun = agent ? agent.run() : startAgentNow();
+  const app = createApp(createApiDeps(config, client, withRouterToken, options.apiSettings));
   const servers: Array<{ close(): Promise<void> }> = [];
   const site0 = sites[0]!.name;
   const siteCfg = (name: string) => config.environments[environment]!.sites.find((s) => s.name === name)!;
@@ -184,26 +225,19 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath
       const json = execFileSync(services.temporalCli, ['workflow', 'show', '--address', config.temporal.address, '--workflow-id', workflowId, '--output', 'json']);
       writeFileSync(join(repoRoot, 'test/replay/histories', `${name}.json`), json);
     },
-    async killWorker() {
-      const child = workerChild;
-      if (!child || child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    },
+    killWorker: () => kill(workerChild),
     async startWorker(extraEnv) {
       await startWorkerNow(extraEnv);
     },
-    workerExited() {
-      const child = workerChild;
-      if (!child) return Promise.resolve(null);
-      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.signalCode ?? String(child.exitCode));
-      return new Promise((r) => child.once('exit', (code, signal) => r(signal ?? String(code))));
-    },
+    workerExited: () => exited(workerChild),
+    killAgent: () => kill(agentChild),
+    startAgent: (extraEnv) => startAgentNow(extraEnv),
+    agentExited: () => exited(agentChild),
     env,
     client,
     app,
     router,
+    routerToken,
     publicUrl: (site = site0) => `http://127.0.0.1:${siteCfg(site).publicPort}`,
     previewUrl: (site = site0) => `http://127.0.0.1:${siteCfg(site).previewPort}`,
     async sql(text, params) {
@@ -267,8 +301,10 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath
       const log = await stack.api('GET', `/v1/deployments/${deploymentId}/log`);
       throw new Error(`deployment ${deploymentId} did not reach ${phases.join('/')} in ${timeoutMs} ms; last: ${JSON.stringify(last?.phase)}\n${log.text}`);
     },
-    async deploy(pkg, mode = 'readonly') {
-      const r = await stack.api('POST', `/v1/environments/${environment}/deployments`, { package: pkg, mode });
+    async deploy(pkg, mode = 'readonly', extra = {}) {
+      // The API takes absolute host paths only: examples/... means the repository's.
+      const hostPath = pkg.startsWith('sha256:') || isAbsolute(pkg) ? pkg : join(repoRoot, pkg);
+      const r = await stack.api('POST', `/v1/environments/${environment}/deployments`, { package: hostPath, mode, ...extra });
       if (r.status !== 202) throw new Error(`deploy answered ${r.status}: ${r.text}`);
       return r.body.deploymentId as string;
     },
@@ -283,7 +319,8 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath
       await Promise.allSettled(servers.map((server) => server.close()));
       await stack.killWorker();
       if (worker?.worker.getState() === 'RUNNING') worker.worker.shutdown();
-      agent.shutdown();
+      agent?.shutdown();
+      await kill(agentChild);
       await Promise.allSettled([workerRun, agentRun]);
       await router.close();
       killSlots(stateDir);
@@ -293,6 +330,7 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath
       await c.connect();
       const dbs = await c.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${environment}%`]);
       for (const row of dbs.rows) await c.query(`drop database if exists ${c.escapeIdentifier(row.datname)} with (force)`);
+      for (const role of [loginRoles.migration, loginRoles.app]) await c.query(`drop role if exists ${c.escapeIdentifier(role)}`);
       await c.end();
       rmSync(stateDir, { recursive: true, force: true });
     },
@@ -302,12 +340,27 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-/** A worker counts as up once it polls its task queue. */
-async function waitForPollers(client: Client, taskQueue: string, timeoutMs = 60_000) {
+async function kill(child: ChildProcess | null) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exit = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exit;
+}
+
+function exited(child: ChildProcess | null): Promise<string | null> {
+  if (!child) return Promise.resolve(null);
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.signalCode ?? String(child.exitCode));
+  return new Promise((r) => child.once('exit', (code, signal) => r(signal ?? String(code))));
+}
+
+/** A worker counts as up once it polls its task queue (1: workflow tasks, 2: activity tasks); that process, when given. */
+async function waitForPollers(client: Client, taskQueue: string, timeoutMs = 60_000, taskQueueType = 1, pid?: number) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const r = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 1 });
-    if ((r.pollers?.length ?? 0) > 0 && r.pollers!.some((p) => (p.lastAccessTime?.seconds?.toNumber?.() ?? 0) * 1000 > Date.now() - 5000)) return;
+    const r = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType });
+    const polling = (r.pollers ?? []).filter((p) => (p.lastAccessTime?.seconds?.toNumber?.() ?? 0) * 1000 > Date.now() - 5000);
+    // A killed process's poller stays listed for a while: a restarted one is known by its pid in the identity.
+    if (polling.some((p) => pid === undefined || new RegExp(`\\b${pid}\\b`).test(p.identity ?? ''))) return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`no worker polled ${taskQueue} within ${timeoutMs} ms`);

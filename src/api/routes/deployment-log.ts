@@ -38,14 +38,14 @@ export function deploymentLogRoutes(deps: ApiDeps) {
           description: 'One line per event; a server-sent event stream with follow=true',
           content: { 'text/plain': { schema: z.string() }, 'text/event-stream': { schema: z.string() } },
         },
-        ...failures(400, 401, 403, 404),
+        ...failures(400, 401, 403, 404, 503),
       },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const query = c.req.valid('query');
-      await view.status(c.get('principal'), id);
-      if (query.follow !== 'true') return c.text(asText(await deps.deployments.log(id, query.after)), 200);
+      const deployment = await view.find(c.get('principal'), id);
+      if (query.follow !== 'true') return c.text(asText(await deps.deployments.log(deployment, query.after)), 200);
 
       const resumeFrom = Number(c.req.header('last-event-id'));
       let next = query.after ?? (Number.isSafeInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : 0);
@@ -55,12 +55,12 @@ export function deploymentLogRoutes(deps: ApiDeps) {
           let closedSeen = false;
           while (!stream.aborted) {
             // The status before the lines: once it says over, the lines fetched after it are the last ones.
-            const status = await deps.deployments.status(id);
-            for (const line of await deps.deployments.log(id, next)) {
+            const status = await deps.deployments.status(deployment);
+            for (const line of await deps.deployments.log(deployment, next)) {
               next += 1;
               await stream.writeSSE({ event: 'line', id: String(next), data: JSON.stringify(line) });
             }
-            const execution = isOver(status) ? null : await deps.deployments.execution(id);
+            const execution = isOver(status) ? null : (await deps.deployments.find(id)).execution;
             // Closed since the status was read: one more pass reads the final status and the last lines.
             if (!isOver(status) && execution !== 'running' && !closedSeen) {
               closedSeen = true;

@@ -1,8 +1,8 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
-import { allow, assertEnvironment, type ApiEnv } from '../auth.js';
+import { newDeploymentId } from '../../deployments/ids.js';
+import { allow, visibleEnvironment, type ApiEnv } from '../auth.js';
 import { deploymentView, requester } from '../deployment-view.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError } from '../errors.js';
 import { failures, json, needs, secured } from '../openapi.js';
 import { resolvePackage } from '../resolve-package.js';
 import {
@@ -23,9 +23,6 @@ const DEFAULT_PAGE_SIZE = 20;
 export function deploymentRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
   const view = deploymentView(deps);
-  const knownEnvironment = (environment: string) => {
-    if (!deps.config.environments[environment]) throw new ApiError(404, 'not-found', `no environment named ${environment}`);
-  };
 
   app.openapi(
     createRoute({
@@ -38,18 +35,18 @@ export function deploymentRoutes(deps: ApiDeps) {
       request: { params: environmentParam, body: { content: { 'application/json': { schema: startDeploymentBody } }, required: true } },
       responses: {
         202: json(deploymentAcceptedSchema, 'The deployment started'),
-        ...failures(400, 401, 403, 404, 409, 415, 422),
+        ...failures(400, 401, 403, 404, 409, 415, 422, 503),
       },
     }),
     async (c) => {
       const { environment } = c.req.valid('param');
       const body = c.req.valid('json');
-      assertEnvironment(c.get('principal'), environment);
-      knownEnvironment(environment);
+      visibleEnvironment(deps.config, c.get('principal'), environment);
       const pkg = await resolvePackage(deps, body.package);
-      const deploymentId = deps.deployments.newDeploymentId(environment);
+      const deploymentId = newDeploymentId(environment);
       const requestedBy = requester(c.get('principal'), body.requestedBy);
-      const started = await deps.deployments.start({ deploymentId, environment, package: pkg, mode: body.mode, requestedBy });
+      const allowMissing = body.allowMissingMigrations ? { allowMissingMigrations: true } : {};
+      const started = await deps.deployments.start({ deploymentId, environment, package: pkg, mode: body.mode, requestedBy, ...allowMissing });
       const self = `/v1/deployments/${started.deploymentId}`;
       return c.json(
         { ...started, status: 'started', links: { self, log: `${self}/log`, temporalUi: deps.deployments.temporalUiUrl(started.workflowId) } },
@@ -68,15 +65,12 @@ export function deploymentRoutes(deps: ApiDeps) {
       security: secured,
       middleware: [allow('view', 'list deployments')],
       request: { query: listDeploymentsQuery },
-      responses: { 200: json(deploymentListSchema, 'A page of deployments'), ...failures(400, 401, 403, 404) },
+      responses: { 200: json(deploymentListSchema, 'A page of deployments'), ...failures(400, 401, 403, 404, 503) },
     }),
     async (c) => {
       const query = c.req.valid('query');
       const principal = c.get('principal');
-      if (query.environment) {
-        assertEnvironment(principal, query.environment);
-        knownEnvironment(query.environment);
-      }
+      if (query.environment) visibleEnvironment(deps.config, principal, query.environment);
       const page = await deps.deployments.list({
         environments: query.environment ? [query.environment] : principal.environments,
         phase: query.phase,
@@ -101,7 +95,10 @@ export function deploymentRoutes(deps: ApiDeps) {
       request: { params: deploymentParam },
       responses: { 200: json(deploymentStatusSchema, 'The deployment'), ...failures(400, 401, 403, 404, 503) },
     }),
-    async (c) => c.json(view.withLinks(await view.status(c.get('principal'), c.req.valid('param').id)), 200),
+    async (c) => {
+      const deployment = await view.find(c.get('principal'), c.req.valid('param').id);
+      return c.json(view.withLinks(await deps.deployments.status(deployment)), 200);
+    },
   );
 
   app.openapi(
@@ -115,14 +112,15 @@ export function deploymentRoutes(deps: ApiDeps) {
       request: { params: deploymentParam, body: { content: { 'application/json': { schema: completeBody } }, required: false } },
       responses: {
         200: json(deploymentStatusSchema, 'Accepted; the deployment is completing'),
-        ...failures(400, 401, 403, 404, 409, 415),
+        ...failures(400, 401, 403, 404, 409, 415, 503),
       },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json') ?? {};
-      await view.authorize(c.get('principal'), id);
-      return c.json(view.withLinks(await deps.deployments.complete(id, requester(c.get('principal'), body.requestedBy))), 200);
+      const deployment = await view.find(c.get('principal'), id);
+      const requestedBy = requester(c.get('principal'), body.requestedBy);
+      return c.json(view.withLinks(await deps.deployments.complete(deployment, { requestedBy })), 200);
     },
   );
 
@@ -137,14 +135,15 @@ export function deploymentRoutes(deps: ApiDeps) {
       request: { params: deploymentParam, body: { content: { 'application/json': { schema: resetBody } }, required: true } },
       responses: {
         200: json(deploymentStatusSchema, 'Accepted; the deployment is resetting'),
-        ...failures(400, 401, 403, 404, 409, 415),
+        ...failures(400, 401, 403, 404, 409, 415, 503),
       },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
-      await view.authorize(c.get('principal'), id);
-      const status = await deps.deployments.reset(id, { rollbackDatabase: body.rollbackDatabase, requestedBy: requester(c.get('principal'), body.requestedBy) });
+      const deployment = await view.find(c.get('principal'), id);
+      const requestedBy = requester(c.get('principal'), body.requestedBy);
+      const status = await deps.deployments.reset(deployment, { rollbackDatabase: body.rollbackDatabase, requestedBy });
       return c.json(view.withLinks(status), 200);
     },
   );

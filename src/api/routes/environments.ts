@@ -1,8 +1,7 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import type { EnvironmentConfig } from '../../config/schema.js';
-import { allow, assertEnvironment, mayAccess, type ApiEnv } from '../auth.js';
+import { allow, mayAccess, visibleEnvironment, type ApiEnv } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError } from '../errors.js';
 import { failures, json, needs, secured } from '../openapi.js';
 import { environmentListSchema, environmentParam, environmentSchema } from '../schemas.js';
 import { validationHook } from '../validation.js';
@@ -50,15 +49,16 @@ export function environmentRoutes(deps: ApiDeps) {
       security: secured,
       middleware: [allow('view', 'see environments')],
       request: { params: environmentParam },
-      responses: { 200: json(environmentSchema, 'The environment'), ...failures(400, 401, 403, 404) },
+      responses: { 200: json(environmentSchema, 'The environment'), ...failures(400, 401, 403, 404, 503) },
     }),
     async (c) => {
       const { environment } = c.req.valid('param');
-      assertEnvironment(c.get('principal'), environment);
-      const env = deps.config.environments[environment];
-      if (!env) throw new ApiError(404, 'not-found', `no environment named ${environment}`);
+      const env = visibleEnvironment(deps.config, c.get('principal'), environment);
       const host = routerHost(env);
       const [routes, state] = await Promise.allSettled([deps.router(environment).getRoutes(), deps.deployments.environmentState(environment)]);
+      // The router's answer is optional (routerError says why); the running deployment is not: unknown is a 503, never null.
+      if (state.status === 'rejected') throw state.reason;
+      const envState = state.value;
       const sites = env.sites.map((site) => {
         const live = routes.status === 'fulfilled' ? (routes.value.sites[site.name]?.live ?? null) : null;
         const pkg = ((live as { package?: ServedPackage } | null)?.package ?? null) as ServedPackage | null;
@@ -74,14 +74,13 @@ export function environmentRoutes(deps: ApiDeps) {
           package: pkg ? { sha256: pkg.sha256, version: pkg.version } : null,
         };
       });
-      const envState = state.status === 'fulfilled' ? state.value : null;
       return c.json(
         {
           name: environment,
           livePackage: sites.find((s) => s.package)?.package ?? null,
           inMaintenance: sites.some((s) => s.serving === 'clone' || s.serving === 'maintenance-page'),
-          runningDeployment: envState?.running?.deploymentId ?? null,
-          lastDeployment: envState?.last ?? null,
+          runningDeployment: envState.running?.deploymentId ?? null,
+          lastDeployment: envState.last ?? null,
           sites,
           ...(routes.status === 'rejected' ? { routerError: `the router of ${environment} is not reachable: ${(routes.reason as Error).message}` } : {}),
         },

@@ -14,10 +14,6 @@ const archive = { schema: z.string().openapi({ type: 'string', format: 'binary' 
 
 const describe = (pkg: StoredPackage) => ({ id: pkg.ref.sha256, package: `sha256:${pkg.ref.sha256}`, name: pkg.ref.name, version: pkg.ref.version, warmupPath: pkg.ref.warmupPath });
 
-/** What a broken archive looks like to the store: its own refusals, or zlib's and tar's complaints. */
-const isArchiveError = (error: unknown) =>
-  error instanceof PackageError || /^(Z_|TAR_)/.test(String((error as { code?: unknown })?.code ?? '')) || (error as Error)?.name === 'ZlibError';
-
 export function packageRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
 
@@ -43,7 +39,8 @@ export function packageRoutes(deps: ApiDeps) {
         try {
           return { pkg: await deps.store.importPackage(upload.file), upload: { bytes: upload.bytes, sha256: upload.sha256 } };
         } catch (error) {
-          if (!isArchiveError(error)) throw error;
+          // The store's refusals name the problem and the limit; anything else is a 500 that shows no internal path.
+          if (!(error instanceof PackageError)) throw error;
           const message = `the package was refused: ${(error as Error).message}`;
           throw new ApiError(422, 'invalid-package', `body: ${message}`, { fields: [{ field: 'body', message }] });
         }

@@ -18,9 +18,13 @@ export interface SlackRouteOptions {
   fetch?: typeof fetch;
 }
 
+/** Slack's id of one interaction: a decision made through it happens once, however often the request arrives. */
+const triggerId = z.string().regex(/^[\w.-]{1,255}$/);
+
 const blockActions = z.object({
   type: z.literal('block_actions'),
   user: z.object({ id: z.string() }),
+  trigger_id: triggerId,
   actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
   response_url: z.string().optional(),
 });
@@ -76,11 +80,14 @@ export function slackRoutes(deps: ApiDeps, options: SlackRouteOptions = {}) {
     // Other interactions (shortcuts, view submissions) are not Cutover's: acknowledge and ignore them.
     if ((payload as { type?: unknown } | null)?.type !== 'block_actions') return c.body(null, 200);
     const parsed = blockActions.safeParse(payload);
-    if (!parsed.success) throw new ApiError(400, 'invalid-request', 'body.payload: not a block_actions payload with a user and an action');
-    const { user, actions, response_url } = parsed.data;
+    if (!parsed.success) {
+      throw new ApiError(400, 'invalid-request', 'body.payload: not a block_actions payload with a user, a trigger_id and an action');
+    }
+    const { user, actions, response_url, trigger_id } = parsed.data;
     const action = actions[0]!;
     return answer(c, async () => {
-      const reply = await inbound.button({ userId: user.id, actionId: action.action_id, deploymentId: action.value });
+      const press = { userId: user.id, actionId: action.action_id, deploymentId: action.value, triggerId: trigger_id };
+      const reply = await inbound.button(press);
       respond(response_url, reply);
       return reply;
     });
@@ -91,7 +98,9 @@ export function slackRoutes(deps: ApiDeps, options: SlackRouteOptions = {}) {
     if (form.get('ssl_check') === '1') return c.body(null, 200);
     const userId = form.get('user_id');
     if (!userId) throw new ApiError(400, 'invalid-request', 'body.user_id: is required');
-    return answer(c, () => inbound.command({ userId, text: form.get('text') ?? '' }));
+    const trigger = triggerId.safeParse(form.get('trigger_id'));
+    if (!trigger.success) throw new ApiError(400, 'invalid-request', 'body.trigger_id: is required: Slack\'s id of the command');
+    return answer(c, () => inbound.command({ userId, text: form.get('text') ?? '', triggerId: trigger.data }));
   });
 
   return app;

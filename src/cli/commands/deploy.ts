@@ -23,7 +23,14 @@ export function describeOutcome(ctx: CliContext, status: Deployment): void {
   }
 }
 
-export async function deploy(ctx: CliContext, args: string[], options: { mode?: string; wait?: boolean; 'requested-by'?: string }): Promise<ExitCode> {
+interface DeployOptions {
+  mode?: string;
+  wait?: boolean;
+  'requested-by'?: string;
+  'allow-missing-migrations'?: boolean;
+}
+
+export async function deploy(ctx: CliContext, args: string[], options: DeployOptions): Promise<ExitCode> {
   const [environment, pkg, ...extra] = args;
   if (!environment || !pkg || extra.length > 0) throw new CliError('deploy needs <environment> and <package>: cutover deploy <environment> <package> [--mode <mode>] [--wait]', exitCodes.usage);
   if (options.mode !== undefined && !modes.includes(options.mode)) throw new CliError(`--mode must be one of ${modes.join(', ')}`, exitCodes.usage);
@@ -32,6 +39,7 @@ export async function deploy(ctx: CliContext, args: string[], options: { mode?: 
     package: reference,
     ...(options.mode ? { mode: options.mode } : {}),
     ...(options['requested-by'] ? { requestedBy: options['requested-by'] } : {}),
+    ...(options['allow-missing-migrations'] ? { allowMissingMigrations: true } : {}),
   });
   if (!options.wait) {
     if (ctx.json) printJson(ctx, accepted);

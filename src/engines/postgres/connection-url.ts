@@ -1,4 +1,4 @@
-import { EngineError, type DatabaseHandle } from '../engine.js';
+import { connectionStringsOf, EngineError, type DatabaseHandle } from '../engine.js';
 
 /** Parses the handle's URL; the message names the environment variable, never the secret value. */
 export function parseConnectionUrl(db: DatabaseHandle): URL {
@@ -69,12 +69,15 @@ export function libpqEnvironment(db: DatabaseHandle, base: NodeJS.ProcessEnv = p
 
 /** Every spelling of the secret that could end up in a message. */
 export function secretsOf(db: DatabaseHandle): string[] {
-  const secrets = [db.connectionString];
-  try {
-    const url = new URL(db.connectionString);
-    if (url.password) secrets.push(url.password, safeDecode(url.password));
-  } catch {
-    // An unparsable string is redacted as a whole.
+  const secrets: string[] = [];
+  for (const connectionString of connectionStringsOf(db)) {
+    secrets.push(connectionString);
+    try {
+      const url = new URL(connectionString);
+      if (url.password) secrets.push(url.password, safeDecode(url.password));
+    } catch {
+      // An unparsable string is redacted as a whole.
+    }
   }
   return secrets.filter((s) => s.length > 0);
 }

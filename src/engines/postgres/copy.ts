@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { DatabaseHandle, HeartbeatFn } from '../engine.js';
-import { databaseExists, dropDatabase, isSuperuser, ownerOf, renameDatabase, withOperationLock } from './databases.js';
+import { copyDatabaseAccess, databaseExists, dropDatabase, isSuperuser, ownerOf, renameDatabase, withOperationLock } from './databases.js';
 import { dumpAndRestore } from './dump-restore.js';
 import type { PhysicalNames } from './names.js';
 import { withMaintenance } from './session.js';
@@ -43,6 +43,7 @@ export async function copyToTemporary(db: DatabaseHandle, names: PhysicalNames, 
         `create database ${ident(names.temporaryPartial)} template template0 ${await localeOptionsOf(admin, names.original)}${owner ? ` owner ${ident(owner)}` : ''}`,
       );
       try {
+        await copyDatabaseAccess(admin, names.original, names.temporaryPartial);
         await dumpAndRestore(db, { binDir, from: names.original, to: names.temporaryPartial, keepOwners: superuser }, heartbeat);
       } catch (error) {
         await dropDatabase(admin, names.temporaryPartial).catch(() => undefined);

@@ -65,3 +65,29 @@ export async function withOperationLock<T>(admin: pg.Client, original: string, w
     await admin.query('select pg_advisory_unlock($1::bigint)', [key]).catch(() => undefined);
   }
 }
+
+/** Database privileges, as aclexplode spells them: the only words that reach the GRANT below. */
+const DATABASE_PRIVILEGES = new Set(['CONNECT', 'TEMPORARY', 'CREATE']);
+
+/**
+ * Gives `to` the database-level privileges of `from` (who may connect): CREATE DATABASE, whether from a dump or a
+ * template, starts from the default (everyone may connect), so a copy or a restored original would otherwise let
+ * every login in, and a login that was granted CONNECT alone would lose it.
+ */
+export async function copyDatabaseAccess(admin: pg.Client, from: string, to: string): Promise<void> {
+  const acl = await admin.query<{ custom: boolean }>('select datacl is not null as custom from pg_database where datname = $1', [from]);
+  if (!acl.rows[0]?.custom) return;
+  const entries = await admin.query<{ grantee: string | null; privilege: string; grantable: boolean }>(
+    `select case when a.grantee = 0 then null else pg_get_userbyid(a.grantee) end as grantee,
+            a.privilege_type as privilege, a.is_grantable as grantable
+       from pg_database d, aclexplode(d.datacl) a where d.datname = $1`,
+    [from],
+  );
+  await admin.query(`revoke all on database ${ident(to)} from public`);
+  for (const entry of entries.rows) {
+    if (!DATABASE_PRIVILEGES.has(entry.privilege)) continue;
+    const grantee = entry.grantee === null ? 'public' : ident(entry.grantee);
+    const option = entry.grantable && entry.grantee !== null ? ' with grant option' : '';
+    await admin.query(`grant ${entry.privilege} on database ${ident(to)} to ${grantee}${option}`);
+  }
+}

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { EngineError, type DatabaseHandle, type HeartbeatFn, type Migration, type MigrationResult } from '../engine.js';
+import {
+  EngineError,
+  type DatabaseHandle,
+  type HeartbeatFn,
+  type Migration,
+  type MigrationOptions,
+  type MigrationResult,
+} from '../engine.js';
+import { changedAfterApplied, checkAgainstHistory } from '../migration-history.js';
 import { isTransient, sqlStateOf } from './errors.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { PhysicalNames } from './names.js';
@@ -11,7 +19,7 @@ const MIGRATION_NAME = /^[0-9A-Za-z._-]+\.sql$/;
 /** Fixed key of the transaction-level advisory lock that serialises appliers of one database. */
 const MIGRATIONS_LOCK_KEY = '7160413102571935299';
 
-const HISTORY = 'public.cutover_migrations';
+export const HISTORY = 'public.cutover_migrations';
 
 const CREATE_HISTORY = `create table if not exists ${HISTORY} (
   name text primary key,
@@ -33,13 +41,6 @@ function validate(migrations: Migration[]): void {
     if (seen.has(name)) throw new EngineError('invalid-input', `migration ${name} is listed twice`);
     seen.add(name);
   }
-}
-
-function changedAfterApplied(name: string, recorded: string, now: string): EngineError {
-  return new EngineError(
-    'migration-failed',
-    `migration ${name} was changed after it was applied (checksum recorded ${recorded.slice(0, 12)}…, now ${now.slice(0, 12)}…): add a new migration instead of editing an applied one`,
-  );
 }
 
 /** "relation "x" does not exist (SQLSTATE 42P01) at line 3", from the PostgreSQL error of a migration. */
@@ -87,20 +88,24 @@ async function recordedChecksums(client: pg.Client): Promise<Map<string, string>
 }
 
 /** Applies each pending migration in its own transaction together with its history row. */
-export async function applyMigrations(db: DatabaseHandle, names: PhysicalNames, migrations: Migration[], heartbeat: HeartbeatFn): Promise<MigrationResult> {
+export async function applyMigrations(
+  db: DatabaseHandle,
+  names: PhysicalNames,
+  migrations: Migration[],
+  heartbeat: HeartbeatFn,
+  options: MigrationOptions = {},
+): Promise<MigrationResult> {
   validate(migrations);
   const ordered = [...migrations].sort(byName).map((m) => ({ ...m, checksum: checksumOf(m.sql) }));
   const outcome: MigrationResult = { applied: [], alreadyApplied: [] };
   await withConnection(db, names.original, async (client) => {
-    // Refuse an edited history before changing anything.
+    // Refuse an edited history, or one the package lacks part of, before changing anything.
     const recorded = await inTransaction(client, async () => {
       await client.query(CREATE_HISTORY);
       return recordedChecksums(client);
     });
-    for (const m of ordered) {
-      const previous = recorded.get(m.name);
-      if (previous !== undefined && previous !== m.checksum) throw changedAfterApplied(m.name, previous, m.checksum);
-    }
+    const missing = checkAgainstHistory(recorded, ordered, options);
+    if (missing.length > 0) outcome.missing = missing;
     for (const m of ordered) {
       await withHeartbeat(heartbeat, () => ({ step: 'migrate', migration: m.name }), async () => {
         const applied = await inTransaction(client, async () => {

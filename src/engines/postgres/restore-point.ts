@@ -1,6 +1,14 @@
 import type pg from 'pg';
 import { EngineError, type DatabaseHandle, type HeartbeatFn } from '../engine.js';
-import { databaseExists, dropDatabase, otherSessionsOn, ownerOf, renameDatabase, withOperationLock } from './databases.js';
+import {
+  copyDatabaseAccess,
+  databaseExists,
+  dropDatabase,
+  otherSessionsOn,
+  ownerOf,
+  renameDatabase,
+  withOperationLock,
+} from './databases.js';
 import { sqlStateOf } from './errors.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { PhysicalNames } from './names.js';
@@ -16,6 +24,7 @@ async function cloneDatabase(admin: pg.Client, template: string, target: string,
     await withHeartbeat(heartbeat, () => ({ step }), () =>
       admin.query(`create database ${ident(target)} template ${ident(template)}${owner ? ` owner ${ident(owner)}` : ''}`),
     );
+    await copyDatabaseAccess(admin, template, target);
   } catch (error) {
     if (sqlStateOf(error) !== OBJECT_IN_USE) throw error;
     // Cutover terminates nothing here: whoever is connected must be stopped by the deployment first.

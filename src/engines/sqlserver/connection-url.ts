@@ -1,4 +1,4 @@
-import { EngineError, type DatabaseHandle } from '../engine.js';
+import { connectionStringsOf, EngineError, type DatabaseHandle } from '../engine.js';
 
 /**
  * How Cutover reads a SQL Server connection string (documented in docs/sqlserver.md):
@@ -96,19 +96,22 @@ export function connectionStringTo(db: DatabaseHandle, database: string): string
 
 /** Every spelling of the secret that could end up in a message. */
 export function secretsOf(db: DatabaseHandle): string[] {
-  const secrets = [db.connectionString];
-  try {
-    const url = new URL(db.connectionString);
-    if (url.password) {
-      secrets.push(url.password);
-      try {
-        secrets.push(decodeURIComponent(url.password));
-      } catch {
-        // The encoded form is already listed.
+  const secrets: string[] = [];
+  for (const connectionString of connectionStringsOf(db)) {
+    secrets.push(connectionString);
+    try {
+      const url = new URL(connectionString);
+      if (url.password) {
+        secrets.push(url.password);
+        try {
+          secrets.push(decodeURIComponent(url.password));
+        } catch {
+          // The encoded form is already listed.
+        }
       }
+    } catch {
+      // An unparsable string is redacted as a whole.
     }
-  } catch {
-    // An unparsable string is redacted as a whole.
   }
   return secrets.filter((s) => s.length > 0);
 }

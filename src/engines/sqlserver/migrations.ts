@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { EngineError, type HeartbeatFn, type Migration, type MigrationResult } from '../engine.js';
+import { EngineError, type HeartbeatFn, type Migration, type MigrationOptions, type MigrationResult } from '../engine.js';
+import { changedAfterApplied, checkAgainstHistory } from '../migration-history.js';
 import { withHeartbeat } from '../postgres/heartbeat.js';
 import { BatchSyntaxError, splitBatches, type Batch } from './batches.js';
 import { describeError, errorNumberOf, isTransient } from './errors.js';
@@ -58,13 +59,6 @@ export function planMigrations(migrations: readonly Migration[]): PlannedMigrati
     const firstLine = m.sql.replace(/^\uFEFF/, '').split('\n').find((l) => l.trim() !== '') ?? '';
     return { ...m, checksum: checksumOf(m.sql), batches, transactional: !NO_TRANSACTION.test(firstLine.replace(/\r$/, '')) };
   });
-}
-
-function changedAfterApplied(name: string, recorded: string, now: string): EngineError {
-  return new EngineError(
-    'migration-failed',
-    `migration ${name} was changed after it was applied (checksum recorded ${recorded.slice(0, 12)}…, now ${now.slice(0, 12)}…): add a new migration instead of editing an applied one`,
-  );
 }
 
 /** "Invalid object name 'x'. (error 208) at line 3": the line counts from the top of the migration file, not of the batch. */
@@ -149,7 +143,12 @@ async function applyWithoutTransaction(session: SqlSession, m: PlannedMigration)
 }
 
 /** Applies each pending migration in name order, once, checksummed in dbo.cutover_migrations. */
-export async function applyMigrations(op: Operation, migrations: readonly Migration[], heartbeat: HeartbeatFn): Promise<MigrationResult> {
+export async function applyMigrations(
+  op: Operation,
+  migrations: readonly Migration[],
+  heartbeat: HeartbeatFn,
+  options: MigrationOptions = {},
+): Promise<MigrationResult> {
   const planned = planMigrations(migrations);
   const outcome: MigrationResult = { applied: [], alreadyApplied: [] };
   const recorded = await withSession(op.connect, op.db, op.names.original, async (session) => {
@@ -157,11 +156,9 @@ export async function applyMigrations(op: Operation, migrations: readonly Migrat
     const rows = await session.run<{ name: string; checksum: string }>(recordedChecksums);
     return new Map(rows.map((r) => [r.name, String(r.checksum).trim()]));
   });
-  // Refuse an edited history before changing anything.
-  for (const m of planned) {
-    const previous = recorded.get(m.name);
-    if (previous !== undefined && previous !== m.checksum) throw changedAfterApplied(m.name, previous, m.checksum);
-  }
+  // Refuse an edited history, or one the package lacks part of, before changing anything.
+  const missing = checkAgainstHistory(recorded, planned, options);
+  if (missing.length > 0) outcome.missing = missing;
   for (const m of planned) {
     await withHeartbeat(heartbeat, () => ({ step: 'migrate', migration: m.name }), async () => {
       // A session per migration: its SET options, temporary tables and context do not leak into the next one.

@@ -7,6 +7,14 @@ import type { PackageManifest, PackageRef } from '../../packages/manifest.js';
 import { DEFAULT_STOP_GRACE_MS, slotIdFor, type HostActivities, type SlotSpec } from './contract.js';
 import { knownSecrets, slotDatabases } from './databases.js';
 import { scrubSecrets } from './scrub.js';
+import {
+  createSlotUsers,
+  firstBlockingFolder,
+  openPathThrough,
+  prepareSlotHome,
+  searchPathFor,
+  type SlotUsers,
+} from './slot-user.js';
 import { readLogTail } from './slot-log.js';
 import { createSlotSupervisor, toSlotInfo, type SlotLaunch, type SlotSupervisor } from './slots.js';
 import { warmUp } from './warmup.js';
@@ -28,6 +36,8 @@ export interface HostAgentDeps {
   /** Where connection strings are read from; process.env by default. */
   env?: NodeJS.ProcessEnv;
   supervisor?: SlotSupervisor;
+  /** Who runs each environment's slots: as root, a user of its own per environment. */
+  slotUsers?: SlotUsers;
 }
 
 /** Lines of log that go into a failure message. */
@@ -37,21 +47,51 @@ export function slotsDirOf(stateDir: string, host: string): string {
   return join(stateDir, 'hosts', host, 'slots');
 }
 
+/** The environment's own writable folder: HOME of its slots, owned by its slot user. */
+export function slotHomeOf(stateDir: string, host: string, environment: string): string {
+  return join(stateDir, 'hosts', host, 'slot-homes', environment);
+}
+
 export function createHostActivities(deps: HostAgentDeps): HostActivities {
   const processEnv = deps.env ?? process.env;
   const supervisor = deps.supervisor ?? createSlotSupervisor({ slotsDir: slotsDirOf(deps.stateDir, deps.host) });
   const secretsFor = (slotId: string) => knownSecrets(deps.config.environments[slotId.split('.')[0] ?? ''], processEnv);
+  const slotUsers = deps.slotUsers ?? createSlotUsers({ host: deps.host });
+
+  /** As root: the environment's slot user, able to reach its package and its home, and nothing else of Cutover's. */
+  async function slotIdentity(spec: SlotSpec, environment: EnvironmentConfig, packageDir: string, home: string) {
+    const identity = await slotUsers.identityOf(spec.environment, environment);
+    await prepareSlotHome(home, identity);
+    if (!identity) return null;
+    for (const target of [packageDir, home]) {
+      await openPathThrough(deps.stateDir, target);
+      const blocked = await firstBlockingFolder(identity, target);
+      if (blocked) {
+        throw invalid(
+          `Slot user ${identity.user} (uid ${identity.uid}) cannot reach ${target}: ` +
+            `${blocked.folder} (mode ${blocked.mode}) is closed to it; ` +
+            'put stateDir in a folder other users may pass through (for example /var/lib/cutover)',
+        );
+      }
+    }
+    return identity;
+  }
 
   async function prepare(spec: SlotSpec, environment: EnvironmentConfig): Promise<SlotLaunch> {
     const pkg = await asClassified(() => deps.store.getPackage(spec.packageSha256));
     const databases = slotDatabases(environment, spec.databases, { env: processEnv, postgresBinDir: deps.config.postgres.binDir });
+    const home = slotHomeOf(deps.stateDir, deps.host, spec.environment);
+    const user = await slotIdentity(spec, environment, pkg.dir, home);
+    const path = processEnv.PATH ?? '/usr/local/bin:/usr/bin:/bin';
     return {
       argv: pkg.manifest.start,
       cwd: pkg.dir,
       packageVersion: pkg.manifest.version,
+      user: user ?? undefined,
       // Only what the slot needs: the agent's environment holds other environments' secrets.
       env: {
-        PATH: processEnv.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+        PATH: user ? await searchPathFor(user, path) : path,
+        HOME: home,
         CUTOVER_SLOT: slotIdFor(spec),
         CUTOVER_SITE: spec.site,
         CUTOVER_ENVIRONMENT: spec.environment,

@@ -1,11 +1,12 @@
 /**
- * The databases part of a slot's environment. Connection strings are resolved here, in the agent,
- * from the variables named in config: secrets never pass through Temporal.
+ * The databases part of a slot's environment. Connection strings are resolved here, in the agent, from the
+ * application login's variables named in config (appConnectionEnv): secrets never pass through Temporal.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { EnvironmentConfig } from '../../config/schema.js';
 import { EngineError, type DatabaseRole } from '../../engines/engine.js';
-import { engineFor, resolveDatabaseHandle } from '../../engines/index.js';
+import { engineFor } from '../../engines/index.js';
+import { resolveLogin } from '../../engines/logins.js';
 import { secretsOf } from './scrub.js';
 
 export interface SlotDatabases {
@@ -20,7 +21,8 @@ export function slotDatabases(environment: EnvironmentConfig, role: DatabaseRole
   const urls: string[] = [];
   environment.databases.forEach((config, index) => {
     const url = nonRetryable(() => {
-      const handle = resolveDatabaseHandle(config, options.env);
+      // The application login only: the agent never holds Cutover's own login when the environment has one for its apps.
+      const handle = resolveLogin(config, 'app', options.env);
       urls.push(handle.connectionString);
       return engineFor(config, { postgres: { binDir: options.postgresBinDir } }).connectionStringFor(handle, role);
     });
@@ -31,12 +33,14 @@ export function slotDatabases(environment: EnvironmentConfig, role: DatabaseRole
   return { env, secrets: secretsOf(urls) };
 }
 
-/** Passwords of an environment's databases, as far as they can be resolved: for scrubbing only. */
+/** Passwords of an environment's database logins, as far as this process has them: for scrubbing only. */
 export function knownSecrets(environment: EnvironmentConfig | undefined, processEnv: NodeJS.ProcessEnv): string[] {
-  const urls = (environment?.databases ?? []).flatMap((db) => {
-    const value = processEnv[db.connectionEnv];
-    return value ? [value] : [];
-  });
+  const urls = (environment?.databases ?? []).flatMap((db) =>
+    [db.connectionEnv, db.migrationConnectionEnv, db.appConnectionEnv].flatMap((variable) => {
+      const value = variable ? processEnv[variable] : undefined;
+      return value ? [value] : [];
+    }),
+  );
   return secretsOf(urls);
 }
 

@@ -4,7 +4,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { CutoverConfig } from '../../config/schema.js';
@@ -13,7 +13,13 @@ import { createLogger, type Logger } from '../../logging/logger.js';
 import { createPackageStore } from '../../packages/store.js';
 import { createHostActivities, slotsDirOf } from './activities.js';
 import { hostTaskQueue } from './contract.js';
+import { createSlotUsers } from './slot-user.js';
 import { createSlotSupervisor } from './slots.js';
+import { crashPointInterceptors } from '../../temporal/crash-points.js';
+import { heartbeatInterceptors } from '../../temporal/activity-heartbeats.js';
+import { connectWorkerConnection, resolveTemporalSettings } from '../../temporal/connection.js';
+// The Cutover checkout or image this runs from: slots find its node_modules (pg, mssql) through NODE_PATH.
+import { cutoverRoot } from '../../installation.js';
 
 export interface StartHostAgentOptions {
   config: CutoverConfig;
@@ -33,8 +39,6 @@ export interface HostAgent {
   shutdown(): void;
 }
 
-/** The Cutover checkout this file belongs to: slots find its node_modules (pg, mssql) through NODE_PATH. */
-const cutoverRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 export async function startHostAgent(options: StartHostAgentOptions): Promise<HostAgent> {
   const { config, host } = options;
@@ -46,6 +50,7 @@ export async function startHostAgent(options: StartHostAgentOptions): Promise<Ho
   const adopted = await supervisor.list();
   for (const slot of adopted) logger.info({ slotId: slot.slotId, pid: slot.pid, port: slot.port, state: slot.state }, slot.state === 'running' ? 'adopted running slot' : 'slot has exited');
 
+  warnAboutSharedLogins(config, host, logger);
   const activities = createHostActivities({
     config,
     host,
@@ -54,17 +59,21 @@ export async function startHostAgent(options: StartHostAgentOptions): Promise<Ho
     cutoverRoot,
     env: options.env,
     supervisor,
+    slotUsers: createSlotUsers({ host, warn: (message) => logger.warn(message) }),
   });
-  const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  const temporal = resolveTemporalSettings(config.temporal, options.env ?? process.env);
+  for (const note of temporal.target.notes) logger.warn(note);
+  const connection = options.connection ?? (await connectWorkerConnection(temporal));
   const taskQueue = hostTaskQueue(host);
   let worker: Worker;
   try {
     worker = await Worker.create({
       connection,
-      namespace: config.temporal.namespace,
+      namespace: temporal.namespace,
       taskQueue,
       activities,
       identity: `cutover-host-agent ${host} pid ${process.pid}`,
+      interceptors: { activity: [...crashPointInterceptors(process.env.CUTOVER_CRASH_AT), ...heartbeatInterceptors()] },
       // In-flight warmups are cancelled after this; the workflow retries them on the next agent.
       shutdownGraceTime: '5s',
     });
@@ -76,7 +85,7 @@ export async function startHostAgent(options: StartHostAgentOptions): Promise<Ho
   return {
     worker,
     async run() {
-      logger.info({ taskQueue, namespace: config.temporal.namespace, running: adopted.filter((s) => s.state === 'running').length }, 'host agent running');
+      logger.info({ taskQueue, temporal, running: adopted.filter((s) => s.state === 'running').length }, `host agent running: Temporal at ${temporal.describe()}`);
       try {
         await worker.run();
       } finally {
@@ -88,6 +97,20 @@ export async function startHostAgent(options: StartHostAgentOptions): Promise<Ho
       if (worker.getState() === 'RUNNING') worker.shutdown();
     },
   };
+}
+
+/** Once per start: a database without an application login gives its slots Cutover's own login (today's behaviour, unsafe). */
+function warnAboutSharedLogins(config: CutoverConfig, host: string, logger: Logger) {
+  for (const [name, environment] of Object.entries(config.environments)) {
+    if (environment.host !== host) continue;
+    for (const db of environment.databases.filter((d) => !d.appConnectionEnv)) {
+      logger.warn(
+        { environment: name, database: db.name },
+        `database ${db.name} of environment ${name} has no appConnectionEnv: its slots get Cutover's own login (${db.connectionEnv}), ` +
+          "which may create and drop databases; give the application a login of its own (docs/security.md)",
+      );
+    }
+  }
 }
 
 const usage = 'usage: tsx src/platform/agent/main.ts --host <name> [--config <path>]';

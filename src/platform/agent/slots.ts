@@ -20,6 +20,8 @@ export interface SlotLaunch {
   /** The slot's whole environment except PORT and HOST, which the supervisor sets. */
   env: Record<string, string>;
   packageVersion: string;
+  /** The unprivileged user the process runs as; the agent's own user when absent. */
+  user?: { uid: number; gid: number };
 }
 
 /** What is on disk for a slot: SlotInfo plus what tells its process apart from a later one with the same pid. */
@@ -103,7 +105,7 @@ export function createSlotSupervisor(options: { slotsDir: string }): SlotSupervi
   }
 
   async function launch(spec: SlotSpec, slotId: string, how: SlotLaunch): Promise<SlotRecord> {
-    await mkdir(slotsDir, { recursive: true });
+    await mkdir(slotsDir, { recursive: true, mode: 0o700 }); // records and logs: the agent's alone
     const port = await freePort();
     const startedAt = new Date().toISOString();
     const log = openSync(logFileOf(slotId), 'a', 0o600); // apps may print secrets
@@ -116,6 +118,8 @@ export function createSlotSupervisor(options: { slotsDir: string }): SlotSupervi
         env: { ...how.env, PORT: String(port), HOST: '127.0.0.1' },
         stdio: ['ignore', log, log],
         detached: true, // own process group: survives the agent, and stop can signal the whole group
+        // libuv drops the supplementary groups too: the slot keeps nothing of the agent's rights.
+        ...(how.user ? { uid: how.user.uid, gid: how.user.gid } : {}),
       });
     } finally {
       closeSync(log);

@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { hostGuard, tokenGuard, type AdminAccess } from './admin-access.js';
 import { describeIssues, routeSchema, slotRouteSchema, type Route, type SiteRoutes } from './routes.js';
 import { UnknownSiteError, type Switchboard } from './switchboard.js';
 
@@ -22,10 +23,13 @@ const drainTimeoutSchema = z
   .pipe(z.number().max(3_600_000, 'must be at most 3600000 (one hour)'));
 
 /** The router's admin API: the worker switches traffic through it; it never proxies anything itself. */
-export function createAdminApp(switchboard: Switchboard, logger: Logger): Hono {
+export function createAdminApp(switchboard: Switchboard, logger: Logger, access: AdminAccess): Hono {
   const app = new Hono();
 
+  app.use(hostGuard(access.hosts));
+  // Liveness only (container healthchecks have no secret): it names the environment, never a route.
   app.get('/healthz', (c) => c.json({ ok: true, environment: switchboard.environment }));
+  app.use(tokenGuard(access.token));
 
   app.get('/v1/routes', (c) => c.json(routesView(switchboard)));
 
@@ -38,6 +42,8 @@ export function createAdminApp(switchboard: Switchboard, logger: Logger): Hono {
     if (!body.ok) return refuse(c, body.error);
     const route = routeSchema.safeParse(body.value);
     if (!route.success) return refuse(c, describeIssues(route.error));
+    const offHost = outsideSlotHosts(route.data, access);
+    if (offHost) return refuse(c, offHost);
     const result = await switchboard.setLive(site, route.data, drain.data);
     logger.info({ site, from: describe(result.previous), to: describe(route.data), drained: result.drained, inFlightAtSwitch: result.inFlightAtSwitch, drainMs: result.drainMs }, `live traffic of ${site} now goes to ${describe(route.data)}`);
     return c.json(result);
@@ -50,6 +56,8 @@ export function createAdminApp(switchboard: Switchboard, logger: Logger): Hono {
     if (!body.ok) return refuse(c, body.error);
     const route = body.value === null ? ({ success: true, data: null } as const) : slotRouteSchema.safeParse(body.value);
     if (!route.success) return refuse(c, describeIssues(route.error));
+    const offHost = outsideSlotHosts(route.data, access);
+    if (offHost) return refuse(c, offHost);
     const result = await switchboard.setPreview(site, route.data);
     logger.info({ site, from: describe(result.previous), to: describe(route.data) }, `preview of ${site} now goes to ${describe(route.data)}`);
     return c.json(result);
@@ -73,6 +81,12 @@ export function routesView(switchboard: Switchboard): RoutesView {
     sites[site] = { live, preview, inFlight: { live: switchboard.inFlight.count(site, 'live'), preview: switchboard.inFlight.count(site, 'preview') } };
   }
   return { environment: switchboard.environment, sites };
+}
+
+/** A slot route may only point where this environment's slots run, never to another machine. */
+function outsideSlotHosts(route: Route | null, access: AdminAccess): string | undefined {
+  if (route?.kind !== 'slot' || access.slotHosts.has(route.host.toLowerCase())) return undefined;
+  return `host: must be one of this environment's slot hosts (${[...access.slotHosts].join(', ')}), got ${JSON.stringify(route.host)}`;
 }
 
 function refuse(c: Context, error: string) {

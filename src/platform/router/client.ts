@@ -24,16 +24,32 @@ export interface RouterClient {
   setPreview(site: string, route: SlotRouteInput | null): Promise<PreviewSwitch>;
 }
 
-/** Talks to one router's admin API, e.g. createRouterClient('http://127.0.0.1:7400'). */
-export function createRouterClient(baseUrl: string): RouterClient {
-  const base = baseUrl.replace(/\/+$/, '');
+/** How to reach one router's admin API. */
+export interface RouterAccess {
+  /** e.g. http://127.0.0.1:7400 */
+  url: string;
+  /** The admin secret; undefined when its variable is unset in this process: every call then fails naming it. */
+  token: string | undefined;
+  /** The environment variable the secret comes from (router.adminTokenEnv). */
+  tokenEnv: string;
+}
+
+/** Talks to one router's admin API, sending the admin secret with every request. */
+export function createRouterClient(access: RouterAccess): RouterClient {
+  const base = access.url.replace(/\/+$/, '');
 
   async function call<T>(method: 'GET' | 'PUT', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    if (!access.token) {
+      const problem = `${access.tokenEnv} (its admin secret) is not set in this process`;
+      throw new RouterClientError(`cannot call the router at ${base}: ${problem}`, 401);
+    }
+    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${access.token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
       response = await fetch(`${base}${path}`, {
         method,
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
       });

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 /** rawHeaders without hop-by-hop ones (and those the Connection header names), keeping case, order and repeats. */
-export function endToEndHeaders(message: IncomingMessage, drop: ReadonlySet<string> = new Set()): string[] {
+export function endToEndHeaders(message: IncomingMessage, drop: (lowerName: string) => boolean = () => false): string[] {
   const named = new Set(
     (message.headers.connection ?? '')
       .split(',')
@@ -16,24 +16,40 @@ export function endToEndHeaders(message: IncomingMessage, drop: ReadonlySet<stri
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (hopByHop.has(lower) || named.has(lower) || drop.has(lower)) continue;
+    if (hopByHop.has(lower) || named.has(lower) || drop(lower)) continue;
     out.push(name, raw[i + 1]!);
   }
   return out;
 }
 
-const forwarded = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+/** Headers in which a proxy says who the client is; a client can forge every one of them. */
+function isForwardingHeader(lower: string): boolean {
+  return lower.startsWith('x-forwarded-') || lower === 'forwarded' || lower === 'x-real-ip';
+}
 
-/** Headers for the upstream request: the client's, plus who asked, over what and for which host. */
-export function upstreamRequestHeaders(request: IncomingMessage): string[] {
-  const headers = endToEndHeaders(request, forwarded);
-  const priorFor = request.headers['x-forwarded-for'];
+const rewritten = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
+/**
+ * Headers for the upstream request: the client's, plus who asked, over what and for which host. Unless
+ * `trustClient` (a proxy in front of the router sets them), whatever the client said about that is dropped:
+ * an app must not take a forged address or scheme for the router's word.
+ */
+export function upstreamRequestHeaders(request: IncomingMessage, trustClient: boolean): string[] {
   const client = request.socket.remoteAddress ?? 'unknown';
+  if (!trustClient) {
+    const headers = endToEndHeaders(request, isForwardingHeader);
+    headers.push('X-Forwarded-For', client, 'X-Forwarded-Proto', 'http', 'X-Real-IP', client);
+    if (request.headers.host) headers.push('X-Forwarded-Host', request.headers.host);
+    return headers;
+  }
+  const headers = endToEndHeaders(request, (lower) => rewritten.has(lower));
+  const priorFor = request.headers['x-forwarded-for'];
   headers.push('X-Forwarded-For', priorFor ? `${priorFor}, ${client}` : client);
-  // A TLS terminator in front of the router already said https: keep what it said.
+  // The TLS terminator in front of the router already said https: keep what it said.
   headers.push('X-Forwarded-Proto', first(request.headers['x-forwarded-proto']) ?? 'http');
   const host = first(request.headers['x-forwarded-host']) ?? request.headers.host;
   if (host) headers.push('X-Forwarded-Host', host);
+  if (!request.headers['x-real-ip']) headers.push('X-Real-IP', client);
   return headers;
 }
 

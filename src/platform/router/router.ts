@@ -1,11 +1,13 @@
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { pino, type Logger } from 'pino';
-import type { CutoverConfig } from '../../config/schema.js';
+import { durationMs } from '../../config/duration.js';
+import type { CutoverConfig, EnvironmentConfig } from '../../config/schema.js';
+import { adminHostNames, adminTokenFrom } from './admin-access.js';
 import { createAdminApp } from './admin.js';
 import { InFlightRequests } from './in-flight.js';
 import { listen, stopAccepting, urlFor } from './listeners.js';
-import { createSiteProxy, createUpstreamAgent } from './proxy.js';
+import { createSiteProxy, createUpstreamAgent, type ListenerLimits } from './proxy.js';
 import { RouteStore } from './route-store.js';
 import { Switchboard } from './switchboard.js';
 
@@ -16,6 +18,8 @@ export interface StartRouterOptions {
   logger?: Logger;
   /** How long close() lets in-flight requests finish before cutting them. */
   shutdownTimeoutMs?: number;
+  /** Where the admin secret is read from (the variable `router.adminTokenEnv` names); process.env by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningRouter {
@@ -28,11 +32,14 @@ export interface RunningRouter {
 }
 
 /** Starts the router of one environment: a public and a preview listener per site, and the admin API. */
-export async function startRouter({ config, environment, logger: given, shutdownTimeoutMs = 10_000 }: StartRouterOptions): Promise<RunningRouter> {
+export async function startRouter(options: StartRouterOptions): Promise<RunningRouter> {
+  const { config, environment, logger: given, shutdownTimeoutMs = 10_000 } = options;
   const env = Object.hasOwn(config.environments, environment) ? config.environments[environment] : undefined;
   if (!env) throw new Error(`unknown environment "${environment}"; the config declares: ${Object.keys(config.environments).join(', ') || 'none'}`);
+  const token = adminTokenFrom(options.env ?? process.env, env.router.adminTokenEnv);
   const logger = (given ?? pino({ base: { component: 'router' } })).child({ environment });
-  const host = env.router.listenHost;
+  const { listenHost: host, adminHost, adminPort } = env.router;
+  const limits = listenerLimits(env);
 
   const store = new RouteStore(config.stateDir, environment);
   const { table, droppedSites } = await store.load(env.sites.map((s) => s.name));
@@ -49,20 +56,27 @@ export async function startRouter({ config, environment, logger: given, shutdown
   try {
     for (const site of env.sites) {
       for (const [channel, port] of [['live', site.publicPort], ['preview', site.previewPort]] as const) {
-        const server = createSiteProxy({ switchboard, site: site.name, channel, agent, logger });
+        const { trustForwardedHeaders } = env.router;
+        const server = createSiteProxy({ switchboard, site: site.name, channel, agent, logger, limits, trustForwardedHeaders });
         await listen(server, port, host, `the ${channel === 'live' ? 'public' : 'preview'} listener of site ${site.name}`);
         started.push(server);
       }
       sites[site.name] = { publicUrl: urlFor(host, site.publicPort), previewUrl: urlFor(host, site.previewPort) };
     }
-    const admin = createAdaptorServer({ fetch: createAdminApp(switchboard, logger).fetch }) as Server;
-    await listen(admin, env.router.adminPort, host, 'the router admin API');
+    const slotHosts = new Set(env.router.slotHosts.map((h) => h.toLowerCase()));
+    const access = { token, hosts: adminHostNames(adminHost, adminPort), slotHosts };
+    const { headersTimeoutMs: headersTimeout, requestTimeoutMs: requestTimeout } = limits;
+    const admin = createAdaptorServer({
+      fetch: createAdminApp(switchboard, logger, access).fetch,
+      serverOptions: { headersTimeout, requestTimeout, connectionsCheckingInterval: 1000 },
+    }) as Server;
+    await listen(admin, adminPort, adminHost, 'the router admin API');
     started.push(admin);
   } catch (error) {
     await stop();
     throw error;
   }
-  const adminUrl = urlFor(host, env.router.adminPort);
+  const adminUrl = urlFor(adminHost, adminPort);
   logger.info({ adminUrl, sites, routesFile: store.file, routes: table.sites }, `router of ${environment} listening; admin API on ${adminUrl}`);
 
   let closing: Promise<void> | undefined;
@@ -78,4 +92,15 @@ export async function startRouter({ config, environment, logger: given, shutdown
     })());
 
   return { environment, adminUrl, sites, switchboard, close };
+}
+
+function listenerLimits(env: EnvironmentConfig): ListenerLimits {
+  const { headersTimeout, requestTimeout, keepAliveTimeout, maxConnections, slotTimeout } = env.router.limits;
+  return {
+    headersTimeoutMs: durationMs(headersTimeout),
+    requestTimeoutMs: durationMs(requestTimeout),
+    keepAliveTimeoutMs: durationMs(keepAliveTimeout),
+    maxConnections,
+    slotTimeoutMs: durationMs(slotTimeout),
+  };
 }

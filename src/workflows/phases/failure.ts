@@ -22,8 +22,14 @@ export async function failAndWait(ctx: DeploymentContext, error: unknown): Promi
   if (patched(FAILURE_HANDLING_V2)) {
     if (record.phase === 'upgrade' || record.phase === 'warmup') await stopNewVersion(ctx);
     await tellEnvironmentFailed(ctx); // before anyone can see the failure, so a new deployment is accepted at once
-    record.waitingAfterFailure = true;
+    const nothingMoved = record.phase === 'preflight';
+    record.waitingAfterFailure = !nothingMoved;
     record.fail(failure);
+    if (nothingMoved) {
+      record.log('Nothing was changed: the environment is exactly as it was.');
+      await announce(ctx, 'failed');
+      throw failedWith(record.status());
+    }
   } else {
     record.waitingAfterFailure = true;
     record.fail(failure);
@@ -62,11 +68,16 @@ async function waitAfterFailure(ctx: DeploymentContext): Promise<DeploymentStatu
   } else if (record.superseded) {
     record.log('A new deployment of this environment takes over from here.');
   }
-  const failure = record.failure!;
-  throw ApplicationFailure.create({
+  throw failedWith(record.status());
+}
+
+/** The workflow's own failure: the class as its type, the status as its details. */
+function failedWith(status: DeploymentStatus): ApplicationFailure {
+  const failure = status.failure!;
+  return ApplicationFailure.create({
     type: failure.class,
     message: `${failureClasses[failure.class].title}: ${failure.message}`,
     nonRetryable: true,
-    details: [record.status()],
+    details: [status],
   });
 }

@@ -1,7 +1,8 @@
 /** Phase 1: validate, and read the environment's real state (an environment left in maintenance is recognised). */
+import { patched } from '@temporalio/workflow';
 import type { RouteTarget, ServedPackage } from '../../activities/contract.js';
 import { run } from '../activity-presets.js';
-import type { DeploymentContext } from './context.js';
+import { databaseStep, type DeploymentContext } from './context.js';
 
 export async function preflight(ctx: DeploymentContext): Promise<void> {
   const { request, plan, record } = ctx;
@@ -33,6 +34,18 @@ export async function preflight(ctx: DeploymentContext): Promise<void> {
   else record.log(`Live version: ${record.previousPackage.version}`);
   const resuming = record.sites().filter((s) => s.inMaintenance).map((s) => s.plan.name);
   if (resuming.length) record.log(`Already in maintenance mode from an earlier deployment: ${resuming.join(', ')}. Resuming from there.`);
+  if (patched('check-migrations-in-preflight')) await checkMigrations(ctx);
+}
+
+/** A package older than the database is refused here, before any traffic moves, unless allowed. */
+async function checkMigrations(ctx: DeploymentContext) {
+  const { request, record } = ctx;
+  const allow = request.allowMissingMigrations ? { allowMissingMigrations: true } : {};
+  for (const db of ctx.plan.databases) {
+    const step = { ...databaseStep(ctx, db.name), packageSha256: request.package.sha256, ...allow };
+    const { missing } = await run(ctx.activities.control.checkMigrations, `Check ${db.name}'s migrations against ${request.package.version}`, step);
+    if (missing.length) record.log(`Database ${db.name} applied migrations this package lacks, allowed on purpose: ${missing.join(', ')}`, 'warn');
+  }
 }
 
 function describeRoutes(routes: Record<string, { live: RouteTarget | null }>): string {

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { Mode, Phase } from '../workflows/definitions.js';
-import { ApiError } from './errors.js';
+import { environmentKey, modeKey, packageVersionKey, phaseKey } from '../workflows/search-attributes.js';
+import { InvalidPageToken } from './errors.js';
 
 export interface DeploymentFilter {
   /** Only these environments; every one when undefined. */
@@ -38,10 +39,10 @@ const quote = (value: string) => `"${value}"`;
 /** Every value is validated upstream to a safe alphabet (no quotes), so interpolation cannot change the query. */
 export function visibilityQuery(filter: Omit<DeploymentFilter, 'pageSize' | 'pageToken'>): string {
   const clauses = ['WorkflowType = "deploymentWorkflow"'];
-  if (filter.environments) clauses.push(`CutoverEnvironment IN (${filter.environments.map(quote).join(', ')})`);
-  if (filter.phase) clauses.push(`CutoverPhase = ${quote(filter.phase)}`);
-  if (filter.mode) clauses.push(`CutoverMode = ${quote(filter.mode)}`);
-  if (filter.version) clauses.push(`CutoverPackageVersion = ${quote(filter.version)}`);
+  if (filter.environments) clauses.push(`${environmentKey.name} IN (${filter.environments.map(quote).join(', ')})`);
+  if (filter.phase) clauses.push(`${phaseKey.name} = ${quote(filter.phase)}`);
+  if (filter.mode) clauses.push(`${modeKey.name} = ${quote(filter.mode)}`);
+  if (filter.version) clauses.push(`${packageVersionKey.name} = ${quote(filter.version)}`);
   return clauses.join(' AND ');
 }
 
@@ -54,7 +55,10 @@ const isoTime = (ts: Timestamp): string | null => {
 
 const { WorkflowExecutionStatus } = proto.temporal.api.enums.v1;
 const executionName = (status: number | null | undefined) =>
-  (WorkflowExecutionStatus[status ?? 0] ?? 'WORKFLOW_EXECUTION_STATUS_UNSPECIFIED').replace('WORKFLOW_EXECUTION_STATUS_', '').toLowerCase().replace(/_/g, '-');
+  (WorkflowExecutionStatus[status ?? 0] ?? 'WORKFLOW_EXECUTION_STATUS_UNSPECIFIED')
+    .replace('WORKFLOW_EXECUTION_STATUS_', '')
+    .toLowerCase()
+    .replace(/_/g, '-');
 
 function keyword(fields: Record<string, Payload> | null | undefined, name: string): string | null {
   const payload = fields?.[name];
@@ -63,12 +67,7 @@ function keyword(fields: Record<string, Payload> | null | undefined, name: strin
   return typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : null;
 }
 
-const invalidToken = () =>
-  new ApiError(400, 'invalid-request', 'query.pageToken: is not a page token given by this API for this query', {
-    fields: [{ field: 'query.pageToken', message: 'is not a page token given by this API for this query' }],
-  });
-
-/** Temporal's page token, wrapped with a tag of the query it belongs to: garbage or another query's token is a 400, not Temporal's 500. */
+/** Temporal's page token, tagged with the query it belongs to: garbage or another query's token is refused, not Temporal's 500. */
 const queryTag = (query: string) => createHash('sha256').update(query).digest('base64url').slice(0, 16);
 
 function wrapToken(query: string, token: Uint8Array): string {
@@ -80,10 +79,10 @@ function unwrapToken(query: string, pageToken: string): Buffer {
   try {
     envelope = JSON.parse(Buffer.from(pageToken, 'base64url').toString('utf8'));
   } catch {
-    throw invalidToken();
+    throw new InvalidPageToken();
   }
   const { q, t } = (envelope ?? {}) as { q?: unknown; t?: unknown };
-  if (q !== queryTag(query) || typeof t !== 'string' || t.length === 0) throw invalidToken();
+  if (q !== queryTag(query) || typeof t !== 'string' || t.length === 0) throw new InvalidPageToken();
   return Buffer.from(t, 'base64');
 }
 
@@ -93,19 +92,20 @@ export async function listDeployments(client: Client, filter: DeploymentFilter):
   const nextPageToken = filter.pageToken ? unwrapToken(query, filter.pageToken) : undefined;
   let response;
   try {
-    response = await client.workflowService.listWorkflowExecutions({ namespace: client.options.namespace, query, pageSize: filter.pageSize, nextPageToken });
+    const { namespace } = client.options;
+    response = await client.workflowService.listWorkflowExecutions({ namespace, query, pageSize: filter.pageSize, nextPageToken });
   } catch (error) {
-    if ((error as { code?: number }).code === 3 && nextPageToken) throw invalidToken();
+    if ((error as { code?: number }).code === 3 && nextPageToken) throw new InvalidPageToken();
     throw error;
   }
   const deployments = response.executions.map((info) => {
     const fields = info.searchAttributes?.indexedFields as Record<string, Payload> | null | undefined;
     return {
       deploymentId: info.execution?.workflowId ?? '',
-      environment: keyword(fields, 'CutoverEnvironment'),
-      phase: keyword(fields, 'CutoverPhase'),
-      mode: keyword(fields, 'CutoverMode'),
-      packageVersion: keyword(fields, 'CutoverPackageVersion'),
+      environment: keyword(fields, environmentKey.name),
+      phase: keyword(fields, phaseKey.name),
+      mode: keyword(fields, modeKey.name),
+      packageVersion: keyword(fields, packageVersionKey.name),
       execution: executionName(info.status),
       startedAt: isoTime(info.startTime as Timestamp),
       endedAt: isoTime(info.closeTime as Timestamp),

@@ -1,0 +1,77 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+
+/** Who may use the router's admin API: requests to its own address, carrying the secret only Cutover's processes hold. */
+export interface AdminAccess {
+  /** The bearer secret; never logged, never in an answer. */
+  token: string;
+  /** Host header values naming the admin address ("127.0.0.1:7400"), lowercase. */
+  hosts: ReadonlySet<string>;
+  /** Where slot routes may point (the environment's `router.slotHosts`), lowercase. */
+  slotHosts: ReadonlySet<string>;
+}
+
+/** Shorter secrets can be guessed; 32 characters is what `openssl rand -hex 16` prints. */
+export const minAdminTokenLength = 32;
+
+export class AdminTokenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AdminTokenError';
+  }
+}
+
+/** The admin secret from the process environment: the router does not start without one. */
+export function adminTokenFrom(env: NodeJS.ProcessEnv, name: string): string {
+  const token = env[name];
+  if (!token) {
+    throw new AdminTokenError(
+      `the environment variable ${name} is not set: the router admin API needs a secret (at least ${minAdminTokenLength} characters, ` +
+        'e.g. from "openssl rand -hex 32") known to the router, the worker and the API only; `npm start` makes one when it is unset',
+    );
+  }
+  if (token.length < minAdminTokenLength) {
+    throw new AdminTokenError(
+      `the environment variable ${name} is too short: the router admin secret must be at least ${minAdminTokenLength} characters`,
+    );
+  }
+  return token;
+}
+
+/** Compares digests of equal length, so the time taken says nothing about how much of the secret was right. */
+export function tokenMatches(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** The Host header values that name `host:port`: the address itself, and `localhost` when it is a loopback one. */
+export function adminHostNames(host: string, port: number): Set<string> {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const names = new Set([`${bare.includes(':') ? `[${bare}]` : bare}:${port}`]);
+  if (bare === '0.0.0.0' || bare === '::') names.add(`127.0.0.1:${port}`).add(`[::1]:${port}`).add(`localhost:${port}`);
+  if (bare === 'localhost' || bare === '::1' || bare.startsWith('127.')) names.add(`localhost:${port}`);
+  return names;
+}
+
+/** Refuses a request whose Host is not the admin address: a web page rebinding its own name to loopback would otherwise reach it. */
+export function hostGuard(hosts: ReadonlySet<string>): MiddlewareHandler {
+  return async (c, next) => {
+    const host = (c.req.header('host') ?? '').toLowerCase();
+    if (hosts.has(host)) return next();
+    return c.json({ error: `Host: ${JSON.stringify(host)} is not this router's admin address (${[...hosts].join(', ')})` }, 421);
+  };
+}
+
+/** Refuses a request without the secret; nothing else runs for it. */
+export function tokenGuard(token: string): MiddlewareHandler {
+  return async (c, next) => {
+    const match = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '');
+    if (!match || !tokenMatches(match[1]!, token)) {
+      c.header('WWW-Authenticate', 'Bearer realm="cutover-router"');
+      const problem = match ? 'the router admin token is wrong' : 'a "Bearer <router admin token>" header is required';
+      return c.json({ error: `Authorization: ${problem}` }, 401);
+    }
+    await next();
+  };
+}

@@ -1,0 +1,55 @@
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/load.js';
+import { startRouter } from './router.js';
+
+export { startRouter, type RunningRouter, type StartRouterOptions } from './router.js';
+
+const usage = 'usage: tsx src/platform/router/main.ts --environment <name> [--config <path>]';
+
+/** The router process: depends on the config file only, so it keeps serving when the worker, the API or Temporal die. */
+async function main() {
+  const logger = pino({ base: { component: 'router' } });
+  let args;
+  try {
+    args = parseArgs({ options: { environment: { type: 'string', short: 'e' }, config: { type: 'string', short: 'c' } }, strict: true }).values;
+  } catch (error) {
+    logger.fatal(`${(error as Error).message}; ${usage}`);
+    process.exit(2);
+  }
+  if (!args.environment) {
+    logger.fatal(`--environment is required; ${usage}`);
+    process.exit(2);
+  }
+
+  let router;
+  try {
+    router = await startRouter({ config: loadConfig(args.config), environment: args.environment, logger });
+  } catch (error) {
+    logger.fatal({ err: error }, `router did not start: ${(error as Error).message}`);
+    process.exit(1);
+  }
+
+  const running = router;
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    // A second signal means "now": do not wait for slow requests any longer.
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+// Run only as a program; tests and the stack import startRouter from here without starting anything.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) await main();

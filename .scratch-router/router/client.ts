@@ -1,0 +1,83 @@
+import type { LiveSwitch, PreviewSwitch } from './switchboard.js';
+import type { RoutesView } from './admin.js';
+import type { RouteInput, SlotRouteInput } from './routes.js';
+
+export type { LiveSwitch, PreviewSwitch, RoutesView };
+
+/** The router refused or failed a request; `status` is its HTTP status (0 when it could not be reached). */
+export class RouterClientError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RouterClientError';
+  }
+}
+
+export interface RouterClient {
+  health(): Promise<{ ok: true; environment: string }>;
+  getRoutes(): Promise<RoutesView>;
+  /** Resolves once the previous live target drained (or drainTimeoutMs passed: then `drained` is false). */
+  setLive(site: string, route: RouteInput, opts?: { drainTimeoutMs?: number; signal?: AbortSignal }): Promise<LiveSwitch>;
+  setPreview(site: string, route: SlotRouteInput | null): Promise<PreviewSwitch>;
+}
+
+/** How to reach one router's admin API. */
+export interface RouterAccess {
+  /** e.g. http://127.0.0.1:7400 */
+  url: string;
+  /** The admin secret; undefined when its variable is unset in this process: every call then fails naming it. */
+  token: string | undefined;
+  /** The environment variable the secret comes from (router.adminTokenEnv). */
+  tokenEnv: string;
+}
+
+/** Talks to one router's admin API, sending the admin secret with every request. */
+export function createRouterClient(access: RouterAccess): RouterClient {
+  const base = access.url.replace(/\/+$/, '');
+
+  async function call<T>(method: 'GET' | 'PUT', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    if (!access.token) {
+      const problem = `${access.tokenEnv} (its admin secret) is not set in this process`;
+      throw new RouterClientError(`cannot call the router at ${base}: ${problem}`, 401);
+    }
+    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${access.token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
+    } catch (error) {
+      const code = (error as { cause?: { code?: string } }).cause?.code;
+      throw new RouterClientError(`router at ${base} is unreachable (${code ?? (error as Error).message}) for ${method} ${path}`, 0, { cause: error });
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) {
+      const reason = (json as { error?: unknown } | undefined)?.error;
+      throw new RouterClientError(typeof reason === 'string' ? reason : `router answered ${method} ${path} with HTTP ${response.status}: ${text.slice(0, 200)}`, response.status);
+    }
+    return json as T;
+  }
+
+  const sitePath = (site: string, channel: string) => `/v1/sites/${encodeURIComponent(site)}/${channel}`;
+
+  return {
+    health: () => call('GET', '/healthz'),
+    getRoutes: () => call('GET', '/v1/routes'),
+    setLive: (site, route, opts = {}) =>
+      call('PUT', `${sitePath(site, 'live')}${opts.drainTimeoutMs === undefined ? '' : `?drainTimeoutMs=${opts.drainTimeoutMs}`}`, route, opts.signal),
+    setPreview: (site, route) => call('PUT', sitePath(site, 'preview'), route),
+  };
+}

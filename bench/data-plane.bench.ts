@@ -1,0 +1,184 @@
+/**
+ * The data planes side by side, in one run, in front of the same backend app: wrk through each of them (req/s, p50,
+ * p99), then the errors wrk sees while 20 switches happen at saturation. The backend runs on CPU 0, each proxy alone
+ * on CPU 1 (taskset), wrk unpinned. Loopback only.
+ * `--backend static` puts nginx answering a fixed text in place of the Node app, so the proxies, not the app, are
+ * the bottleneck.
+ *   npm run bench:data-plane [-- --seconds 5 --connections 32 --switches 20 --backend node|static]
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import type { DataPlane, DataPlaneSite, LiveSwitch } from '../src/platform/data-plane/port.js';
+import {
+  distinctFreePort,
+  killStartedGroups,
+  sleep,
+  spawnGroup,
+  startBuiltin,
+  startHaproxy,
+  startNginx,
+  waitUntil,
+  type StartDataPlane,
+} from '../test/data-plane/support.js';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const seconds = arg('seconds', 5);
+const connections = arg('connections', 32);
+const switchCount = arg('switches', 20);
+const switchEveryMs = 250;
+const backendKind = process.argv[process.argv.indexOf('--backend') + 1] === 'static' ? 'static' : 'node';
+const run = promisify(execFile);
+
+/** The app behind every data plane: answers a small text, as a slot would. */
+const app = `
+const [port, name] = process.argv.slice(1);
+require('node:http').createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'text/plain', 'x-app-version': name });
+  res.end('hello from ' + name + '\\n');
+}).listen(Number(port), '127.0.0.1');
+`;
+
+interface WrkResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+  errorDetail: string;
+}
+
+function toMs(value: string, unit: string): number {
+  return Number(value) * ({ us: 0.001, ms: 1, s: 1000, m: 60_000 } as Record<string, number>)[unit]!;
+}
+
+async function wrk(url: string, durationSeconds: number): Promise<WrkResult> {
+  const args = ['-t2', `-c${connections}`, `-d${durationSeconds}s`, '--latency', '--timeout', '5s', url];
+  const { stdout } = await run('wrk', args, { timeout: (durationSeconds + 30) * 1000 });
+  const latency = (p: string) => {
+    const match = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(stdout);
+    return match ? toMs(match[1]!, match[2]!) : NaN;
+  };
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
+  const [connect, read, write, timeout] = socket ? socket.slice(1).map(Number) : [0, 0, 0, 0];
+  const errors = connect! + read! + write! + timeout! + non2xx;
+  const parts = Object.entries({ connect, read, write, timeout, non2xx }).filter(([, n]) => n);
+  return {
+    requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN),
+    p50Ms: latency('50'),
+    p99Ms: latency('99'),
+    requests: Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0),
+    errors,
+    errorDetail: parts.map(([kind, n]) => `${kind} ${n}`).join(', '),
+  };
+}
+
+interface Row {
+  name: string;
+  load: WrkResult;
+  switches?: { wrk: WrkResult; results: LiveSwitch[] };
+}
+
+const switchErrors = (w: WrkResult) => `${w.errors} of ${w.requests}${w.errorDetail ? ` (${w.errorDetail})` : ''}`;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'cutover-bench-'));
+  const backends = [
+    { name: 'a', port: await distinctFreePort() },
+    { name: 'b', port: await distinctFreePort() },
+  ];
+  if (backendKind === 'static') {
+    const servers = backends.map(
+      (b) => `server { listen 127.0.0.1:${b.port}; location / { add_header X-App-Version ${b.name}; return 200 "hello ${b.name}\\n"; } }`,
+    );
+    const conf = `worker_processes 1; pid ${dir}/backend.pid; error_log ${dir}/backend.log; events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000; ${servers.join(' ')} }`;
+    await writeFile(join(dir, 'backend.conf'), conf);
+    spawnGroup('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'backend.conf'), '-g', 'daemon off;'], { cpu: 0 });
+  } else {
+    for (const b of backends) spawnGroup(process.execPath, ['-e', app, String(b.port), b.name], { cpu: 0 });
+  }
+  for (const b of backends) await waitUntil(`backend ${b.name} answers`, async () => (await fetch(`http://127.0.0.1:${b.port}/`)).ok);
+  const target = (i: number) => {
+    const backend = backends[i % 2]!;
+    return { kind: 'slot' as const, slotId: backend.name, replicas: [{ host: '127.0.0.1', port: backend.port }] };
+  };
+  const rows: Row[] = [];
+  try {
+    console.error(`direct: wrk -c${connections} -d${seconds}s`);
+    rows.push({ name: 'direct', load: await wrk(`http://127.0.0.1:${backends[0]!.port}/`, seconds) });
+
+    const planes: Array<[string, StartDataPlane]> = [
+      ['built-in router', startBuiltin],
+      ['HAProxy', startHaproxy],
+      ['nginx', startNginx()],
+      ['nginx, no client keep-alive', startNginx({ clientKeepAliveSeconds: 0 })],
+    ];
+    for (const [name, start] of planes) {
+      console.error(`${name}: wrk -c${connections} -d${seconds}s, then ${switchCount} switches under wrk`);
+      const site: DataPlaneSite = { name: 'web', publicPort: await distinctFreePort(), previewPort: await distinctFreePort() };
+      const planeDir = await mkdtemp(join(dir, 'plane-'));
+      const under = await start({ dir: planeDir, sites: [site], cpu: 1 });
+      try {
+        const dp: DataPlane = under.dataPlane;
+        await dp.setLive('web', target(0));
+        const url = `${under.publicUrl('web')}/`;
+        await wrk(url, 1); // warm up
+        const load = await wrk(url, seconds);
+        const switchSeconds = Math.ceil((switchCount * switchEveryMs) / 1000) + 2;
+        const during = wrk(url, switchSeconds);
+        await sleep(1000);
+        const results: LiveSwitch[] = [];
+        for (let i = 1; i <= switchCount; i += 1) {
+          const startedAt = performance.now();
+          results.push(await dp.setLive('web', target(i), { drainTimeoutMs: 5_000 }));
+          await sleep(Math.max(0, switchEveryMs - (performance.now() - startedAt)));
+        }
+        rows.push({ name, load, switches: { wrk: await during, results } });
+      } finally {
+        await under.stop();
+      }
+    }
+  } finally {
+    await killStartedGroups();
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  const direct = rows[0]!.load.requestsPerSecond;
+  const nginx = rows.find((r) => r.name === 'nginx')?.load.requestsPerSecond ?? NaN;
+  const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+  const table = [
+    ['', 'req/s', 'x direct', 'x nginx', 'p50 ms', 'p99 ms', `errors in ${switchCount} switches`, 'applied ms (p50)', 'drained ms (p50)'],
+    ...rows.map((r) => [
+      r.name,
+      fmt(r.load.requestsPerSecond),
+      fmt(r.load.requestsPerSecond / direct, 2),
+      r.name === 'direct' ? '' : fmt(r.load.requestsPerSecond / nginx, 2),
+      fmt(r.load.p50Ms, 2),
+      fmt(r.load.p99Ms, 2),
+      r.switches ? switchErrors(r.switches.wrk) : '',
+      r.switches ? fmt(median(r.switches.results.map((s) => s.applyMs))) : '',
+      r.switches ? fmt(median(r.switches.results.map((s) => s.drainMs))) : '',
+    ]),
+  ];
+  const widths = table[0]!.map((_, col) => Math.max(...table.map((row) => row[col]!.length)));
+  const line = (row: string[]) => `| ${row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ')} |`;
+  const backend = backendKind === 'static' ? 'nginx static' : 'Node';
+  console.log(`\nwrk -t2 -c${connections} -d${seconds}s; ${backend} backend on CPU 0, each proxy alone on CPU 1;`);
+  console.log(`${switchCount} switches every ${switchEveryMs} ms at saturation\n`);
+  console.log(line(table[0]!));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of table.slice(1)) console.log(line(row));
+  const atRest = rows.filter((r) => r.load.errors > 0);
+  if (atRest.length > 0) console.log('\nerrors at rest:', atRest.map((r) => `${r.name}: ${r.load.errorDetail}`).join('; '));
+}
+
+await main();

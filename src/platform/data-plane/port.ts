@@ -1,0 +1,206 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { typeOfInput } from '../../config/schema.js';
+import { servedPackageSchema } from '../router/routes.js';
+
+/**
+ * The data plane of one environment, as Cutover's control plane sees it: whatever proxy sits in front of the
+ * sites (the built-in router, HAProxy, nginx), each site has a public listener serving its `live` target and a
+ * preview listener serving its `preview` target.
+ */
+
+export type Channel = 'live' | 'preview';
+
+const unknownFields = {
+  error: (i: { code?: string; keys?: string[]; input?: unknown }) =>
+    i.code === 'unrecognized_keys' ? `unknown field(s) ${(i.keys ?? []).join(', ')}` : `must be a JSON object, got ${typeOfInput(i.input)}`,
+};
+
+const port = z
+  .number({ error: (i) => (i.input === undefined ? 'is required' : `must be a port number, got ${typeOfInput(i.input)}`) })
+  .int('must be a whole number')
+  .min(1, 'must be between 1 and 65535')
+  .max(65535, 'must be between 1 and 65535');
+
+/** One running copy of a slot, on one host. An IP address: a switch must not wait on name resolution. */
+export const replicaSchema = z.strictObject(
+  {
+    host: z
+      .string({ error: (i) => (i.input === undefined ? 'is required' : `must be an IP address, got ${typeOfInput(i.input)}`) })
+      .refine((host) => isIP(host) !== 0, 'must be an IP address (the data plane does not resolve names)'),
+    port,
+  },
+  unknownFields,
+);
+
+export const slotTargetSchema = z
+  .strictObject(
+    {
+      kind: z.literal('slot', { error: (i) => `must be "slot", got ${typeOfInput(i.input)}` }),
+      slotId: z
+        .string({ error: (i) => (i.input === undefined ? 'is required' : `must be a string, got ${typeOfInput(i.input)}`) })
+        .min(1, 'must not be empty')
+        .max(200, 'must be at most 200 characters')
+        .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+      /** Every replica receives traffic from the same instant: a switch moves them all at once. */
+      replicas: z
+        .array(replicaSchema, {
+          error: (i) => (i.input === undefined ? 'is required' : `must be a list of replicas, got ${typeOfInput(i.input)}`),
+        })
+        .min(1, 'must list at least one replica')
+        .max(64, 'must list at most 64 replicas'),
+      package: servedPackageSchema.optional(),
+    },
+    unknownFields,
+  )
+  .superRefine((target, ctx) => {
+    const seen = new Set<string>();
+    target.replicas.forEach((replica, index) => {
+      const key = replicaKey(replica);
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['replicas', index], message: `duplicate replica ${key}` });
+      seen.add(key);
+    });
+  });
+
+export const maintenanceTargetSchema = z.strictObject(
+  {
+    kind: z.literal('maintenance'),
+    message: z
+      .string({ error: (i) => `must be a string, got ${typeOfInput(i.input)}` })
+      .max(2000, 'must be at most 2000 characters')
+      .regex(/^[^\r\n]*$/, 'must be one line')
+      .optional(),
+    package: servedPackageSchema.optional(),
+  },
+  unknownFields,
+);
+
+export const liveTargetSchema = z.discriminatedUnion('kind', [slotTargetSchema, maintenanceTargetSchema], {
+  error: (i) => {
+    if (i.code !== 'invalid_union') return `must be a JSON object, got ${typeOfInput(i.input)}`;
+    const kind = (i.input as { kind?: unknown } | undefined)?.kind;
+    return kind === undefined ? 'is required ("slot" or "maintenance")' : `must be "slot" or "maintenance", got ${typeOfInput(kind)}`;
+  },
+});
+
+export const replicaWeightsSchema = z
+  .array(
+    z.strictObject(
+      {
+        host: replicaSchema.shape.host,
+        port,
+        weight: z
+          .number({ error: (i) => `must be a number, got ${typeOfInput(i.input)}` })
+          .int('must be a whole number')
+          .min(0, 'must be between 0 and 256')
+          .max(256, 'must be between 0 and 256'),
+      },
+      unknownFields,
+    ),
+    { error: (i) => `must be a list of { host, port, weight }, got ${typeOfInput(i.input)}` },
+  )
+  .min(1, 'must list at least one replica');
+
+export type Replica = z.output<typeof replicaSchema>;
+export type SlotTarget = z.output<typeof slotTargetSchema>;
+/** The maintenance page: 503 with Retry-After, and the message if one is given. */
+export type MaintenanceTarget = z.output<typeof maintenanceTargetSchema>;
+export type LiveTarget = z.output<typeof liveTargetSchema>;
+export type ReplicaWeight = z.output<typeof replicaWeightsSchema>[number];
+
+export interface SiteTargets {
+  live: LiveTarget | null;
+  preview: SlotTarget | null;
+}
+
+export interface LiveSwitch {
+  previous: LiveTarget | null;
+  /** Every request in flight to the previous target at the switch finished before drainTimeoutMs. */
+  drained: boolean;
+  /** From the call to the moment every new request goes to the new target. */
+  applyMs: number;
+  /** From then until the previous target drained (or the timeout). */
+  drainMs: number;
+  /** Requests in flight to the previous target at the switch, when the data plane can count them. */
+  inFlightAtSwitch?: number;
+}
+
+export interface PreviewSwitch {
+  previous: SlotTarget | null;
+}
+
+export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'other';
+
+export interface BackendStats {
+  replica: Replica;
+  /** ready: takes new requests; draining: finishes what it has; stopped: takes nothing. */
+  state: 'ready' | 'draining' | 'stopped';
+  weight: number;
+  inFlight: number;
+  requests: number;
+  responses: Record<StatusClass, number>;
+}
+
+export interface ChannelStats {
+  inFlight: number;
+  /** Per backend, when the data plane counts them. */
+  backends?: BackendStats[];
+}
+
+export type DataPlaneStats = Record<string, Record<Channel, ChannelStats>>;
+
+export interface DataPlaneCapabilities {
+  /** Replicas one target may list. */
+  maxReplicas: number;
+  /** Whether a switch restarts or reloads the proxy (and what that costs clients). */
+  reloadsOnSwitch: boolean;
+}
+
+/** A site the data plane serves, with the ports of its two listeners. */
+export interface DataPlaneSite {
+  name: string;
+  publicPort: number;
+  previewPort: number;
+}
+
+export const defaultDrainTimeoutMs = 30_000;
+
+/** What Cutover's control plane asks of a data plane; every adapter passes test/data-plane/contract.ts. */
+export interface DataPlane {
+  readonly adapter: 'builtin' | 'haproxy' | 'nginx';
+  readonly capabilities: DataPlaneCapabilities;
+  /** The targets in force, read from the data plane (they survive its restart). */
+  routes(): Promise<Record<string, SiteTargets>>;
+  /**
+   * Moves every new request of the site's public listener to `target` (all its replicas at once, or the
+   * maintenance page), then waits until the requests in flight to the previous target finished (or
+   * drainTimeoutMs, default 30 s, passed: `drained: false`). Once it resolves, no request reaches the previous target.
+   */
+  setLive(site: string, target: LiveTarget, options?: { drainTimeoutMs?: number }): Promise<LiveSwitch>;
+  /** Sets (or with null clears) what the site's preview listener serves. */
+  setPreview(site: string, target: SlotTarget | null): Promise<PreviewSwitch>;
+  /** Relative share of new requests per replica of the live target (0 = none), for canaries. */
+  setWeights?(site: string, weights: ReplicaWeight[]): Promise<void>;
+  /** Requests and status classes per backend, when the data plane counts them. */
+  stats?(): Promise<DataPlaneStats>;
+}
+
+/** The maintenance page target, without fields left undefined (so targets compare equal). */
+export function maintenanceTarget(message: string | undefined, servedPackage: SlotTarget['package']): MaintenanceTarget {
+  return { kind: 'maintenance', ...(message === undefined ? {} : { message }), ...(servedPackage ? { package: servedPackage } : {}) };
+}
+
+export function replicaKey(replica: Replica): string {
+  return replica.host.includes(':') ? `[${replica.host}]:${replica.port}` : `${replica.host}:${replica.port}`;
+}
+
+/** Same target: same slot on the same replicas (in any order), or the maintenance page with the same message. */
+export function sameTarget(a: LiveTarget | null, b: LiveTarget | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.kind === 'slot' && b.kind === 'slot') {
+    const keys = (t: SlotTarget) => t.replicas.map(replicaKey).sort().join(',');
+    return a.slotId === b.slotId && keys(a) === keys(b);
+  }
+  if (a.kind === 'maintenance' && b.kind === 'maintenance') return (a.message ?? '') === (b.message ?? '');
+  return false;
+}
