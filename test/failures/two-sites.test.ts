@@ -63,6 +63,7 @@ describe('two sites, every failure class', () => {
       expect(status.sites.map((s: { name: string; state: string }) => s.name)).toEqual(['web', 'backoffice']);
       await expectInMaintenance();
       await resetFrom(id);
+      if (failureClass === 'startup-error') await stack.recordHistory(id, 'two-sites-failed-then-reset');
     }, 120_000);
   }
 
@@ -77,7 +78,7 @@ describe('two sites, every failure class', () => {
   test('readonly-not-supported: no traffic moved, so both sites are exactly as they were', async () => {
     await stack.deployAndComplete('examples/faulty/writes-at-startup', 'readwrite');
     const before = await Promise.all(['web', 'backoffice'].map(async (site) => (await fetch(`${stack.publicUrl(site)}/healthz`)).headers.get('x-slot')));
-    const { status } = await fail('examples/demo-app/v2', 'readonly-not-supported');
+    const { id, status } = await fail('examples/demo-app/v2', 'readonly-not-supported');
     expect(status.failure.site).toBe('web');
     const after = await Promise.all(['web', 'backoffice'].map(async (site) => (await fetch(`${stack.publicUrl(site)}/healthz`)).headers.get('x-slot')));
     expect(after).toEqual(before);
@@ -86,5 +87,6 @@ describe('two sites, every failure class', () => {
     expect(await stack.databaseNames()).toEqual([`${stack.environment}_app`]);
     const resumed = await stack.deployAndComplete('examples/demo-app/v2', 'readwrite');
     expect(resumed.phase).toBe('completed');
+    await stack.recordHistory(id, 'clone-failed-superseded');
   }, 150_000);
 });

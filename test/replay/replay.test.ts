@@ -9,15 +9,16 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 
 const dir = fileURLToPath(new URL('./histories', import.meta.url));
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+// Today's histories at the top; release-1/ holds those the first release recorded, which patched() keeps replaying.
+const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json')).sort();
 const workflowsPath = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
 
 describe('workflow replay', () => {
   test('histories of every path are recorded', () => {
     const paths = files.map((f) => f.replace(/\.json$/, ''));
-    for (const path of ['complete', 'reset-code-only', 'reset-with-database', 'failed-then-reset', 'failed-superseded', 'resumed', 'environment']) {
-      expect(paths).toContain(path);
-    }
+    const everyPath = ['complete', 'reset-code-only', 'reset-with-database', 'failed-then-reset', 'failed-superseded', 'resumed', 'environment'];
+    for (const path of everyPath) expect(paths).toContain(`release-1/${path}`);
+    for (const path of [...everyPath, 'clone-failed-superseded', 'two-sites-failed-then-reset']) expect(paths).toContain(path);
   });
 
   test.each(files)('%s replays deterministically', async (file) => {
