@@ -44,5 +44,4 @@ export interface ClassifiedFailure {
   message: string;
   remediation: string;
   site?: string;
-  database?: string;
 }

@@ -5,6 +5,7 @@ import { hostTaskQueue } from '../platform/agent/contract.js';
 import type { RouterAccess } from '../platform/router/client.js';
 import { invalidInput } from './failures.js';
 import type { EnvironmentPlan } from './contract.js';
+import { reachableHost, siteUrls } from '../config/addresses.js';
 
 export function environmentConfig(config: LoadedConfig, environment: string): EnvironmentConfig {
   const env = config.environments[environment];
@@ -12,24 +13,20 @@ export function environmentConfig(config: LoadedConfig, environment: string): En
   return env;
 }
 
+/** The admin API of the router of the environment's host (one router serves every environment of a host). */
 export function routerUrl(env: EnvironmentConfig): string {
-  return `http://${hostForUrl(env.router.adminHost)}:${env.router.adminPort}`;
+  return `http://${reachableHost(env.router.adminHost)}:${env.router.adminPort}`;
 }
 
-/** The router's admin API and its secret, read from this process's environment (never from the config). */
-export function routerAccess(env: EnvironmentConfig, processEnv: NodeJS.ProcessEnv): RouterAccess {
-  return { url: routerUrl(env), token: processEnv[env.router.adminTokenEnv], tokenEnv: env.router.adminTokenEnv };
-}
-
-function hostForUrl(host: string) {
-  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
-  return host.includes(':') ? `[${host}]` : host;
+/** The environment on its host's router admin API, with its secret read from this process's environment (never from the config). */
+export function routerAccess(config: LoadedConfig, environment: string, processEnv: NodeJS.ProcessEnv): RouterAccess {
+  const env = environmentConfig(config, environment);
+  return { url: routerUrl(env), environment, token: processEnv[env.router.adminTokenEnv], tokenEnv: env.router.adminTokenEnv };
 }
 
 /** What the workflow needs of an environment's configuration: names and shapes, never secrets. */
 export function planFor(config: LoadedConfig, environment: string): EnvironmentPlan {
   const env = environmentConfig(config, environment);
-  const host = hostForUrl(env.router.listenHost);
   return {
     name: environment,
     host: env.host,
@@ -42,8 +39,7 @@ export function planFor(config: LoadedConfig, environment: string): EnvironmentP
       role: site.role,
       ...(site.warmupPath ? { warmupPath: site.warmupPath } : {}),
       warmupTimeoutMs: durationMs(site.warmupTimeout),
-      publicUrl: `http://${host}:${site.publicPort}/`,
-      previewUrl: `http://${host}:${site.previewPort}/`,
+      ...siteUrls(env, site),
     })),
     databases: env.databases.map((db) => ({ name: db.name, engine: db.engine })),
   };

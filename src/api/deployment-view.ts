@@ -4,19 +4,20 @@ import type { DeploymentRef } from '../deployments/service.js';
 import type { DeploymentStatus } from '../workflows/definitions.js';
 import { mayAccess, type Principal } from './auth.js';
 import type { ApiDeps } from './deps.js';
+import { siteUrls } from '../config/addresses.js';
 
 export function deploymentView(deps: ApiDeps) {
   const withLinks = (status: DeploymentStatus) => {
     const env = deps.config.environments[status.environment];
-    const host = env?.router.listenHost === '0.0.0.0' ? '127.0.0.1' : (env?.router.listenHost ?? '127.0.0.1');
+    const urls = (env?.sites ?? []).map((s) => [s.name, siteUrls(env!, s)] as const);
     return {
       ...status,
       workflowId: status.deploymentId,
       links: {
         log: `/v1/deployments/${status.deploymentId}/log`,
         temporalUi: deps.deployments.temporalUiUrl(status.deploymentId),
-        previews: Object.fromEntries((env?.sites ?? []).map((s) => [s.name, `http://${host}:${s.previewPort}/`])),
-        publics: Object.fromEntries((env?.sites ?? []).map((s) => [s.name, `http://${host}:${s.publicPort}/`])),
+        previews: Object.fromEntries(urls.map(([name, u]) => [name, u.previewUrl])),
+        publics: Object.fromEntries(urls.map(([name, u]) => [name, u.publicUrl])),
       },
     };
   };
@@ -33,6 +34,11 @@ export function deploymentView(deps: ApiDeps) {
       return deployment;
     },
   };
+}
+
+/** Who acts, for the approval policy: the token's name; a name the caller gives only when auth is off. */
+export function identity(principal: Principal, named: string | undefined): string {
+  return principal.anonymous ? (named ?? principal.name) : principal.name;
 }
 
 /** Who asked, for the deployment log: the token's name, and the person the caller names if any. */

@@ -1,8 +1,8 @@
 /** The API process: Hono on @hono/node-server, in front of Temporal. */
 import { serve, type ServerType } from '@hono/node-server';
-import { fileURLToPath } from 'node:url';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { onShutdownSignal } from '../devtools/shutdown.js';
+import { onShutdownSignal } from '../process/shutdown.js';
+import { runAsProgram } from '../process/entry-point.js';
 import { createLogger } from '../logging/logger.js';
 import { createApp } from './app.js';
 import { createApiDeps } from './deps.js';
@@ -48,9 +48,4 @@ async function main() {
   });
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((error) => {
-    console.error(String(error instanceof Error ? error.message : error));
-    process.exit(1);
-  });
-}
+runAsProgram(import.meta.url, main);

@@ -3,6 +3,7 @@
  * otherwise (CI logs) one line each time a phase starts, so the log reads top to bottom.
  */
 import type { Deployment } from './types.js';
+import { terminalPhases } from '../workflows/definitions.js';
 
 export interface Output {
   write(text: string): unknown;
@@ -17,7 +18,7 @@ export function formatDuration(ms: number): string {
 
 /** Where a deployment ended, if it did: completed, reset and failed are states, not timed phases. */
 function ending(status: Deployment): { phase: string; at: string } | null {
-  if (status.phase !== 'completed' && status.phase !== 'reset' && status.phase !== 'failed') return null;
+  if (!terminalPhases.includes(status.phase)) return null;
   const last = status.timings.at(-1);
   return { phase: status.phase, at: status.endedAt ?? last?.endedAt ?? last?.startedAt ?? status.startedAt };
 }

@@ -10,7 +10,7 @@ import {
   schemaAccessStatements,
   type DatabaseLoginRoles,
 } from '../engines/postgres/logins.js';
-import { freePort } from './free-port.js';
+import { freePort } from '../process/free-port.js';
 
 export const DEFAULT_PG_BIN_DIR = process.env.CUTOVER_PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
 
@@ -21,6 +21,8 @@ export interface PostgresClusterOptions {
   binDir?: string;
   /** Detach the server so it outlives this process (the demo's database). */
   detached?: boolean;
+  /** Server settings given after Cutover's own (so they win), e.g. { wal_level: 'replica' } for a server copies cannot follow on. */
+  settings?: Record<string, string>;
 }
 
 export interface PostgresCluster {
@@ -162,6 +164,12 @@ export async function startPostgresCluster(options: PostgresClusterOptions = {})
     '-D', dataDir, '-p', String(port), '-k', root, '-c', 'unix_socket_permissions=0700',
     '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
     '-c', 'max_connections=300',
+    // Temporary copies follow their originals by logical replication: one slot, WAL sender and apply worker per copy.
+    '-c', 'wal_level=logical', '-c', 'max_replication_slots=64', '-c', 'max_wal_senders=64',
+    '-c', 'max_logical_replication_workers=32', '-c', 'max_worker_processes=48',
+    // PostgreSQL 15 starts at most one apply worker per interval, whichever copy it is for: 5 s by default.
+    '-c', 'wal_retrieve_retry_interval=500ms',
+    ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
   ]);
   const child = spawn(cmd, args, { stdio: ['ignore', log, log], detached: options.detached ?? false });
   if (options.detached) child.unref();

@@ -1,18 +1,13 @@
 import type { DatabaseConfig } from '../config/schema.js';
 import type { DatabaseEngine, DatabaseHandle } from './engine.js';
-import { createPostgresEngine, isReadOnlyViolation as isPostgresReadOnlyViolation } from './postgres.js';
-import { createSqlServerEngine, isReadOnlyViolation as isSqlServerReadOnlyViolation, type SqlServerEngineOptions } from './sqlserver.js';
+import { createPostgresEngine } from './postgres.js';
+import { createSqlServerEngine, type SqlServerEngineOptions } from './sqlserver.js';
 import { resolveLogins } from './logins.js';
 
 export interface EngineOptions {
   postgres: { binDir: string };
   /** SQL Server: where BACKUP files go (the server's default backup directory when absent). */
   sqlserver?: Pick<SqlServerEngineOptions, 'backupDirectory' | 'pollIntervalMs'>;
-}
-
-/** True when a database refused a write because it is read-only: PostgreSQL SQLSTATE 25006 or SQL Server error 3906, however wrapped. */
-export function isReadOnlyViolation(err: unknown): boolean {
-  return isPostgresReadOnlyViolation(err) || isSqlServerReadOnlyViolation(err);
 }
 
 export function engineFor(config: DatabaseConfig, options: EngineOptions): DatabaseEngine {

@@ -1,6 +1,6 @@
 import type { DatabaseEngine, DatabaseHandle, DatabaseRole } from './engine.js';
 import { connectionStringTo, databaseNameOf, secretsOf } from './postgres/connection-url.js';
-import { copyToTemporary, dropTemporary } from './postgres/copy.js';
+import { copyToTemporary, dropTemporary, stopFollowing } from './postgres/copy.js';
 import { engineFailure } from './postgres/errors.js';
 import { inspect, ping } from './postgres/inspect.js';
 import { asLogin } from './logins.js';
@@ -11,11 +11,12 @@ import { makeTemporaryReadOnly } from './postgres/read-only.js';
 import { createRestorePoint, dropRestorePoint, restoreFromRestorePoint } from './postgres/restore-point.js';
 import { withConnection } from './postgres/session.js';
 
-export { isReadOnlyViolation } from './postgres/errors.js';
 
 export interface PostgresEngineOptions {
   /** Where pg_dump and pg_restore live, e.g. /usr/lib/postgresql/15/bin. */
   binDir: string;
+  /** How long a copy waits for transactions open on the server before it gives up following (a snapshot then); 30 s by default. */
+  followStartTimeoutMs?: number;
 }
 
 const namesOf = (db: DatabaseHandle): PhysicalNames => physicalNames(databaseNameOf(db));
@@ -38,7 +39,12 @@ export function createPostgresEngine(options: PostgresEngineOptions): DatabaseEn
     },
     ping: (db) => guarded(db, 'cannot reach the database', (names) => ping(db, names)),
     inspect: (db) => guarded(db, 'cannot inspect the database', (names) => inspect(db, names)),
-    copyToTemporary: (db, heartbeat) => guarded(db, 'cannot copy the database to its temporary copy', (names) => copyToTemporary(db, names, options.binDir, heartbeat)),
+    copyToTemporary: (db, heartbeat) =>
+      guarded(db, 'cannot copy the database to its temporary copy', (names) =>
+        copyToTemporary(db, names, { binDir: options.binDir, followStartTimeoutMs: options.followStartTimeoutMs ?? 30_000 }, heartbeat),
+      ),
+    stopFollowing: (db, heartbeat, stopOptions = {}) =>
+      guarded(db, 'cannot stop the temporary copy following the original', (names) => stopFollowing(db, names, heartbeat, stopOptions)),
     makeTemporaryReadOnly: (db) => guarded(db, 'cannot make the temporary copy read-only', (names) => makeTemporaryReadOnly(db, names)),
     createRestorePoint: (db, heartbeat) => guarded(db, 'cannot create the restore point', (names) => createRestorePoint(db, names, heartbeat)),
     restoreFromRestorePoint: (db, heartbeat) => guarded(db, 'cannot restore the restore point', (names) => restoreFromRestorePoint(db, names, heartbeat)),

@@ -13,7 +13,9 @@ import { makeTemporaryReadOnly } from './sqlserver/read-only.js';
 import { createRestorePoint, dropRestorePoint, restoreFromRestorePoint } from './sqlserver/restore-point.js';
 import type { Connector } from './sqlserver/session.js';
 
-export { isReadOnlyViolation } from './sqlserver/errors.js';
+
+/** Why a SQL Server copy does not follow its original (docs/data-safety.md has the design). */
+const SNAPSHOT_ONLY = 'SQL Server copies are snapshots as of the copy: following the original is not supported on SQL Server yet';
 
 export interface SqlServerEngineOptions {
   /** Server-side folder for the BACKUP files of backup-restore copies; the server's default backup directory when absent. */
@@ -53,7 +55,13 @@ export function createSqlServerEngine(options: SqlServerEngineOptions = {}): Dat
     },
     ping: (db) => guarded(db, 'cannot reach the database', ping),
     inspect: (db) => guarded(db, 'cannot inspect the database', inspect),
-    copyToTemporary: (db, heartbeat) => guarded(db, 'cannot copy the database to its temporary copy', (op) => copyToTemporary(op, heartbeat)),
+    copyToTemporary: (db, heartbeat) =>
+      guarded(db, 'cannot copy the database to its temporary copy', async (op) => {
+        await copyToTemporary(op, heartbeat);
+        return { following: false, snapshotReason: SNAPSHOT_ONLY };
+      }),
+    // Nothing follows, so nothing to stop: identity values of a snapshot copy are those of its backup.
+    stopFollowing: async () => ({ wasFollowing: false, caughtUp: false, waitedMs: 0, lagBytes: 0, sequencesSynced: 0 }),
     makeTemporaryReadOnly: (db) => guarded(db, 'cannot make the temporary copy read-only', makeTemporaryReadOnly),
     createRestorePoint: (db, heartbeat) => guarded(db, 'cannot create the restore point', (op) => createRestorePoint(op, heartbeat)),
     restoreFromRestorePoint: (db, heartbeat) => guarded(db, 'cannot restore the restore point', (op) => restoreFromRestorePoint(op, heartbeat)),

@@ -147,7 +147,7 @@ function outcomeLine(status: DeploymentStatus, event: OutcomeEvent): string {
   const failure = status.failure;
   if (!failure) return ':x: *Failed*.';
   return [
-    `:x: *Failed: ${failureClasses[failure.class]?.title ?? failure.class}* (\`${failure.class}\`)${failure.site ? ` on site ${escapeMrkdwn(failure.site)}` : ''}${failure.database ? ` on database ${escapeMrkdwn(failure.database)}` : ''}`,
+    `:x: *Failed: ${failureClasses[failure.class]?.title ?? failure.class}* (\`${failure.class}\`)${failure.site ? ` on site ${escapeMrkdwn(failure.site)}` : ''}`,
     `>${escapeMrkdwn(truncate(failure.message, 2000)).replace(/\n/g, '\n>')}`,
     `*What to do:* ${escapeMrkdwn(failure.remediation)}`,
   ].join('\n');

@@ -1,12 +1,12 @@
 /** The Temporal worker for Cutover's task queue: runs deployment workflows and their control activities. */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities/index.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { createPackageStore } from '../packages/store.js';
 import { createLogger } from '../logging/logger.js';
-import { onShutdownSignal } from '../devtools/shutdown.js';
+import { onShutdownSignal } from '../process/shutdown.js';
+import { runAsProgram } from '../process/entry-point.js';
 import { crashPointInterceptors } from '../temporal/crash-points.js';
 import { heartbeatInterceptors } from '../temporal/activity-heartbeats.js';
 import { createSlackActivities } from '../slack/activities.js';
@@ -69,9 +69,4 @@ async function main() {
   log.info('worker stopped');
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((error) => {
-    console.error(String(error instanceof Error ? error.message : error));
-    process.exit(1);
-  });
-}
+runAsProgram(import.meta.url, main);

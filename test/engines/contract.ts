@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test, type TestContext } from 'vitest';
-import { EngineError, type DatabaseEngine, type DatabaseHandle, type DatabaseRole, type Migration } from '../../src/engines/engine.js';
-import { isReadOnlyViolation } from '../../src/engines/index.js';
+import { EngineError, type CopyResult, type DatabaseEngine, type DatabaseHandle, type DatabaseRole, type Migration } from '../../src/engines/engine.js';
+import { isReadOnlyViolation } from './read-only-violation.js';
 
 /** One application session on one physical database. */
 export interface Session {
@@ -42,6 +42,8 @@ export interface EngineContractContext {
   dialect: EngineDialect;
   /** The password in every handle's connection string: no error message may ever contain it. */
   password: string;
+  /** Copies follow their original here (PostgreSQL: a superuser login on a wal_level=logical server); snapshots otherwise. */
+  canFollow: boolean;
   /** A new, empty original database with a unique name; hostile: a name that needs quoting everywhere. */
   createDatabase(options?: { hostileName?: boolean }): Promise<DatabaseHandle>;
   /** A handle whose database does not exist on the server. */
@@ -139,14 +141,14 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
       const db = await seeded(c, 10);
       expect(await c.engine.inspect(db)).toEqual({
         original: { exists: true },
-        temporary: { exists: false, readOnly: false },
+        temporary: { exists: false, readOnly: false, following: false },
         restorePoint: { exists: false },
         appliedMigrations: [],
       });
       const missing = c.missingDatabase();
       expect(await c.engine.inspect(missing)).toEqual({
         original: { exists: false },
-        temporary: { exists: false, readOnly: false },
+        temporary: { exists: false, readOnly: false, following: false },
         restorePoint: { exists: false },
         appliedMigrations: [],
       });
@@ -185,10 +187,11 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
         }
       });
       const beats: unknown[] = [];
+      let copied: CopyResult | undefined;
       try {
         await new Promise((r) => setTimeout(r, 100));
         const before = latencies.length;
-        await c.engine.copyToTemporary(db, (d) => beats.push(d));
+        copied = await c.engine.copyToTemporary(db, (d) => beats.push(d));
         expect(latencies.length - before, 'writes committed while the copy ran').toBeGreaterThan(5);
       } finally {
         copying = false;
@@ -207,6 +210,12 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
       const live = await consistency(c, db, 'original');
       expect(live.items).toBe(seedRows + latencies.length);
       expect(copy.counter).toBeLessThanOrEqual(live.counter);
+      expect(copied?.following).toBe(c.canFollow);
+      if (!copied?.following) expect(copied?.snapshotReason).toMatch(/\w/);
+      // Once it stops following, a following copy has every write the original committed.
+      const stopped = await c.engine.stopFollowing(db, noHeartbeat);
+      expect(stopped).toMatchObject({ wasFollowing: c.canFollow, caughtUp: c.canFollow });
+      if (c.canFollow) expect(await consistency(c, db, 'temporary')).toEqual(live);
       // Complete: same schema, and the id generator continues where the original was.
       expect(await queryOnce(c, db, 'temporary', c.dialect.schemaSignature)).toEqual(signature);
       await queryOnce(c, db, 'temporary', c.dialect.insertUsingGenerator);
@@ -217,10 +226,27 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
       const c = use(t);
       const db = await seeded(c, 100);
       await c.engine.copyToTemporary(db, noHeartbeat);
+      await c.engine.stopFollowing(db, noHeartbeat);
       await queryOnce(c, db, 'original', c.dialect.writeTransaction('after the copy'));
-      await c.engine.copyToTemporary(db, noHeartbeat);
+      // Not copied again, and a copy whose following was stopped does not start following again.
+      expect(await c.engine.copyToTemporary(db, noHeartbeat)).toMatchObject({ following: false, snapshotReason: expect.stringMatching(/existed already/) });
       expect((await consistency(c, db, 'temporary')).items).toBe(100);
       expect((await consistency(c, db, 'original')).items).toBe(101);
+    });
+
+    test('a copy follows the original until it stops following, then changes no more; stopping again is a no-op', async (t) => {
+      const c = use(t);
+      const db = await seeded(c, 20);
+      expect((await c.engine.copyToTemporary(db, noHeartbeat)).following).toBe(c.canFollow);
+      expect((await c.engine.inspect(db)).temporary).toEqual({ exists: true, readOnly: false, following: c.canFollow });
+      await queryOnce(c, db, 'original', c.dialect.writeTransaction('while the copy follows'));
+      const stopped = await c.engine.stopFollowing(db, noHeartbeat, { timeoutMs: 30_000 });
+      expect(stopped).toMatchObject({ wasFollowing: c.canFollow, caughtUp: c.canFollow, lagBytes: 0 });
+      expect((await consistency(c, db, 'temporary')).items).toBe(c.canFollow ? 21 : 20);
+      await queryOnce(c, db, 'original', c.dialect.writeTransaction('after the stop'));
+      expect(await c.engine.stopFollowing(db, noHeartbeat)).toMatchObject({ wasFollowing: false, caughtUp: false });
+      expect((await c.engine.inspect(db)).temporary).toEqual({ exists: true, readOnly: false, following: false });
+      expect((await consistency(c, db, 'temporary')).items).toBe(c.canFollow ? 21 : 20);
     });
 
     test('a copy interrupted by a crash is never taken for complete: the retry cleans it and redoes it', async (t) => {
@@ -240,7 +266,7 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
       expect((await c.engine.inspect(db)).temporary.readOnly).toBe(false);
       await c.engine.makeTemporaryReadOnly(db);
       await c.engine.makeTemporaryReadOnly(db); // idempotent
-      expect((await c.engine.inspect(db)).temporary).toEqual({ exists: true, readOnly: true });
+      expect((await c.engine.inspect(db)).temporary).toEqual({ exists: true, readOnly: true, following: c.canFollow });
 
       for (const [operation, sql] of Object.entries(c.dialect.writes)) {
         const session = await c.connect(db, 'temporary');
@@ -448,6 +474,8 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
       await c.engine.dropRestorePoint(db);
       await c.engine.copyToTemporary(db, noHeartbeat);
       await c.engine.makeTemporaryReadOnly(db);
+      // As in a deployment: a following copy's WAL sender is connected to the original, which a restore point needs alone.
+      await c.engine.stopFollowing(db, noHeartbeat);
       await c.engine.createRestorePoint(db, noHeartbeat);
       await c.simulateInterruptedCopy(db);
       const slot = await c.connect(db, 'temporary'); // a clone slot that was not stopped cleanly
@@ -462,7 +490,7 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
       expect(await c.databasesOf(db)).toEqual(['original']);
       expect(await c.engine.inspect(db)).toEqual({
         original: { exists: true },
-        temporary: { exists: false, readOnly: false },
+        temporary: { exists: false, readOnly: false, following: false },
         restorePoint: { exists: false },
         appliedMigrations: [],
       });
@@ -471,7 +499,7 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
     test('a database name that needs quoting goes through every operation', async (t) => {
       const c = use(t);
       const db = await seeded(c, 20, { hostileName: true });
-      await c.engine.copyToTemporary(db, noHeartbeat);
+      expect((await c.engine.copyToTemporary(db, noHeartbeat)).following).toBe(c.canFollow);
       await c.engine.makeTemporaryReadOnly(db);
       const session = await c.connect(db, 'temporary');
       try {
@@ -479,16 +507,20 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
       } finally {
         await session.close();
       }
+      await queryOnce(c, db, 'original', c.dialect.writeTransaction('followed'));
+      if (process.env.DEBUG_FOLLOW) console.error('DEBUG_HOSTILE', JSON.stringify(await queryOnce(c, db, 'original', "select pg_current_wal_insert_lsn()::text as l, current_database() as d")));
+      expect(await c.engine.stopFollowing(db, noHeartbeat)).toMatchObject({ wasFollowing: c.canFollow, caughtUp: c.canFollow });
+      expect((await consistency(c, db, 'temporary')).items).toBe(c.canFollow ? 21 : 20);
       await c.engine.createRestorePoint(db, noHeartbeat);
       await c.engine.applyMigrations(db, [{ name: '0001_change_items.sql', sql: c.dialect.changeItems }], noHeartbeat);
       await c.engine.restoreFromRestorePoint(db, noHeartbeat);
       expect(await c.engine.inspect(db)).toEqual({
         original: { exists: true },
-        temporary: { exists: true, readOnly: true },
+        temporary: { exists: true, readOnly: true, following: false },
         restorePoint: { exists: true },
         appliedMigrations: [],
       });
-      expect(await consistency(c, db, 'original')).toEqual({ items: 20, logs: 20, orphans: 0, counter: 0 });
+      expect(await consistency(c, db, 'original')).toEqual({ items: 21, logs: 21, orphans: 0, counter: 1 });
       await c.engine.dropTemporary(db);
       await c.engine.dropRestorePoint(db);
       expect(await c.databasesOf(db)).toEqual(['original']);

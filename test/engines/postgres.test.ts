@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { EngineError, type DatabaseHandle } from '../../src/engines/engine.js';
-import { engineFor, isReadOnlyViolation, resolveDatabaseHandle } from '../../src/engines/index.js';
+import { engineFor, resolveDatabaseHandle } from '../../src/engines/index.js';
+import { isReadOnlyViolation } from './read-only-violation.js';
 import { createPostgresEngine } from '../../src/engines/postgres.js';
 import { copyCommands } from '../../src/engines/postgres/dump-restore.js';
 import { engineFailure } from '../../src/engines/postgres/errors.js';

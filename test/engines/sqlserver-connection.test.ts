@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 import { EngineError, type DatabaseHandle } from '../../src/engines/engine.js';
-import { engineFor, isReadOnlyViolation, resolveDatabaseHandle } from '../../src/engines/index.js';
+import { engineFor, resolveDatabaseHandle } from '../../src/engines/index.js';
+import { isReadOnlyViolation } from './read-only-violation.js';
 import { createSqlServerEngine } from '../../src/engines/sqlserver.js';
 import { settingsOf } from '../../src/engines/sqlserver/connection-url.js';
 import { engineFailure, isTransient } from '../../src/engines/sqlserver/errors.js';

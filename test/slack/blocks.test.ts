@@ -54,11 +54,11 @@ describe('outcome messages', () => {
 
   test('failed: the class, its title, the message and the remediation', () => {
     const message = outcomeMessage(
-      deploymentStatus({ phase: 'failed', failure: { class: 'migration-failed', message: 'relation "notes" already exists <script>', remediation: 'Fix the migration and deploy another package.', database: 'app' } }),
+      deploymentStatus({ phase: 'failed', failure: { class: 'migration-failed', message: 'relation "notes" already exists <script>', remediation: 'Fix the migration and deploy another package.' } }),
       'failed',
     );
     const all = texts(message.blocks);
-    expect(all).toContain('*Failed: Database migration failed* (`migration-failed`) on database app');
+    expect(all).toContain('*Failed: Database migration failed* (`migration-failed`)');
     expect(all).toContain('relation \\"notes\\" already exists &lt;script&gt;');
     expect(all).toContain('*What to do:* Fix the migration and deploy another package.');
     expect(actionsOf(message.blocks)).toEqual([]);

@@ -1,6 +1,6 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import type { DeploymentStatus, LogLine } from '../../workflows/definitions.js';
+import { isFinished, type LogLine } from '../../workflows/definitions.js';
 import { allow, type ApiEnv } from '../auth.js';
 import { deploymentView } from '../deployment-view.js';
 import type { ApiDeps } from '../deps.js';
@@ -10,9 +10,6 @@ import { validationHook } from '../validation.js';
 
 const asText = (lines: LogLine[]) => lines.map((l) => `${l.at} ${l.level.toUpperCase().padEnd(5)} ${l.message}\n`).join('');
 
-/** A deployment is over when nothing more can happen to it: completed, reset, or failed with no action left. */
-export const isOver = (status: DeploymentStatus) =>
-  status.phase === 'completed' || status.phase === 'reset' || (status.phase === 'failed' && status.actions.length === 0);
 
 const streamDescription = [
   'With follow=true, a text/event-stream: one `line` event per log line (data: a JSON LogLine; id: the index to resume',
@@ -60,13 +57,13 @@ export function deploymentLogRoutes(deps: ApiDeps) {
               next += 1;
               await stream.writeSSE({ event: 'line', id: String(next), data: JSON.stringify(line) });
             }
-            const execution = isOver(status) ? null : (await deps.deployments.find(id)).execution;
+            const execution = isFinished(status) ? null : (await deps.deployments.find(id)).execution;
             // Closed since the status was read: one more pass reads the final status and the last lines.
-            if (!isOver(status) && execution !== 'running' && !closedSeen) {
+            if (!isFinished(status) && execution !== 'running' && !closedSeen) {
               closedSeen = true;
               continue;
             }
-            if (isOver(status) || execution !== 'running') {
+            if (isFinished(status) || execution !== 'running') {
               await stream.writeSSE({ event: 'end', data: JSON.stringify({ phase: status.phase, ...(execution ? { execution } : {}) }) });
               return;
             }

@@ -1,14 +1,13 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
-import type { EnvironmentConfig } from '../../config/schema.js';
 import { allow, mayAccess, visibleEnvironment, type ApiEnv } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { failures, json, needs, secured } from '../openapi.js';
 import { environmentListSchema, environmentParam, environmentSchema } from '../schemas.js';
 import { validationHook } from '../validation.js';
+import { siteUrls } from '../../config/addresses.js';
 
 type ServedPackage = { sha256: string; version: string };
 
-const routerHost = (env: EnvironmentConfig) => (env.router.listenHost === '0.0.0.0' ? '127.0.0.1' : env.router.listenHost);
 
 export function environmentRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
@@ -32,7 +31,7 @@ export function environmentRoutes(deps: ApiDeps) {
           name,
           host: env.host,
           verificationTimeout: env.verificationTimeout,
-          sites: env.sites.map((s) => ({ name: s.name, role: s.role, publicUrl: `http://${routerHost(env)}:${s.publicPort}/`, previewUrl: `http://${routerHost(env)}:${s.previewPort}/` })),
+          sites: env.sites.map((s) => ({ name: s.name, role: s.role, ...siteUrls(env, s) })),
           databases: env.databases.map((d) => ({ name: d.name, engine: d.engine })),
           links: { self: `/v1/environments/${name}`, deployments: `/v1/deployments?environment=${name}` },
         }));
@@ -54,7 +53,6 @@ export function environmentRoutes(deps: ApiDeps) {
     async (c) => {
       const { environment } = c.req.valid('param');
       const env = visibleEnvironment(deps.config, c.get('principal'), environment);
-      const host = routerHost(env);
       const [routes, state] = await Promise.allSettled([deps.router(environment).getRoutes(), deps.deployments.environmentState(environment)]);
       // The router's answer is optional (routerError says why); the running deployment is not: unknown is a 503, never null.
       if (state.status === 'rejected') throw state.reason;
@@ -67,8 +65,7 @@ export function environmentRoutes(deps: ApiDeps) {
         return {
           name: site.name,
           role: site.role,
-          publicUrl: `http://${host}:${site.publicPort}/`,
-          previewUrl: `http://${host}:${site.previewPort}/`,
+          ...siteUrls(env, site),
           serving,
           slotId: live?.kind === 'slot' ? live.slotId : null,
           package: pkg ? { sha256: pkg.sha256, version: pkg.version } : null,

@@ -1,4 +1,5 @@
 import { connectionStringsOf, EngineError, type DatabaseHandle } from '../engine.js';
+import { conninfo } from './sql.js';
 
 /** Parses the handle's URL; the message names the environment variable, never the secret value. */
 export function parseConnectionUrl(db: DatabaseHandle): URL {
@@ -65,6 +66,30 @@ export function libpqEnvironment(db: DatabaseHandle, base: NodeJS.ProcessEnv = p
   // node-postgres spells "use TLS" as ssl=true; libpq needs a mode.
   if (!env.PGSSLMODE && ['true', '1'].includes(url.searchParams.get('ssl') ?? '')) env.PGSSLMODE = 'require';
   return env;
+}
+
+/** libpq keywords of the environment variables above that say where and how to connect (not who is asking: no application_name). */
+const CONNINFO_KEYWORD_FOR_ENV: Record<string, string> = {
+  PGHOST: 'host',
+  PGPORT: 'port',
+  PGUSER: 'user',
+  PGPASSWORD: 'password',
+  PGSSLMODE: 'sslmode',
+  PGSSLROOTCERT: 'sslrootcert',
+  PGSSLCERT: 'sslcert',
+  PGSSLKEY: 'sslkey',
+  PGCONNECT_TIMEOUT: 'connect_timeout',
+  PGTARGETSESSIONATTRS: 'target_session_attrs',
+};
+
+/** The handle's server, credentials and options as a libpq conninfo for one database: how the server itself connects (a subscription). */
+export function conninfoTo(db: DatabaseHandle, database: string): string {
+  const settings: Record<string, string> = {};
+  for (const [variable, value] of Object.entries(libpqEnvironment(db, {}))) {
+    const keyword = CONNINFO_KEYWORD_FOR_ENV[variable];
+    if (keyword && value !== undefined) settings[keyword] = value;
+  }
+  return conninfo({ ...settings, dbname: database });
 }
 
 /** Every spelling of the secret that could end up in a message. */

@@ -4,7 +4,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EngineError, type DatabaseHandle, type HeartbeatFn } from '../engine.js';
 import { libpqEnvironment } from './connection-url.js';
-import { withHeartbeat } from './heartbeat.js';
+import { withHeartbeat } from '../heartbeat.js';
 import { conninfoFor } from './sql.js';
 
 export interface ToolInvocation {
@@ -19,6 +19,8 @@ export interface CopyCommandsInput {
   to: string;
   /** Keep the objects' owners: only a superuser may restore objects owned by other roles. */
   keepOwners: boolean;
+  /** Dump as of this exported snapshot (the moment a copy starts following from) instead of a fresh one. */
+  snapshot?: string;
 }
 
 /** pg_dump | pg_restore: credentials in the environment only, database names as conninfo (no URL, no password on the command line). */
@@ -30,7 +32,12 @@ export function copyCommands(db: DatabaseHandle, input: CopyCommandsInput): { du
       command: join(input.binDir, 'pg_dump'),
       // One snapshot for the whole dump; ACCESS SHARE locks only, which writers never wait for.
       // Uncompressed: the stream never leaves this host, compressing it would only cost CPU.
-      args: ['--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=30000', `--dbname=${conninfoFor(input.from)}`],
+      // No publications or subscriptions: a copy must never publish, or consume a slot, on the original's behalf.
+      args: [
+        '--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=30000', '--no-publications', '--no-subscriptions',
+        ...(input.snapshot ? [`--snapshot=${input.snapshot}`] : []),
+        `--dbname=${conninfoFor(input.from)}`,
+      ],
       env,
     },
     restore: {

@@ -1,5 +1,6 @@
 import type { DatabaseHandle, DatabaseInspection } from '../engine.js';
 import { existingDatabases } from './databases.js';
+import { subscriptionIn } from './follow.js';
 import { appliedMigrations } from './migrations.js';
 import type { PhysicalNames } from './names.js';
 import { isTemporaryReadOnly } from './read-only.js';
@@ -12,7 +13,11 @@ export async function inspect(db: DatabaseHandle, names: PhysicalNames): Promise
     const temporaryExists = existing.has(names.temporary);
     return {
       original: { exists: existing.has(names.original) },
-      temporary: { exists: temporaryExists, readOnly: temporaryExists && (await isTemporaryReadOnly(db, admin, names)) },
+      temporary: {
+        exists: temporaryExists,
+        readOnly: temporaryExists && (await isTemporaryReadOnly(db, admin, names)),
+        following: temporaryExists && (await subscriptionIn(admin, names.temporary))?.enabled === true,
+      },
       restorePoint: { exists: existing.has(names.restorePoint) },
       appliedMigrations: existing.has(names.original) ? await withConnection(db, names.original, appliedMigrations) : [],
     };

@@ -10,7 +10,7 @@ import {
 } from '../engine.js';
 import { changedAfterApplied, checkAgainstHistory } from '../migration-history.js';
 import { isTransient, sqlStateOf } from './errors.js';
-import { withHeartbeat } from './heartbeat.js';
+import { withHeartbeat } from '../heartbeat.js';
 import type { PhysicalNames } from './names.js';
 import { withConnection } from './session.js';
 

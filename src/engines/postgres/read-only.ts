@@ -18,10 +18,17 @@ const USER_TABLES = `
      and n.nspname not in ('information_schema', '${GUARD_SCHEMA}')
      and n.nspname not like 'pg\\_%'`;
 
+/**
+ * The one writer let through is the copy's logical replication worker, applying the original's writes while the copy
+ * follows it (it fires statement triggers for TRUNCATE only). No session can pass for one: the server sets backend_type.
+ */
 const REFUSE_WRITE_FUNCTION = `
   create or replace function ${GUARD_SCHEMA}.refuse_write() returns trigger
   language plpgsql set search_path = pg_catalog as $fn$
   begin
+    if (select backend_type from pg_stat_get_activity(pg_backend_pid())) like 'logical replication%worker' then
+      return null;
+    end if;
     raise exception using
       errcode = 'read_only_sql_transaction',
       message = format('cannot execute %s on "%s.%s": the site is read-only during a deployment', tg_op, tg_table_schema, tg_table_name),
@@ -76,6 +83,26 @@ export async function makeTemporaryReadOnly(db: DatabaseHandle, names: PhysicalN
     }
   });
   await withMaintenance(db, (admin) => admin.query(`alter database ${ident(names.temporary)} set default_transaction_read_only = on`));
+}
+
+/**
+ * Cutover's own DDL on a copy (the subscription that makes it follow): one read-write transaction that lifts the DDL
+ * guard and puts it back before it commits, so that no other session ever sees the guard lifted.
+ */
+export async function withCutoverDdl<T>(copy: pg.Client, work: () => Promise<T>): Promise<T> {
+  await copy.query('begin read write');
+  try {
+    const guard = await copy.query(`select 1 from pg_event_trigger where evtname = '${DDL_EVENT_TRIGGER}' and evtenabled <> 'D'`);
+    const guarded = (guard.rowCount ?? 0) > 0;
+    if (guarded) await copy.query(`alter event trigger ${DDL_EVENT_TRIGGER} disable`);
+    const result = await work();
+    if (guarded) await copy.query(`alter event trigger ${DDL_EVENT_TRIGGER} enable always`);
+    await copy.query('commit');
+    return result;
+  } catch (error) {
+    await copy.query('rollback').catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Whether new sessions on the copy default to read-only (the per-database setting). */

@@ -10,7 +10,7 @@ import {
   withOperationLock,
 } from './databases.js';
 import { sqlStateOf } from './errors.js';
-import { withHeartbeat } from './heartbeat.js';
+import { withHeartbeat } from '../heartbeat.js';
 import type { PhysicalNames } from './names.js';
 import { withMaintenance } from './session.js';
 import { ident } from './sql.js';

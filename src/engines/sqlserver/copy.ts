@@ -1,5 +1,5 @@
 import { EngineError, type DatabaseHandle, type HeartbeatFn } from '../engine.js';
-import { withHeartbeat } from '../postgres/heartbeat.js';
+import { withHeartbeat } from '../heartbeat.js';
 import { databaseStates, dropIfExists, isOnline, waitUntilOnline, withOperationLock } from './databases.js';
 import { onMaster, type Operation } from './operation.js';
 import { readServerProfile, type ServerProfile } from './server.js';

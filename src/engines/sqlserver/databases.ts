@@ -1,5 +1,5 @@
 import { EngineError, type DatabaseHandle, type HeartbeatFn } from '../engine.js';
-import { withHeartbeat } from '../postgres/heartbeat.js';
+import { withHeartbeat } from '../heartbeat.js';
 import type { ServerProfile } from './server.js';
 import { withSession, type Connector, type SqlSession } from './session.js';
 import { databaseStatesQuery, dropDatabase, otherSessionsQuery } from './statements/databases.js';

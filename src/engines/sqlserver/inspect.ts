@@ -13,7 +13,7 @@ export async function inspect(op: Operation): Promise<DatabaseInspection> {
   const originalOnline = isOnline(states.get(names.original));
   return {
     original: { exists: originalOnline },
-    temporary: { exists: isOnline(temporary), readOnly: isOnline(temporary) && temporary?.readOnly === true },
+    temporary: { exists: isOnline(temporary), readOnly: isOnline(temporary) && temporary?.readOnly === true, following: false },
     restorePoint: { exists: isOnline(states.get(names.restorePoint)) },
     appliedMigrations: originalOnline ? await withSession(op.connect, op.db, names.original, appliedMigrations) : [],
   };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EngineError, type HeartbeatFn, type Migration, type MigrationOptions, type MigrationResult } from '../engine.js';
 import { changedAfterApplied, checkAgainstHistory } from '../migration-history.js';
-import { withHeartbeat } from '../postgres/heartbeat.js';
+import { withHeartbeat } from '../heartbeat.js';
 import { BatchSyntaxError, splitBatches, type Batch } from './batches.js';
 import { describeError, errorNumberOf, isTransient } from './errors.js';
 import type { Operation } from './operation.js';

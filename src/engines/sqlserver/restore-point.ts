@@ -1,5 +1,5 @@
 import { EngineError, type HeartbeatFn } from '../engine.js';
-import { withHeartbeat } from '../postgres/heartbeat.js';
+import { withHeartbeat } from '../heartbeat.js';
 import { copyDatabase } from './copy.js';
 import { databaseStates, dropIfExists, isOnline, refuseWhileConnected, withOperationLock } from './databases.js';
 import { describeError, isTransient } from './errors.js';

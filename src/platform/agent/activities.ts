@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { CutoverConfig, EnvironmentConfig } from '../../config/schema.js';
 import { isFailureClass } from '../../failures.js';
 import type { PackageManifest, PackageRef } from '../../packages/manifest.js';
-import { DEFAULT_STOP_GRACE_MS, slotIdFor, type HostActivities, type SlotSpec } from './contract.js';
+import { DEFAULT_STOP_GRACE_MS, environmentOfSlot, slotIdFor, type HostActivities, type SlotSpec } from './contract.js';
 import { knownSecrets, slotDatabases } from './databases.js';
 import { scrubSecrets } from './scrub.js';
 import {
@@ -55,7 +55,7 @@ export function slotHomeOf(stateDir: string, host: string, environment: string):
 export function createHostActivities(deps: HostAgentDeps): HostActivities {
   const processEnv = deps.env ?? process.env;
   const supervisor = deps.supervisor ?? createSlotSupervisor({ slotsDir: slotsDirOf(deps.stateDir, deps.host) });
-  const secretsFor = (slotId: string) => knownSecrets(deps.config.environments[slotId.split('.')[0] ?? ''], processEnv);
+  const secretsFor = (slotId: string) => knownSecrets(deps.config.environments[environmentOfSlot(slotId)], processEnv);
   const slotUsers = deps.slotUsers ?? createSlotUsers({ host: deps.host });
 
   /** As root: the environment's slot user, able to reach its package and its home, and nothing else of Cutover's. */

@@ -80,6 +80,11 @@ export function slotIdFor(spec: Pick<SlotSpec, 'environment' | 'site' | 'package
   return `${spec.environment}.${spec.site}.${spec.packageSha256.slice(0, 12)}.${spec.databases}`;
 }
 
+/** The environment a slot belongs to: the first part of its id. */
+export function environmentOfSlot(slotId: string): string {
+  return slotId.split('.')[0] ?? '';
+}
+
 export function hostTaskQueue(host: string): string {
   return HOST_TASK_QUEUE_PREFIX + host;
 }

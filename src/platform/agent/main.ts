@@ -2,9 +2,7 @@
  * The host agent process: a Temporal worker on cutover-host-<host> that runs the host's slots.
  * Slots are detached process groups: stopping or killing the agent never stops a slot.
  */
-import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { CutoverConfig } from '../../config/schema.js';
@@ -20,6 +18,7 @@ import { heartbeatInterceptors } from '../../temporal/activity-heartbeats.js';
 import { connectWorkerConnection, resolveTemporalSettings } from '../../temporal/connection.js';
 // The Cutover checkout or image this runs from: slots find its node_modules (pg, mssql) through NODE_PATH.
 import { cutoverRoot } from '../../installation.js';
+import { runAsProgram } from '../../process/entry-point.js';
 
 export interface StartHostAgentOptions {
   config: CutoverConfig;
@@ -159,4 +158,4 @@ async function main() {
 }
 
 // Run only as a program; tests import startHostAgent without starting anything.
-if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) await main();
+runAsProgram(import.meta.url, main);

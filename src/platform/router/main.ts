@@ -1,32 +1,34 @@
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../../config/load.js';
 import { startRouter } from './router.js';
+import { runAsProgram } from '../../process/entry-point.js';
 
-export { startRouter, type RunningRouter, type StartRouterOptions } from './router.js';
+export { startRouter, type RunningEnvironment, type RunningRouter, type StartRouterOptions } from './router.js';
 
-const usage = 'usage: tsx src/platform/router/main.ts --environment <name> [--config <path>]';
+const usage = 'usage: node src/platform/router/main.ts --host <name> [--config <path>] (tsx, or dist/ once built)';
 
-/** The router process: depends on the config file only, so it keeps serving when the worker, the API or Temporal die. */
+/**
+ * The router process of one host, serving every environment of the config on that host: depends on the config file
+ * only, so it keeps serving when the worker, the API or Temporal die.
+ */
 async function main() {
   const logger = pino({ base: { component: 'router' } });
   let args;
   try {
-    args = parseArgs({ options: { environment: { type: 'string', short: 'e' }, config: { type: 'string', short: 'c' } }, strict: true }).values;
+    args = parseArgs({ options: { host: { type: 'string' }, config: { type: 'string', short: 'c' } }, strict: true }).values;
   } catch (error) {
     logger.fatal(`${(error as Error).message}; ${usage}`);
     process.exit(2);
   }
-  if (!args.environment) {
-    logger.fatal(`--environment is required; ${usage}`);
+  if (!args.host) {
+    logger.fatal(`--host is required; ${usage}`);
     process.exit(2);
   }
 
   let router;
   try {
-    router = await startRouter({ config: loadConfig(args.config), environment: args.environment, logger });
+    router = await startRouter({ config: loadConfig(args.config), host: args.host, logger });
   } catch (error) {
     logger.fatal({ err: error }, `router did not start: ${(error as Error).message}`);
     process.exit(1);
@@ -52,4 +54,4 @@ async function main() {
 }
 
 // Run only as a program; tests and the stack import startRouter from here without starting anything.
-if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) await main();
+runAsProgram(import.meta.url, main);

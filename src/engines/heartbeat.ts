@@ -1,4 +1,4 @@
-import type { HeartbeatFn } from '../engine.js';
+import type { HeartbeatFn } from './engine.js';
 
 export const HEARTBEAT_INTERVAL_MS = 2_000;
 
