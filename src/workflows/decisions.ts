@@ -10,6 +10,7 @@ import {
   statusQuery,
   supersedeSignal,
   type Action,
+  type CompleteRequest,
   type Decision,
   type DeploymentStatus,
 } from './definitions.js';
@@ -19,8 +20,12 @@ import type { DeploymentRecord } from './deployment-record.js';
 export function handleMessages(record: DeploymentRecord): void {
   setHandler(statusQuery, () => record.status());
   setHandler(logQuery, (opts) => ({ lines: record.lines.slice(opts?.after ?? 0) }));
-  setHandler(completeUpdate, (opts) => decide(record, { action: 'complete', rollbackDatabase: false, requestedBy: opts?.requestedBy }), {
-    validator: (_opts) => refuseUnless(record, 'complete'),
+  setHandler(completeUpdate, (opts) => approve(record, opts), {
+    validator: (opts) => {
+      refuseUnless(record, 'complete');
+      const refusal = approvalRefusal(record, opts);
+      if (refusal) throw ApplicationFailure.create({ type: refusals.alreadyApproved, message: refusal, nonRetryable: true });
+    },
   });
   setHandler(resetUpdate, (req) => decide(record, { action: 'reset', rollbackDatabase: req.rollbackDatabase, requestedBy: req.requestedBy, reason: req.reason }), {
     validator: (req) => {
@@ -29,8 +34,9 @@ export function handleMessages(record: DeploymentRecord): void {
     },
   });
   setHandler(completeSignal, (opts) => {
-    if (record.actions().includes('complete')) decide(record, { action: 'complete', rollbackDatabase: false, requestedBy: opts?.requestedBy });
-    else record.log(`Ignored a Complete signal: ${notAvailable(record, 'complete')}`, 'warn');
+    const refusal = record.actions().includes('complete') ? approvalRefusal(record, opts) : notAvailable(record, 'complete');
+    if (refusal) record.log(`Ignored a Complete signal: ${refusal}`, 'warn');
+    else approve(record, opts);
   });
   setHandler(resetSignal, (req) => {
     const decision: Decision = { action: 'reset', rollbackDatabase: req?.rollbackDatabase === true, requestedBy: req?.requestedBy, reason: req?.reason };
@@ -54,8 +60,34 @@ function refuseUnless(record: DeploymentRecord, action: Action) {
   }
 }
 
+const requiredOf = (opts: CompleteRequest | undefined) => Math.max(1, Math.floor(Number(opts?.approvalsRequired ?? 1)) || 1);
+
+/** With more than one approval required, each approver counts once, and only a named one counts. */
+function approvalRefusal(record: DeploymentRecord, opts: CompleteRequest | undefined): string | null {
+  const required = requiredOf(opts);
+  if (required === 1) return null;
+  if (!opts?.approver) return `Complete names no approver, and ${required} distinct approvers must Complete this deployment`;
+  if (record.approvals.some((a) => a.by === opts.approver)) {
+    return `${opts.approver} already approved this deployment (${record.approvals.length} of ${required} approvals): another approver must Complete it`;
+  }
+  return null;
+}
+
+/** Records the approver's Complete; decides once the required number of distinct approvers said so. */
+function approve(record: DeploymentRecord, opts: CompleteRequest | undefined): DeploymentStatus {
+  const required = requiredOf(opts);
+  record.approvalsRequired = required;
+  if (opts?.approver) record.approvals.push({ by: opts.approver, at: record.at() });
+  if (record.approvals.length < required) {
+    const who = opts?.requestedBy ?? opts?.approver;
+    record.log(`Approval ${record.approvals.length} of ${required} for Complete by ${who}; waiting for ${required - record.approvals.length} more`);
+    return record.status();
+  }
+  return decide(record, { action: 'complete', rollbackDatabase: false, requestedBy: opts?.requestedBy });
+}
+
 function decide(record: DeploymentRecord, decision: Decision): DeploymentStatus {
-  record.decision = decision;
+  record.decision = { ...decision, at: record.at() };
   const what = decision.action === 'complete' ? 'Complete' : decision.rollbackDatabase ? 'Reset (roll back code and database)' : 'Reset (roll back code only)';
   record.log(`${what} requested${decision.requestedBy ? ` by ${decision.requestedBy}` : ''}${decision.reason ? `: ${decision.reason}` : ''}`);
   return record.status();

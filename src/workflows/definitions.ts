@@ -75,6 +75,8 @@ export interface DeploymentRequest {
   package: PackageRef;
   mode: Mode;
   requestedBy?: string;
+  /** The authenticated identity that started it (a token name): who may not approve it when self-approval is off. */
+  startedBy?: string;
   /** Deploy even though the package lacks migrations the database already applied (an older package on purpose). */
   allowMissingMigrations?: boolean;
 }
@@ -90,6 +92,20 @@ export interface Decision {
   rollbackDatabase: boolean;
   requestedBy?: string;
   reason?: string;
+  /** When it was accepted (workflow time); absent in histories older than the approval policy. */
+  at?: string;
+}
+
+/** One approver's Complete, recorded while more approvals are required. */
+export interface Approval {
+  by: string;
+  at: string;
+}
+
+/** Complete moves traffic once `required` distinct approvers said so. */
+export interface Approvals {
+  required: number;
+  received: Approval[];
 }
 
 export interface DeploymentStatus {
@@ -107,6 +123,9 @@ export interface DeploymentStatus {
   warnings: string[];
   startedAt: string;
   endedAt: string | null;
+  /** Who started it (DeploymentRequest.startedBy, else requestedBy). */
+  startedBy?: string | null;
+  approvals?: Approvals;
 }
 
 export interface DeploymentLog {
@@ -117,12 +136,17 @@ export interface DeploymentLog {
 export const refusals = {
   wrongState: 'action-not-available',
   environmentBusy: 'environment-busy',
+  alreadyApproved: 'already-approved',
 } as const;
 
 export const statusQuery = defineQuery<DeploymentStatus>('status');
 /** Arguments may be missing when sent by `temporal workflow ...` without --input: handlers cope with undefined. */
 export interface CompleteRequest {
   requestedBy?: string;
+  /** The authenticated identity approving (token name, Slack user id): counted once towards `approvalsRequired`. */
+  approver?: string;
+  /** The environment's approval.required when the Complete was sent; 1 when absent. */
+  approvalsRequired?: number;
 }
 export const logQuery = defineQuery<DeploymentLog, [{ after?: number }]>('log');
 

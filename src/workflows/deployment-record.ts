@@ -5,7 +5,7 @@
 import type { RouteTarget, ServedPackage, SitePlan } from '../activities/contract.js';
 import { failureClasses, type ClassifiedFailure } from '../failures.js';
 import { terminalPhases } from './definitions.js';
-import type { Action, Decision, DeploymentRequest, DeploymentStatus, LogLine, Phase, PhaseTiming, SiteStatus } from './definitions.js';
+import type { Action, Approval, Decision, DeploymentRequest, DeploymentStatus, LogLine, Phase, PhaseTiming, SiteStatus } from './definitions.js';
 import type { SlackMessageRef } from '../slack/contract.js';
 
 export type SlotRoute = Extract<RouteTarget, { kind: 'slot' }>;
@@ -28,6 +28,9 @@ export class DeploymentRecord {
   readonly timings: PhaseTiming[] = [];
   readonly warnings: string[] = [];
   decision: Decision | null = null;
+  /** Approvers' Completes so far (the audit trail); traffic moves once approvalsRequired of them are in. */
+  readonly approvals: Approval[] = [];
+  approvalsRequired = 1;
   failure: ClassifiedFailure | null = null;
   previousPackage: ServedPackage | null = null;
   /** Reset stays available after a failure, so the operator can leave maintenance mode without deploying. */
@@ -57,6 +60,11 @@ export class DeploymentRecord {
     if (!terminalPhases.includes(phase)) this.timings.push({ phase, startedAt: at });
     else if (phase !== 'failed') this.endedAt = at;
     this.onPhase(phase);
+  }
+
+  /** Workflow time, for what the record stamps (decisions, approvals). */
+  at(): string {
+    return this.now().toISOString();
   }
 
   log(message: string, level: LogLine['level'] = 'info') {
@@ -113,6 +121,8 @@ export class DeploymentRecord {
       warnings: [...this.warnings],
       startedAt: this.startedAt,
       endedAt: this.endedAt,
+      startedBy: this.request.startedBy ?? this.request.requestedBy ?? null,
+      approvals: { required: this.approvalsRequired, received: this.approvals.map((a) => ({ ...a })) },
     };
   }
 }

@@ -26,7 +26,11 @@ export async function cloneDatabases(ctx: DeploymentContext): Promise<void> {
         await run(control.dropTemporaryDatabase, `Drop the stale copy of ${db.name}`, step);
       }
       record.log(`Copying database ${db.name} to a temporary database`);
-      await run(databaseWork.cloneDatabase, `Clone database ${db.name}`, step);
+      const copy = await run(databaseWork.cloneDatabase, `Clone database ${db.name}`, step);
+      // Histories recorded before copies could follow carry no result.
+      if (copy?.following) record.log(`The copy of ${db.name} follows the original's writes until traffic moves`);
+      else if (copy?.snapshotReason) record.log(`The copy of ${db.name} is a snapshot: ${copy.snapshotReason}`, 'warn');
+      for (const table of copy?.notFollowed ?? []) record.log(`The copy of ${db.name} does not follow table ${table}`, 'warn');
     }
     if (request.mode === 'readonly') await run(control.makeCloneReadOnly, `Make the copy of ${db.name} read-only`, step);
   }

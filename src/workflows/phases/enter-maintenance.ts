@@ -38,6 +38,18 @@ export async function enterMaintenance(ctx: DeploymentContext): Promise<void> {
   });
   if (switches.length) report(ctx, switches);
   record.log('All sites in this deployment are now in maintenance mode');
+  if (entering.some((s) => s.cloneSlot)) await stopFollowingOriginals(ctx);
+}
+
+/** Traffic has left the originals: each copy takes what they committed until now, then follows them no more. */
+async function stopFollowingOriginals(ctx: DeploymentContext) {
+  for (const db of ctx.plan.databases) {
+    const summary = `Stop ${db.name}'s copy following the original`;
+    const stopped = await run(ctx.activities.databaseWork.stopFollowingOriginal, summary, databaseStep(ctx, db.name));
+    if (!stopped.wasFollowing) continue;
+    if (stopped.caughtUp) ctx.record.log(`The temporary copy of ${db.name} has every write the original accepted until traffic moved; it follows it no more`);
+    else ctx.record.log(`The temporary copy of ${db.name} stopped following the original before it caught up: recent writes may be missing on it`, 'warn');
+  }
 }
 
 /** The first release entered maintenance one site at a time, each switched as soon as its clone was warm. */
