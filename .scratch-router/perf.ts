@@ -38,19 +38,24 @@ const site = { name: 'web', publicPort: await distinctFreePort(), previewPort: a
 const adminPort = await distinctFreePort();
 const token = randomBytes(32).toString('hex');
 await writeFile(join(dir, 'cutover.yaml'), `stateDir: ${dir}\nenvironments:\n  acme:\n    router: { adminPort: ${adminPort} }\n    sites:\n      - { name: web, role: zdd, publicPort: ${site.publicPort}, previewPort: ${site.previewPort} }\n`);
-const dp = createBuiltinDataPlane({ url: `http://127.0.0.1:${adminPort}`, token, tokenEnv: 'CUTOVER_ROUTER_TOKEN' });
+const dp = createBuiltinDataPlane({ url: `http://127.0.0.1:${adminPort}`, environment: 'acme', token, tokenEnv: 'CUTOVER_ROUTER_TOKEN' });
 const extra = (process.env.NODEARGS ?? '').split(' ').filter(Boolean);
 const main = process.env.MAIN ?? '.scratch-router/router/main.ts';
-const minimal = main.endsWith('.mjs');
-const args = minimal ? [main, String(site.publicPort), String(port)] : ['--import', 'tsx', main, '--environment', 'acme', '--config', join(dir, 'cutover.yaml')];
-const proc = spawnGroup(process.execPath, [...extra, ...args], { env: { ...process.env, CUTOVER_ROUTER_TOKEN: token }, cpu: 1 });
+const nginxMode = main === 'nginx';
+const minimal = main.endsWith('.mjs') || nginxMode;
+const old = main.includes('scratch-router/router');
+const args = minimal ? [main, String(site.publicPort), String(port)] : ['--import', 'tsx', main, ...(old ? ['--environment', 'acme'] : ['--host', 'local']), '--config', join(dir, 'cutover.yaml')];
+if (nginxMode) await writeFile(join(dir, 'p.conf'), `master_process off; daemon off; worker_processes 1; pid ${dir}/p.pid; error_log ${dir}/p.log; events { worker_connections 4096; }
+http { access_log off; upstream up { server 127.0.0.1:${port}; keepalive 64; } server { listen 127.0.0.1:${site.publicPort}; keepalive_requests 1000000; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }`);
+const proc = nginxMode ? spawnGroup('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'p.conf')], { cpu: 1 }) : spawnGroup(process.execPath, [...extra, ...args], { env: { ...process.env, CUTOVER_ROUTER_TOKEN: token }, cpu: 1 });
 cpuPid = proc.child.pid!;
 if (minimal) { await waitUntil('minimal', async () => (await fetch(`http://127.0.0.1:${site.publicPort}/`)).ok, proc); dp.setLive = (async () => ({})) as never; }
-else await waitUntil('router', async () => (await dp.routes(), true), proc);
+else await waitUntil('router', async () => (await fetch(`http://127.0.0.1:${adminPort}/healthz`)).ok, proc);
+if (!minimal) dp.setLive = (async () => { const r = await fetch(`http://127.0.0.1:${adminPort}${old ? '' : '/v1/environments/acme'}/sites/web/live`.replace('/sites', old ? '/v1/sites' : '/sites'), { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify({ kind: 'slot', slotId: 'a', port }) }); if (!r.ok) throw new Error(await r.text()); return {}; }) as never;
 const under = { dataPlane: dp, publicUrl: () => `http://127.0.0.1:${site.publicPort}`, stop: async () => { process.kill(-proc.child.pid!, 'SIGINT'); await proc.exited; } };
 await under.dataPlane.setLive('web', { kind: 'slot', slotId: 'a', replicas: [{ host: '127.0.0.1', port }] });
 try {
-  console.log('direct ', await wrk(`http://127.0.0.1:${port}/`));
+  if (!process.env.NODIRECT) console.log('direct ', await wrk(`http://127.0.0.1:${port}/`));
   await wrk(`${under.publicUrl('web')}/`, 1);
   for (let i = 0; i < Number(process.env.REPS ?? 2); i++) console.log('router ', await wrk(`${under.publicUrl('web')}/`));
   if (process.env.HOLD) { console.log('holding; url', under.publicUrl('web')); await new Promise((r) => setTimeout(r, Number(process.env.HOLD) * 1000)); }

@@ -3,15 +3,19 @@
  * p99), then the errors wrk sees while 20 switches happen at saturation. The backend runs on CPU 0, each proxy alone
  * on CPU 1 (taskset), wrk unpinned. Loopback only.
  * `--backend static` puts nginx answering a fixed text in place of the Node app, so the proxies, not the app, are
- * the bottleneck.
- *   npm run bench:data-plane [-- --seconds 5 --connections 32 --switches 20 --backend node|static]
+ * the bottleneck. Then the memory (RSS) of one built-in router serving 100 environments (a site each: 200 listeners)
+ * after traffic through every one of them. `--planes` picks rows by name (comma-separated prefixes, "rss" for the last).
+ *   npm run bench:data-plane [-- --seconds 5 --connections 32 --switches 20 --backend node|static --planes built-in,nginx,rss]
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
+import { createRouterClient } from '../src/platform/router/client.js';
 import type { DataPlane, DataPlaneSite, LiveSwitch } from '../src/platform/data-plane/port.js';
 import {
   distinctFreePort,
@@ -34,6 +38,8 @@ const connections = arg('connections', 32);
 const switchCount = arg('switches', 20);
 const switchEveryMs = 250;
 const backendKind = process.argv[process.argv.indexOf('--backend') + 1] === 'static' ? 'static' : 'node';
+const picked = process.argv.includes('--planes') ? process.argv[process.argv.indexOf('--planes') + 1]!.toLowerCase().split(',') : undefined;
+const wanted = (name: string) => !picked || picked.some((prefix) => name.toLowerCase().startsWith(prefix));
 const run = promisify(execFile);
 
 /** The app behind every data plane: answers a small text, as a slot would. */
@@ -112,6 +118,7 @@ http { access_log off; keepalive_requests 1000000; ${servers.join(' ')} }`;
     return { kind: 'slot' as const, slotId: backend.name, replicas: [{ host: '127.0.0.1', port: backend.port }] };
   };
   const rows: Row[] = [];
+  let memory: RouterMemory | undefined;
   try {
     console.error(`direct: wrk -c${connections} -d${seconds}s`);
     rows.push({ name: 'direct', load: await wrk(`http://127.0.0.1:${backends[0]!.port}/`, seconds) });
@@ -123,6 +130,7 @@ http { access_log off; keepalive_requests 1000000; ${servers.join(' ')} }`;
       ['nginx, no client keep-alive', startNginx({ clientKeepAliveSeconds: 0 })],
     ];
     for (const [name, start] of planes) {
+      if (!wanted(name)) continue;
       console.error(`${name}: wrk -c${connections} -d${seconds}s, then ${switchCount} switches under wrk`);
       const site: DataPlaneSite = { name: 'web', publicPort: await distinctFreePort(), previewPort: await distinctFreePort() };
       const planeDir = await mkdtemp(join(dir, 'plane-'));
@@ -147,6 +155,7 @@ http { access_log off; keepalive_requests 1000000; ${servers.join(' ')} }`;
         await under.stop();
       }
     }
+    if (wanted('rss')) memory = await routerMemory(dir, backends[0]!.port);
   } finally {
     await killStartedGroups();
     await rm(dir, { recursive: true, force: true });
@@ -154,6 +163,7 @@ http { access_log off; keepalive_requests 1000000; ${servers.join(' ')} }`;
 
   const direct = rows[0]!.load.requestsPerSecond;
   const nginx = rows.find((r) => r.name === 'nginx')?.load.requestsPerSecond ?? NaN;
+  const [load1] = (await readFile('/proc/loadavg', 'utf8')).split(' ');
   const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
   const table = [
     ['', 'req/s', 'x direct', 'x nginx', 'p50 ms', 'p99 ms', `errors in ${switchCount} switches`, 'applied ms (p50)', 'drained ms (p50)'],
@@ -173,12 +183,75 @@ http { access_log off; keepalive_requests 1000000; ${servers.join(' ')} }`;
   const line = (row: string[]) => `| ${row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ')} |`;
   const backend = backendKind === 'static' ? 'nginx static' : 'Node';
   console.log(`\nwrk -t2 -c${connections} -d${seconds}s; ${backend} backend on CPU 0, each proxy alone on CPU 1;`);
+  console.log(`load average ${load1} at the end (the other processes of the machine share these CPUs);`);
   console.log(`${switchCount} switches every ${switchEveryMs} ms at saturation\n`);
   console.log(line(table[0]!));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const row of table.slice(1)) console.log(line(row));
   const atRest = rows.filter((r) => r.load.errors > 0);
   if (atRest.length > 0) console.log('\nerrors at rest:', atRest.map((r) => `${r.name}: ${r.load.errorDetail}`).join('; '));
+  if (memory) {
+    const { environments, listeners, requests, rssMb, peakMb, runs } = memory;
+    const what = `one built-in router (${runs}) serving ${environments} environments (${listeners} listeners)`;
+    console.log(`\n${what}, after ${requests} requests through all of them:`);
+    console.log(`RSS ${rssMb.toFixed(0)} MB (peak ${peakMb.toFixed(0)} MB)`);
+  }
+}
+
+interface RouterMemory {
+  environments: number;
+  listeners: number;
+  requests: number;
+  rssMb: number;
+  peakMb: number;
+  /** compiled (dist/, after npm run build) or tsx */
+  runs: string;
+}
+
+/** One router process for 100 environments of one site each, every live route on `backendPort`; its RSS after traffic. */
+async function routerMemory(dir: string, backendPort: number, environments = 100, requestsEach = 20): Promise<RouterMemory> {
+  console.error(`router RSS: one router serving ${environments} environments, ${requestsEach} requests through each public listener`);
+  const adminPort = await distinctFreePort();
+  const names = Array.from({ length: environments }, (_, i) => `env${i}`);
+  const sites = new Map<string, number>();
+  const lines = [`stateDir: ${join(dir, 'rss')}`, 'environments:'];
+  for (const name of names) {
+    const [publicPort, previewPort] = [await distinctFreePort(), await distinctFreePort()];
+    sites.set(name, publicPort);
+    const site = `{ name: web, role: zdd, publicPort: ${publicPort}, previewPort: ${previewPort} }`;
+    lines.push(`  ${name}: { router: { adminPort: ${adminPort} }, sites: [${site}] }`);
+  }
+  const configFile = join(dir, 'rss.yaml');
+  await writeFile(configFile, `${lines.join('\n')}\n`);
+  const token = randomBytes(32).toString('hex');
+  const compiled = join('dist', 'src', 'platform', 'router', 'main.js');
+  const sources = readdirSync(join('src', 'platform', 'router')).map((file) => statSync(join('src', 'platform', 'router', file)).mtimeMs);
+  // A build older than the router's sources would measure other code: tsx then.
+  const runs = existsSync(compiled) && statSync(compiled).mtimeMs > Math.max(...sources) ? 'compiled' : 'tsx';
+  const entry = runs === 'compiled' ? [compiled] : ['--import', 'tsx', 'src/platform/router/main.ts'];
+  const env = { ...process.env, CUTOVER_ROUTER_TOKEN: token };
+  const proc = spawnGroup(process.execPath, [...entry, '--host', 'local', '--config', configFile], { env, cpu: 1 });
+  try {
+    const url = `http://127.0.0.1:${adminPort}`;
+    const client = (environment: string) => createRouterClient({ url, environment, token, tokenEnv: 'CUTOVER_ROUTER_TOKEN' });
+    await waitUntil('the router of 100 environments serves its admin API', async () => (await client('env0').health()).ok, proc);
+    for (const name of names) await client(name).setLive('web', { kind: 'slot', slotId: `${name}-a`, port: backendPort });
+    const through = async (name: string) => {
+      for (let i = 0; i < requestsEach; i += 1) {
+        const response = await fetch(`http://127.0.0.1:${sites.get(name)}/`);
+        await response.arrayBuffer();
+        if (!response.ok) throw new Error(`${name}: HTTP ${response.status}`);
+      }
+    };
+    // Ten clients at a time, each through its own listeners.
+    for (let i = 0; i < names.length; i += 10) await Promise.all(names.slice(i, i + 10).map(through));
+    const status = await readFile(`/proc/${proc.child.pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    const [rssMb, peakMb] = [kb('VmRSS') / 1024, kb('VmHWM') / 1024];
+    return { environments, listeners: environments * 2, requests: environments * requestsEach, rssMb, peakMb, runs };
+  } finally {
+    await proc.crash();
+  }
 }
 
 await main();

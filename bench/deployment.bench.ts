@@ -52,7 +52,7 @@ async function main() {
 
     // The router against a direct connection to the same slot, in the same run.
     const liveSlot = (await stack.api('GET', `/v1/environments/${stack.environment}`)).body.sites[0].slotId as string;
-    const port = (await stack.router.switchboard.routes('web')).live;
+    const port = (await stack.router.environments[stack.environment]!.switchboard.routes('web')).live;
     const slotPort = port && port.kind === 'slot' ? port.port : 0;
     const directUrl = `http://127.0.0.1:${slotPort}/notes`;
     const routedUrl = `${stack.publicUrl()}/notes`;

@@ -51,7 +51,7 @@ async function withLock<T>(work: () => Promise<T>): Promise<T> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number(readFileSync(lockFile, 'utf8').trim() || NaN);
       if (Number.isInteger(holder) && !isAlive(holder)) rmSync(lockFile, { force: true });
-      else if (Date.now() > deadline) throw new Error(`another build (pid ${holder}) holds ${lockFile}`);
+      else if (Date.now() > deadline) throw new Error(`another build (pid ${holder}) holds ${lockFile}`, { cause: error });
       else await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -64,16 +64,25 @@ async function withLock<T>(work: () => Promise<T>): Promise<T> {
 
 async function build(inputs: string): Promise<void> {
   rmSync(nextDir, { recursive: true, force: true });
-  const tsc = join(cutoverRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  const compiled = spawnSync(process.execPath, [tsc, '-p', join(cutoverRoot, 'tsconfig.build.json'), '--outDir', nextDir], { stdio: 'inherit' });
-  if (compiled.status !== 0) throw new Error(`tsc failed (exit ${compiled.status ?? compiled.signal})`);
-  // From the compiled workflows: the bundle is exactly the code that dist/ holds.
-  await writeWorkflowBundle(join(nextDir, 'workflow-bundle.js'), join(nextDir, 'src', 'workflows', 'index.js'));
-  writeFileSync(join(nextDir, STAMP), `${inputs}\n`);
+  try {
+    await buildInto(nextDir, inputs);
+  } catch (error) {
+    rmSync(nextDir, { recursive: true, force: true });
+    throw error;
+  }
   rmSync(oldDir, { recursive: true, force: true });
   if (existsSync(distDir)) renameSync(distDir, oldDir);
   renameSync(nextDir, distDir);
   rmSync(oldDir, { recursive: true, force: true });
+}
+
+async function buildInto(dir: string, inputs: string): Promise<void> {
+  const tsc = join(cutoverRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+  const compiled = spawnSync(process.execPath, [tsc, '-p', join(cutoverRoot, 'tsconfig.build.json'), '--outDir', dir], { stdio: 'inherit' });
+  if (compiled.status !== 0) throw new Error(`tsc failed (exit ${compiled.status ?? compiled.signal})`);
+  // From the compiled workflows: the bundle is exactly the code that dist/ holds.
+  await writeWorkflowBundle(join(dir, 'workflow-bundle.js'), join(dir, 'src', 'workflows', 'index.js'));
+  writeFileSync(join(dir, STAMP), `${inputs}\n`);
 }
 
 async function main() {

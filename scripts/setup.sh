@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Cutover needs and a fresh machine lacks; quick and silent when everything is there.
 #   - PostgreSQL server binaries (Debian package 'postgresql'): tests and the demo run throwaway clusters
+#   - Chromium (Debian package 'chromium'): the console's browser tests drive it headless (test/console)
 #   - the Temporal CLI (its dev server is Cutover's local Temporal): found on PATH or built once with Go
 #   - node_modules, from package-lock.json
 set -euo pipefail
@@ -12,6 +13,12 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "setup: installing the PostgreSQL server (Debian package postgresql)"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "setup: installing Chromium (Debian package chromium)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
 temporal_cli="$(bash temporal/cli.sh)"

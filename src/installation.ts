@@ -19,8 +19,8 @@ export const distDir = join(cutoverRoot, 'dist');
 /** The prebuilt workflow bundle of `npm run build` (bundleWorkflowCode), which a compiled worker loads. */
 export const prebuiltWorkflowBundle = join(distDir, 'workflow-bundle.js');
 
-/** How to run a Cutover entry point, named by its source file (src/api/main.ts): compiled from dist/ when this runs compiled. */
-export function entryPoint(sourceFile: string): [string, string[]] {
+/** The command that runs a Cutover program, named by its source file (src/api/main.ts): from dist/ when this runs compiled. */
+export function programCommand(sourceFile: string): [string, string[]] {
   if (runsCompiled) return [process.execPath, ['--enable-source-maps', join(distDir, sourceFile.replace(/\.ts$/, '.js'))]];
   return [process.execPath, ['--import', 'tsx', join(cutoverRoot, sourceFile)]];
 }

@@ -5,11 +5,11 @@
  *   platform  each environment's router answers on its admin port and a host agent polls the host's task queue
  */
 /* global fetch, AbortSignal */
-import { Client, Connection } from '@temporalio/client';
 import { importCutover } from '../../bin/cutover-modules.js';
 
 const { loadConfig } = await importCutover('config/load');
 const { hostTaskQueue } = await importCutover('platform/agent/contract');
+const { lazyClient } = await importCutover('temporal/connection');
 
 /** temporal.api.enums.v1.TaskQueueType */
 const TaskQueueType = { TASK_QUEUE_TYPE_WORKFLOW: 1, TASK_QUEUE_TYPE_ACTIVITY: 2 };
@@ -21,15 +21,16 @@ async function pollers(client, namespace, name, type) {
 
 async function healthy(part) {
   const config = loadConfig();
-  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '3s' });
+  // The same Temporal settings as Cutover's processes: cutover.yaml, the TEMPORAL_* variables, a profile.
+  const { settings, connection, client } = lazyClient(config.temporal, process.env, { connectTimeout: '3s' });
+  const namespace = settings.namespace;
   try {
-    const client = new Client({ connection, namespace: config.temporal.namespace });
-    if (part === 'worker') return (await pollers(client, config.temporal.namespace, config.temporal.taskQueue, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)) > 0;
+    if (part === 'worker') return (await pollers(client, namespace, config.temporal.taskQueue, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)) > 0;
     if (part === 'platform') {
       for (const environment of Object.values(config.environments)) {
         const router = await fetch(`http://127.0.0.1:${environment.router.adminPort}/healthz`, { signal: AbortSignal.timeout(3000) });
         if (!router.ok) return false;
-        if ((await pollers(client, config.temporal.namespace, hostTaskQueue(environment.host), TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)) === 0) return false;
+        if ((await pollers(client, namespace, hostTaskQueue(environment.host), TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)) === 0) return false;
       }
       return true;
     }

@@ -51,6 +51,11 @@ export interface DatabaseStep {
   database: string;
 }
 
+export interface StopFollowingStep extends DatabaseStep {
+  /** How long to wait for the copy to receive what the original committed (the engine's default, 30 s, when absent). */
+  timeoutMs?: number;
+}
+
 export interface MigrationStep extends DatabaseStep {
   packageSha256: string;
   /** The request allows a package that lacks migrations the database applied; the environment's config may allow it too. */

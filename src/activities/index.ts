@@ -6,7 +6,7 @@ import { engineFor, resolveDatabaseHandle } from '../engines/index.js';
 import type { PackageStore } from '../packages/store.js';
 import { createRouterClient } from '../platform/router/client.js';
 import type { PackageRef } from '../packages/manifest.js';
-import type { DatabaseStep, EnvironmentInspection, EnvironmentPlan, MigrationStep, RouteStep, RouteTarget } from './contract.js';
+import type { DatabaseStep, EnvironmentInspection, EnvironmentPlan, MigrationStep, RouteStep, RouteTarget, StopFollowingStep } from './contract.js';
 import { environmentConfig, planFor, routerAccess } from './environments.js';
 import { asActivityFailure, invalidInput, routerRefusalIsFinal } from './failures.js';
 import { missingFrom } from '../engines/migration-history.js';
@@ -32,7 +32,7 @@ export function createActivities({ config, store, env = process.env }: ActivityD
       return work(engine, handle);
     });
   const allowsMissing = (step: MigrationStep) => step.allowMissingMigrations === true || environmentConfig(config, step.environment).migrations.allowMissing;
-  const router = (environment: string) => createRouterClient(routerAccess(environmentConfig(config, environment), env));
+  const router = (environment: string) => createRouterClient(routerAccess(config, environment, env));
 
   return {
     async describeEnvironment({ environment }: { environment: string }): Promise<EnvironmentPlan> {
@@ -61,6 +61,9 @@ export function createActivities({ config, store, env = process.env }: ActivityD
     restoreDatabase: (step: DatabaseStep) => onDatabase(step, (engine, handle) => engine.restoreFromRestorePoint(handle, heartbeat)),
     dropRestorePoint: (step: DatabaseStep) => onDatabase(step, (engine, handle) => engine.dropRestorePoint(handle)),
     dropTemporaryDatabase: (step: DatabaseStep) => onDatabase(step, (engine, handle) => engine.dropTemporary(handle)),
+    /** The copy stops receiving the original's writes, once it has every one committed so far (up to timeoutMs). */
+    stopFollowingOriginal: ({ timeoutMs, ...step }: StopFollowingStep) =>
+      onDatabase(step, (engine, handle) => engine.stopFollowing(handle, heartbeat, timeoutMs === undefined ? {} : { timeoutMs })),
 
     /** Preflight: a package that lacks migrations the database applied is refused before anything moves. */
     async checkMigrations(step: MigrationStep): Promise<{ missing: string[] }> {

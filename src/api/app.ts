@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { allowAllEnvironments, authenticate, type ApiEnv } from './auth.js';
 import type { ApiDeps } from './deps.js';
+import { consoleRoutes } from './console/app.js';
 import { docsPage } from './docs-page.js';
 import { ApiError, onError } from './errors.js';
 import { checkHost } from './exposure.js';
@@ -33,6 +34,8 @@ export function createApp(deps: ApiDeps) {
   app.route('/', deploymentLogRoutes(deps));
   app.route('/', packageRoutes(deps));
   app.route('/', slackRoutes(deps));
+  // The operator console: its own session auth, and the routes above again under /console/v1.
+  app.route('/', consoleRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER, {
     type: 'http',

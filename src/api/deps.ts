@@ -48,7 +48,7 @@ export function createApiDeps(config: LoadedConfig, client: Client, env: NodeJS.
     settings: { ...defaultApiSettings, ...settings },
     deployments: createDeploymentsService(client, config),
     store: createPackageStore(join(config.stateDir, 'packages'), configuredPackageLimits(config.packages)),
-    router: (environment) => createRouterClient(routerAccess(config.environments[environment]!, env)),
+    router: (environment) => createRouterClient(routerAccess(config, environment, env)),
     probes: {
       temporal: async () => {
         // A deadline, so a down Temporal leaves no retrying call behind the health check's own timeout.

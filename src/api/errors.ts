@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
+import { ApprovalRefused } from '../approvals/policy.js';
 import { formatPath } from '../config/schema.js';
 import {
   ActionNotAvailable,
@@ -53,6 +54,7 @@ const RETRY_AFTER = { 'Retry-After': '5' };
 function fromDomain(error: Error): ApiError | null {
   if (error instanceof DeploymentNotFound) return new ApiError(404, 'not-found', error.message);
   if (error instanceof ActionNotAvailable) return new ApiError(409, refusals.wrongState, error.message, { state: error.state });
+  if (error instanceof ApprovalRefused) return new ApiError(403, 'approval-refused', error.message);
   if (error instanceof EnvironmentBusy) return new ApiError(409, refusals.environmentBusy, error.message, { state: 'busy' });
   if (error instanceof WorkerUnavailable) {
     return new ApiError(503, 'worker-unavailable', error.message, error.phase ? { state: error.phase } : {}, RETRY_AFTER);

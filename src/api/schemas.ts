@@ -65,12 +65,25 @@ export const deploymentStatusSchema = z
       }),
     ),
     actions: z.array(z.enum(['complete', 'reset'])),
-    decision: z.object({ action: z.enum(['complete', 'reset']), rollbackDatabase: z.boolean(), requestedBy: z.string().optional(), reason: z.string().optional() }).nullable(),
+    decision: z
+      .object({
+        action: z.enum(['complete', 'reset']),
+        rollbackDatabase: z.boolean(),
+        requestedBy: z.string().optional(),
+        reason: z.string().optional(),
+        at: z.string().optional(),
+      })
+      .nullable(),
     failure: z.object({ class: z.string(), message: z.string(), remediation: z.string(), site: z.string().optional(), database: z.string().optional() }).nullable(),
     timings: z.array(z.object({ phase: z.enum(phases), startedAt: z.string(), endedAt: z.string().optional() })),
     warnings: z.array(z.string()),
     startedAt: z.string(),
     endedAt: z.string().nullable(),
+    startedBy: z.string().nullable().optional(),
+    approvals: z
+      .object({ required: z.number().int(), received: z.array(z.object({ by: z.string(), at: z.string() })) })
+      .optional()
+      .openapi({ description: 'Approvers’ Completes so far; traffic moves once `required` distinct approvers completed' }),
     links: z.object({ log: z.string(), temporalUi: z.string(), previews: z.record(z.string(), z.string()), publics: z.record(z.string(), z.string()) }),
   })
   .openapi('Deployment');

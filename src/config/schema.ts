@@ -103,6 +103,27 @@ export const environmentSlackSchema = z.strictObject(
   mapping(),
 );
 
+/** Who may Complete a deployment of one environment: every channel (API, console, Slack, CLI) obeys it. */
+export const approvalSchema = z.strictObject(
+  {
+    /** Token names and Slack user ids allowed to Complete; any approver when absent. */
+    approvers: z
+      .array(z.string({ error: () => 'must be a token name or Slack user id' }).min(1, 'must not be empty'), { error: () => 'must be a list' })
+      .min(1, 'must name at least one approver')
+      .optional(),
+    /** false: who started a deployment may not Complete it. */
+    allowSelfApproval: z.boolean({ error: (i) => `must be true or false, got ${typeOfInput(i.input)}` }).default(true),
+    /** Distinct approvers whose Complete moves traffic. */
+    required: z
+      .number({ error: (i) => `must be a whole number, got ${typeOfInput(i.input)}` })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(10, 'must be at most 10')
+      .default(1),
+  },
+  mapping(),
+);
+
 const envVarName = z
   .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be the name of an environment variable') })
   .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)');
@@ -170,6 +191,8 @@ export const environmentSchema = z
         .refine((name) => name !== 'root', 'must not be root: slots run unprivileged')
         .optional(),
       slack: environmentSlackSchema.optional(),
+      /** Who may Complete, and how many must (docs/console.md). */
+      approval: approvalSchema.prefault({}),
       router: routerSchema,
       /** Awaiting verification longer than this resets the deployment (never promotes it). */
       verificationTimeout: duration.default('24h'),
@@ -328,10 +351,25 @@ export const configSchema = z
     mapping(),
   )
   .superRefine((config, ctx) => {
+    // One router per host serves all its environments: they name the same admin address, which counts as one claim.
+    const routerOfHost = new Map<string, { environment: string; adminHost: string; adminPort: number }>();
+    for (const [envName, env] of Object.entries(config.environments)) {
+      const first = routerOfHost.get(env.host);
+      if (!first) routerOfHost.set(env.host, { environment: envName, ...env.router });
+      else for (const field of ['adminPort', 'adminHost'] as const) {
+        if (env.router[field] === first[field]) continue;
+        const message =
+          `must be ${JSON.stringify(first[field])} as for environment ${first.environment}: ` +
+          `the environments of host ${env.host} share one router, with one admin address`;
+        ctx.addIssue({ code: 'custom', path: ['environments', envName, 'router', field], message });
+      }
+    }
     // Every listening port belongs to exactly one thing on the host.
     const seen = new Map<number, string>();
     for (const [envName, env] of Object.entries(config.environments)) {
-      const claims: Array<[number, (string | number)[]]> = [[env.router.adminPort, ['environments', envName, 'router', 'adminPort']]];
+      const sharesRouter = routerOfHost.get(env.host)?.environment !== envName;
+      const adminClaim: [number, (string | number)[]] = [env.router.adminPort, ['environments', envName, 'router', 'adminPort']];
+      const claims: Array<[number, (string | number)[]]> = sharesRouter ? [] : [adminClaim];
       env.sites.forEach((site, i) => {
         claims.push([site.publicPort, ['environments', envName, 'sites', i, 'publicPort']]);
         claims.push([site.previewPort, ['environments', envName, 'sites', i, 'previewPort']]);

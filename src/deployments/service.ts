@@ -16,6 +16,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { checkApproval, defaultApprovalPolicy } from '../approvals/policy.js';
 import type { LoadedConfig } from '../config/load.js';
 import {
   completeUpdate,
@@ -179,7 +180,7 @@ export function createDeploymentsService(
   async function decide(
     deployment: DeploymentRef,
     action: Action,
-    send: (handle: WorkflowHandle, updateId: string | undefined) => Promise<DeploymentStatus>,
+    send: (handle: WorkflowHandle, updateId: string | undefined, current: DeploymentStatus | null) => Promise<DeploymentStatus>,
     options: DecisionOptions,
   ): Promise<DeploymentStatus> {
     const handle = client.workflow.getHandle(deployment.deploymentId);
@@ -190,7 +191,7 @@ export function createDeploymentsService(
       deployment.execution === 'running' ? await fromWorker(() => handle.query(statusQuery), () => silentFor(deployment), deadline) : null;
     try {
       const sent = `; the ${action === 'complete' ? 'Complete' : 'Reset'} was sent and may still be carried out once a worker takes it`;
-      return await fromWorker(() => send(handle, options.requestId), () => silentFor(deployment, sent), deadline);
+      return await fromWorker(() => send(handle, options.requestId, current), () => silentFor(deployment, sent), deadline);
     } catch (error) {
       if (closedOrMissing(error)) throw new ActionNotAvailable(action, endedState(await find(deployment.deploymentId)));
       if (!(error instanceof WorkflowUpdateFailedError)) throw error;
@@ -266,7 +267,17 @@ export function createDeploymentsService(
     status: (deployment) => query(deployment, (handle) => handle.query(statusQuery)),
     log: (deployment, after) => query(deployment, async (handle) => (await handle.query(logQuery, { after })).lines),
     complete: (deployment, request, options = {}) =>
-      decide(deployment, 'complete', (handle, updateId) => handle.executeUpdate(completeUpdate, { args: [request], updateId }), options),
+      decide(
+        deployment,
+        'complete',
+        async (handle, updateId, current) => {
+          const policy = config.environments[deployment.environment]?.approval ?? defaultApprovalPolicy;
+          // An ended deployment has nothing to approve: Temporal refuses the update (or answers a replayed one) itself.
+          const approvalsRequired = current ? checkApproval(policy, request.approver ?? 'anonymous', current) : policy.required;
+          return handle.executeUpdate(completeUpdate, { args: [{ ...request, approvalsRequired }], updateId });
+        },
+        options,
+      ),
     reset: (deployment, request, options = {}) =>
       decide(deployment, 'reset', (handle, updateId) => handle.executeUpdate(resetUpdate, { args: [request], updateId }), options),
 

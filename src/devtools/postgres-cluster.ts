@@ -11,6 +11,7 @@ import {
   type DatabaseLoginRoles,
 } from '../engines/postgres/logins.js';
 import { freePort } from '../process/free-port.js';
+import { createPostgresEngine } from '../engines/postgres.js';
 
 export const DEFAULT_PG_BIN_DIR = process.env.CUTOVER_PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
 
@@ -251,4 +252,27 @@ export async function provideDatabase(adminUrl: string, database: string, roles:
     await inDatabase.end();
   }
   return { admin: urlAs(null), migration: urlAs(roles.migration), app: urlAs(roles.app) };
+}
+
+/**
+ * Drops every database whose name starts with `prefix` (what a test or the demo made), ending first what makes a
+ * temporary copy follow its original: DROP DATABASE refuses a database with a subscription, or with a slot in use.
+ */
+export async function dropDatabasesLike(adminUrl: string, prefix: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const found = await admin.query<{ datname: string }>("select datname from pg_database where starts_with(datname, $1) order by datname", [prefix]);
+    const names = found.rows.map((r) => r.datname);
+    const engine = createPostgresEngine({ binDir: DEFAULT_PG_BIN_DIR });
+    for (const original of names.filter((name) => !name.includes('__cutover_'))) {
+      const url = new URL(adminUrl);
+      url.pathname = `/${encodeURIComponent(original)}`;
+      const handle = { config: { name: original, engine: 'postgres' as const, connectionEnv: 'CUTOVER_TEARDOWN' }, connectionString: url.toString() };
+      await engine.dropTemporary(handle).catch(() => undefined);
+    }
+    for (const name of names) await admin.query(`drop database if exists ${admin.escapeIdentifier(name)} with (force)`);
+  } finally {
+    await admin.end();
+  }
 }

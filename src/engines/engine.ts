@@ -33,9 +33,39 @@ export interface MigrationResult {
 /** What exists in the real world for one logical database: the truth that resume is based on. */
 export interface DatabaseInspection {
   original: { exists: boolean };
-  temporary: { exists: boolean; readOnly: boolean };
+  /** following: the copy receives the original's writes (absent in inspections recorded before copies could follow). */
+  temporary: { exists: boolean; readOnly: boolean; following?: boolean };
   restorePoint: { exists: boolean };
   appliedMigrations: string[];
+}
+
+/** What copyToTemporary made: a copy that follows the original's writes, or a snapshot, and why. */
+export interface CopyResult {
+  /** True while the copy receives every write committed on the original, until stopFollowing. */
+  following: boolean;
+  /** Why the copy is a snapshot only (set when not following), in words for the deployment log. */
+  snapshotReason?: string;
+  /** Tables whose later changes the copy does not receive, each with the reason (no primary key, unlogged). */
+  notFollowed?: string[];
+}
+
+export interface StopFollowingOptions {
+  /** How long to wait for the copy to receive what the original committed before the stop (30 s by default). */
+  timeoutMs?: number;
+}
+
+/** What stopFollowing did: every write committed on the original before it began is on the copy when caughtUp. */
+export interface StopFollowingResult {
+  /** The copy was following (false: a snapshot, or an earlier attempt already stopped it). */
+  wasFollowing: boolean;
+  /** The copy received everything the original had committed when the stop began. */
+  caughtUp: boolean;
+  /** How long the stop waited for the copy to catch up. */
+  waitedMs: number;
+  /** Bytes of the original's log the copy had not received when it stopped (0 when caught up). */
+  lagBytes: number;
+  /** Sequences of the copy moved up to the original's values, so that new keys on the copy never reuse one. */
+  sequencesSynced: number;
 }
 
 export interface HeartbeatFn {
@@ -53,8 +83,17 @@ export interface DatabaseEngine {
   connectionStringFor(db: DatabaseHandle, role: DatabaseRole): string;
   ping(db: DatabaseHandle): Promise<void>;
   inspect(db: DatabaseHandle): Promise<DatabaseInspection>;
-  /** Consistent copy of the live database to its temporary database, without blocking the live site. No-op when a complete copy exists. */
-  copyToTemporary(db: DatabaseHandle, heartbeat: HeartbeatFn): Promise<void>;
+  /**
+   * Consistent copy of the live database to its temporary database, without blocking the live site. Where the engine
+   * and server can, the copy then follows the original (receives its writes) until stopFollowing; where they cannot,
+   * it is a snapshot, and the result says why. A retry finds a complete copy and resumes following it.
+   */
+  copyToTemporary(db: DatabaseHandle, heartbeat: HeartbeatFn): Promise<CopyResult>;
+  /**
+   * Waits (up to timeoutMs) until the copy has what the original committed so far, then ends the following for good
+   * and moves the copy's sequences up to the original's. Idempotent; on a snapshot copy it only syncs the sequences.
+   */
+  stopFollowing(db: DatabaseHandle, heartbeat: HeartbeatFn, options?: StopFollowingOptions): Promise<StopFollowingResult>;
   /** Makes the temporary copy refuse every write, whatever the session's settings. */
   makeTemporaryReadOnly(db: DatabaseHandle): Promise<void>;
   /** Snapshot of the original before migrations. No-op when one exists. */
@@ -72,6 +111,7 @@ export interface DatabaseEngine {
     heartbeat: HeartbeatFn,
     options?: MigrationOptions,
   ): Promise<MigrationResult>;
+  /** Drops the temporary copy and everything that made it follow the original (nothing is left holding the original's log). */
   dropTemporary(db: DatabaseHandle): Promise<void>;
 }
 

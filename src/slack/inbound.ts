@@ -2,6 +2,7 @@
  * What the Slack bot does with a verified button press or slash command: checks the approvers, then asks
  * the deployments service, which refuses whatever makes no sense in the current state.
  */
+import { ApprovalRefused } from '../approvals/policy.js';
 import type { LoadedConfig } from '../config/load.js';
 import { ActionNotAvailable, DeploymentNotFound, EnvironmentBusy, TemporalUnavailable, WorkerUnavailable } from '../deployments/errors.js';
 import { deploymentIdPattern } from '../deployments/ids.js';
@@ -62,8 +63,14 @@ export function createSlackInbound({ config, deployments }: SlackInboundDeps) {
       if (refusal) return refusal;
       const requestedBy = `slack:${userId}`;
       const options = { requestId: decisionRequestId(triggerId) };
-      if (decision.action === 'complete') await deployments.complete(deployment, { requestedBy }, options);
-      else await deployments.reset(deployment, { rollbackDatabase: decision.rollbackDatabase, requestedBy }, options);
+      // The Slack user id is the approver the environment's approval policy names.
+      if (decision.action === 'complete') {
+        const status = await deployments.complete(deployment, { requestedBy, approver: userId }, options);
+        const approvals = status.approvals;
+        if (!status.decision && approvals) {
+          return reply(`Approval ${approvals.received.length} of ${approvals.required} recorded for deployment \`${deploymentId}\`: it completes once enough approvers did.`);
+        }
+      } else await deployments.reset(deployment, { rollbackDatabase: decision.rollbackDatabase, requestedBy }, options);
       // The workflow accepted the decision and carries it out now; the channel message tells the outcome.
       const outcome = decision.action === 'complete' ? 'completed' : 'reset';
       return reply(`${describeDecision(decision)} accepted for deployment \`${deploymentId}\`: it is being ${outcome}.`);
@@ -121,7 +128,8 @@ async function answerRefusals(run: () => Promise<SlackReply>): Promise<SlackRepl
   try {
     return await run();
   } catch (error) {
-    if (error instanceof DeploymentNotFound || error instanceof ActionNotAvailable || error instanceof EnvironmentBusy) {
+    const refused = error instanceof ApprovalRefused || error instanceof EnvironmentBusy;
+    if (error instanceof DeploymentNotFound || error instanceof ActionNotAvailable || refused) {
       return reply(`${error.message}; nothing was changed.`);
     }
     if (error instanceof WorkerUnavailable || error instanceof TemporalUnavailable) {

@@ -1,18 +1,19 @@
 /**
  * Brings the whole stack up on this machine: the Temporal dev server (with its Web UI), a router per
- * environment, the host agent, the worker and the API. Everything runs detached: `npm run stop` ends it.
+ * host (serving every environment of that host), the host agent, the worker and the API. Everything runs detached: `npm run stop` ends it.
  * With --demo, then deploys the demo application (v1, then v2 up to awaiting verification).
  */
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { join } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { routerUrl } from '../activities/environments.js';
 import { provideDatabase, startPostgresCluster, superuserUrlOf } from '../devtools/postgres-cluster.js';
 import { agentEnvironment } from '../platform/agent/environment.js';
-import { freePort, isPortFree } from '../devtools/free-port.js';
+import { freePort, isPortFree } from '../process/free-port.js';
 import { startDevServer } from '../../temporal/dev-server.js';
+import { explained, lazyClient, type TemporalSettings } from '../temporal/connection.js';
 import { ensureProcess, logFile, runningPid, waitFor, type ManagedProcess } from './processes.js';
-import { entryPoint } from '../installation.js';
+import { programCommand } from '../installation.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { provideRouterTokens, withoutRouterTokens } from './router-tokens.js';
 import { recordStartedStack } from './started-stacks.js';
@@ -75,51 +76,72 @@ export async function startStack(config: LoadedConfig) {
   const notes = await provideLocalDatabases(config, env);
   notes.push(...provideRouterTokens(config, env));
   const started: ManagedProcess[] = [];
-  const [temporalHost, temporalPortText] = config.temporal.address.split(':');
+  const { settings: temporal, connection, client } = lazyClient(config.temporal, env, { connectTimeout: '2s' });
+  const [temporalHost, temporalPortText] = temporal.address.split(':');
   const temporalPort = Number(temporalPortText ?? 7233);
 
-  // Temporal: ours if nothing answers on the configured address.
-  const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: '2s' });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  // Temporal: ours if nothing answers on a plain loopback address; a cluster (TLS, an API key, another host) must answer.
   const temporalUp = () => client.workflowService.getSystemInfo({}).then(() => true);
   if (!(await temporalUp().catch(() => false))) {
+    if (!isLocalDevServer(temporal)) await explained(temporal, () => client.workflowService.getSystemInfo({}));
     if (!runningPid(config.stateDir, 'temporal')) {
-      const child = startDevServer({ dataDir: join(config.stateDir, 'temporal'), port: temporalPort, uiPort: config.temporal.uiPort, namespace: config.temporal.namespace, ip: temporalHost, detached: true });
+      const child = startDevServer({ dataDir: join(config.stateDir, 'temporal'), port: temporalPort, uiPort: config.temporal.uiPort, namespace: temporal.namespace, ip: temporalHost, detached: true });
       writeFileSync(join(config.stateDir, 'run', 'temporal.pid'), String(child.pid));
       started.push({ name: 'temporal', pid: child.pid!, log: join(config.stateDir, 'temporal', 'temporal.log'), reused: false });
     }
     await waitFor('the Temporal dev server', temporalUp, 60_000, join(config.stateDir, 'temporal', 'temporal.log'));
   }
-  await ensureSearchAttributes(client, config.temporal.namespace);
+  await ensureSearchAttributes(client, temporal.namespace);
 
   const configArgs = ['--config', config.file];
-  for (const name of Object.keys(config.environments)) {
-    const [cmd, args] = entryPoint('src/platform/router/main.ts');
-    started.push(ensureProcess(config.stateDir, `router-${name}`, cmd, [...args, '--environment', name, ...configArgs], env));
+  // One router per host, serving every environment of that host.
+  for (const host of routerHosts(config).keys()) {
+    const [cmd, args] = programCommand('src/platform/router/main.ts');
+    started.push(ensureProcess(config.stateDir, `router-${host}`, cmd, [...args, '--host', host, ...configArgs], env));
   }
   for (const host of new Set(Object.values(config.environments).map((e) => e.host))) {
-    const [cmd, args] = entryPoint('src/platform/agent/main.ts');
+    const [cmd, args] = programCommand('src/platform/agent/main.ts');
     // Only the secrets the agent needs: its slots' application logins.
     const agentEnv = agentEnvironment(config, host, withoutRouterTokens(config, env));
     started.push(ensureProcess(config.stateDir, `agent-${host}`, cmd, [...args, '--host', host, ...configArgs], agentEnv));
   }
   {
-    const [cmd, args] = entryPoint('src/worker/main.ts');
+    const [cmd, args] = programCommand('src/worker/main.ts');
     started.push(ensureProcess(config.stateDir, 'worker', cmd, [...args, ...configArgs], env));
-    const [apiCmd, apiArgs] = entryPoint('src/api/main.ts');
+    const [apiCmd, apiArgs] = programCommand('src/api/main.ts');
     started.push(ensureProcess(config.stateDir, 'api', apiCmd, [...apiArgs, ...configArgs], env));
   }
 
   const apiUrl = `http://${config.api.host}:${config.api.port}`;
-  for (const [name, env_] of Object.entries(config.environments)) {
-    const routerLog = logFile(config.stateDir, `router-${name}`);
-    await waitFor(`the router of ${name}`, () => reachable(`${routerUrl(env_)}/healthz`), 60_000, routerLog);
+  for (const [host, environments] of routerHosts(config)) {
+    const healthz = `${routerUrl(config.environments[environments[0]!]!)}/healthz`;
+    await waitFor(`the router of host ${host}`, () => reachable(healthz), 60_000, logFile(config.stateDir, `router-${host}`));
+    // A router already running read the config when it started: an environment added since is not served yet.
+    const served = ((await (await fetch(healthz)).json()) as { environments?: string[] }).environments ?? [];
+    const missing = environments.filter((name) => !served.includes(name));
+    if (missing.length > 0) {
+      const restart = 'it reads the config when it starts; restart it (npm run stop, then npm start)';
+      notes.push(`the router of host ${host} does not serve ${missing.join(', ')} yet: ${restart}`);
+    }
   }
   await waitFor('the API', () => reachable(`${apiUrl}/health`), 60_000, logFile(config.stateDir, 'api'));
-  await waitFor('the worker and host agent', async () => (await pollers(client, config.temporal.namespace, config.temporal.taskQueue)) > 0, 90_000, logFile(config.stateDir, 'worker'));
+  await waitFor('the worker and host agent', async () => (await pollers(client, temporal.namespace, config.temporal.taskQueue)) > 0, 90_000, logFile(config.stateDir, 'worker'));
 
   await connection.close();
-  return { apiUrl, started, notes, temporalUi: `http://${temporalHost}:${config.temporal.uiPort}` };
+  return { apiUrl, started, notes, temporal, temporalUi: `http://${temporalHost}:${config.temporal.uiPort}` };
+}
+
+/** Where `npm start` may run Temporal's dev server itself: a plain address on this machine. */
+function isLocalDevServer(temporal: TemporalSettings): boolean {
+  const host = temporal.address.replace(/:\d+$/, '');
+  return !temporal.target.tls && !temporal.target.origins.apiKey && ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host);
+}
+
+/** Each host of the config with its environments, in config order. */
+function routerHosts(config: LoadedConfig): Map<string, string[]> {
+  const hosts = new Map<string, string[]>();
+  for (const [name, env] of Object.entries(config.environments)) hosts.set(env.host, [...(hosts.get(env.host) ?? []), name]);
+  return hosts;
 }
 
 async function pollers(client: Client, namespace: string, taskQueue: string): Promise<number> {
@@ -134,12 +156,17 @@ async function main() {
   const stack = await startStack(config);
   for (const note of stack.notes) console.log(`  note: ${note}`);
   console.log('\nCutover is up:');
-  console.log(`  Temporal server     ${config.temporal.address}`);
+  console.log(`  Temporal server     ${stack.temporal.describe()}`);
   console.log(`  Temporal Web UI     ${stack.temporalUi}`);
   console.log(`  API                 ${stack.apiUrl}   (health: ${stack.apiUrl}/health, OpenAPI: ${stack.apiUrl}/openapi.json)`);
-  for (const [name, env] of Object.entries(config.environments)) {
-    console.log(`  router ${name.padEnd(12)} admin ${routerUrl(env)}`);
-    for (const site of env.sites) console.log(`    site ${site.name.padEnd(14)} public http://127.0.0.1:${site.publicPort}/  preview http://127.0.0.1:${site.previewPort}/`);
+  for (const [host, environments] of routerHosts(config)) {
+    console.log(`  router of ${host.padEnd(9)} admin ${routerUrl(config.environments[environments[0]!]!)}`);
+    for (const name of environments) {
+      for (const site of config.environments[name]!.sites) {
+        const urls = `public http://127.0.0.1:${site.publicPort}/  preview http://127.0.0.1:${site.previewPort}/`;
+        console.log(`    ${name} site ${site.name.padEnd(14)} ${urls}`);
+      }
+    }
   }
   console.log(`  processes           ${stack.started.map((p) => `${p.name}(${p.pid}${p.reused ? ', already running' : ''})`).join(' ')}`);
   console.log(`  logs                ${join(config.stateDir, 'logs')}`);

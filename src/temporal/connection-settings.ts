@@ -204,7 +204,8 @@ function loadProfile(
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/^Profile '.*' not found/.test(message)) {
-      throw new TemporalSettingsError(`${profileOrigin}: profile ${JSON.stringify(profileName)} is not in ${file}${existsSync(file) ? '' : ' (no such file)'}`);
+      const where = `${file}${existsSync(file) ? '' : ' (no such file)'}`;
+      throw new TemporalSettingsError(`${profileOrigin}: profile ${JSON.stringify(profileName)} is not in ${where}`);
     }
     if (/^Cannot specify both/.test(message)) {
       throw new TemporalSettingsError(`${message}: ${file} and the TEMPORAL_TLS_* variables give the same file two ways; give one`);
@@ -224,13 +225,19 @@ function readSource(source: ConfigDataSource, origin: string): Buffer {
 }
 
 /** Certificates and key parse, the key is the certificate's, the certificate is in date: else an error naming the setting. */
-function checkTlsFiles(loaded: Partial<Record<Field, Buffer>>, origins: TemporalTarget['origins'], now: Date): TemporalTarget['clientCertificate'] {
+function checkTlsFiles(
+  loaded: Partial<Record<Field, Buffer>>,
+  origins: TemporalTarget['origins'],
+  now: Date,
+): TemporalTarget['clientCertificate'] {
   const { clientCert, clientKey, serverCACert } = loaded;
   if (clientCert && !clientKey) {
-    throw new TemporalSettingsError(`${origins.clientCert} gives a client certificate without its key: set TEMPORAL_TLS_CLIENT_KEY_PATH (or client_key_path)`);
+    const set = 'set TEMPORAL_TLS_CLIENT_KEY_PATH (or client_key_path)';
+    throw new TemporalSettingsError(`${origins.clientCert} gives a client certificate without its key: ${set}`);
   }
   if (clientKey && !clientCert) {
-    throw new TemporalSettingsError(`${origins.clientKey} gives a client key without its certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH (or client_cert_path)`);
+    const set = 'set TEMPORAL_TLS_CLIENT_CERT_PATH (or client_cert_path)';
+    throw new TemporalSettingsError(`${origins.clientKey} gives a client key without its certificate: ${set}`);
   }
   if (serverCACert) certificateOf(serverCACert, origins.serverCACert!);
   if (!clientCert || !clientKey) return undefined;
@@ -242,11 +249,21 @@ function checkTlsFiles(loaded: Partial<Record<Field, Buffer>>, origins: Temporal
     throw new TemporalSettingsError(`${origins.clientKey}: not a PEM private key`);
   }
   if (!certificate.checkPrivateKey(key)) {
-    throw new TemporalSettingsError(`${origins.clientKey}: this key is not the key of the certificate of ${origins.clientCert} (${certificate.subject.replace(/\n/g, ', ')})`);
+    const whose = `${origins.clientCert} (${oneLine(certificate.subject)})`;
+    throw new TemporalSettingsError(`${origins.clientKey}: this key is not the key of the certificate of ${whose}`);
   }
-  if (new Date(certificate.validTo) < now) throw new TemporalSettingsError(`${origins.clientCert}: the client certificate expired on ${certificate.validTo}`);
-  if (new Date(certificate.validFrom) > now) throw new TemporalSettingsError(`${origins.clientCert}: the client certificate is not valid before ${certificate.validFrom}`);
-  return { subject: certificate.subject.replace(/\n/g, ', '), issuer: certificate.issuer.replace(/\n/g, ', '), validTo: certificate.validTo };
+  if (new Date(certificate.validTo) < now) {
+    throw new TemporalSettingsError(`${origins.clientCert}: the client certificate expired on ${certificate.validTo}`);
+  }
+  if (new Date(certificate.validFrom) > now) {
+    throw new TemporalSettingsError(`${origins.clientCert}: the client certificate is not valid before ${certificate.validFrom}`);
+  }
+  return { subject: oneLine(certificate.subject), issuer: oneLine(certificate.issuer), validTo: certificate.validTo };
+}
+
+/** "CN=a\nO=b" → "CN=a, O=b" */
+function oneLine(name: string): string {
+  return name.replace(/\n/g, ', ');
 }
 
 function certificateOf(pem: Buffer, origin: string): X509Certificate {

@@ -57,14 +57,17 @@ function isConnectionFailure(error: unknown): boolean {
   if (error instanceof TemporalConnectionError) return false;
   const code = (error as { code?: unknown })?.code;
   if (code === 14 || code === 16 || code === 7 || code === 13) return true;
-  return /Failed to connect|TransportError|transport error|Connection refused|certificate|handshake|HTTP status code/i.test(messageChain(error));
+  return /Failed to connect|TransportError|transport error|Connection refused|certificate|handshake|HTTP status code/i.test(
+    messageChain(error),
+  );
 }
 
 export function explainConnectionFailure(error: unknown, settings: TemporalSettings): TemporalConnectionError {
   if (error instanceof TemporalConnectionError) return error;
   const cause = messageChain(error);
   const hint = hintFor(cause, settings.target);
-  return new TemporalConnectionError(`cannot connect to Temporal at ${settings.describe()}: ${cause}${hint ? `. ${hint}` : ''}`, settings.target, { cause: error });
+  const message = `cannot connect to Temporal at ${settings.describe()}: ${cause}${hint ? `. ${hint}` : ''}`;
+  return new TemporalConnectionError(message, settings.target, { cause: error });
 }
 
 /** The message of an error and of its causes, once each. */
@@ -78,33 +81,51 @@ function messageChain(error: unknown): string {
   return parts.join(': ').replace(/\s*Resolution note: *\.?/g, '').replace(/\s+/g, ' ').trim() || 'unknown error';
 }
 
-const clientCertSettings = 'TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or client_cert_path and client_key_path in the profile)';
+const clientCertSettings =
+  'TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or client_cert_path and client_key_path in the profile)';
+
+/** What failures say, by cause: Node's grpc-js, the SDK's Rust core (rustls) and a TLS proxy's HTTP answer. */
+const says = {
+  untrustedServer:
+    /UnknownIssuer|unknown issuer|self.signed|unable to (get|verify)|certificate verify failed|invalid peer certificate|NotValidForName/i,
+  refusedClient: /HTTP status code 4\d\d|status: 4\d\d|certificate required|bad certificate|unknown ca|certificate unknown|handshake/i,
+  unauthenticated: /UNAUTHENTICATED|PERMISSION_DENIED|unauthori[sz]ed|invalid api key/i,
+  wantsTls: /HTTP status code 400|status: 400|protocol error|invalid compression flag|connection reset|ECONNRESET|frame/i,
+  noTls: /wrong version number|InvalidContentType|corrupt message|packet length/i,
+  noNamespace: /namespace.*not found|NOT_FOUND/i,
+  unreachable: /refused|ENOTFOUND|lookup|resolve|timed out|deadline|UNAVAILABLE|unreachable/i,
+};
 
 /** What to change, from what the failure says and the settings in use. */
 function hintFor(cause: string, target: TemporalTarget): string | undefined {
   const { origins } = target;
-  if (target.tls && /UnknownIssuer|unknown issuer|self.signed|unable to (get|verify)|certificate verify failed|invalid peer certificate|NotValidForName|not valid for name/i.test(cause)) {
+  if (target.tls && says.untrustedServer.test(cause)) {
     const ca = origins.serverCACert ? `the CA of ${origins.serverCACert}` : "the system's CAs";
-    return `Cutover does not trust the server's certificate (it trusts ${ca}): set TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it, and TEMPORAL_TLS_SERVER_NAME to a name in it when the address is not`;
+    return (
+      `Cutover does not trust the server's certificate (it trusts ${ca}): set TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it, ` +
+      'and TEMPORAL_TLS_SERVER_NAME to a name in it when the address is not'
+    );
   }
-  if (target.tls && /HTTP status code 4\d\d|status: 4\d\d|certificate required|bad certificate|unknown ca|certificate unknown|handshake|alert/i.test(cause)) {
+  if (target.tls && says.refusedClient.test(cause)) {
     if (!origins.clientCert) return `the server, or a TLS proxy in front of it, requires a client certificate: set ${clientCertSettings}`;
     const who = target.clientCertificate ? ` (${target.clientCertificate.subject}, issued by ${target.clientCertificate.issuer})` : '';
-    return `the server, or a TLS proxy in front of it, refused the client certificate of ${origins.clientCert}${who}: it must be signed by a CA the server trusts`;
+    const what = `the client certificate of ${origins.clientCert}${who}`;
+    return `the server, or a TLS proxy in front of it, refused ${what}: it must be signed by a CA the server trusts`;
   }
-  if (/UNAUTHENTICATED|PERMISSION_DENIED|unauthori[sz]ed|invalid api key/i.test(cause)) {
+  if (says.unauthenticated.test(cause)) {
     return origins.apiKey
       ? `Temporal refused the API key of ${origins.apiKey}, or it has no access to namespace ${target.namespace}`
       : `Temporal wants credentials: set TEMPORAL_API_KEY, or ${clientCertSettings}`;
   }
-  if (!target.tls && /HTTP status code 400|status: 400|protocol error|invalid compression flag|connection reset|ECONNRESET|frame/i.test(cause)) {
-    return 'the server may expect TLS: set TEMPORAL_TLS=true (and TEMPORAL_TLS_SERVER_CA_CERT_PATH for a private CA), or a client certificate';
+  if (!target.tls && says.wantsTls.test(cause)) {
+    const tls = 'TEMPORAL_TLS=true (and TEMPORAL_TLS_SERVER_CA_CERT_PATH for a private CA)';
+    return `the server may expect TLS: set ${tls}, or a client certificate`;
   }
-  if (target.tls && /wrong version number|InvalidContentType|corrupt message|packet length/i.test(cause)) {
+  if (target.tls && says.noTls.test(cause)) {
     return 'the server does not speak TLS at that address: check the port, or set TEMPORAL_TLS=false';
   }
-  if (/namespace.*not found|NOT_FOUND/i.test(cause)) return `check namespace ${target.namespace} (${origins.namespace})`;
-  if (/refused|ENOTFOUND|lookup|resolve|timed out|deadline|UNAVAILABLE|unreachable/i.test(cause)) {
+  if (says.noNamespace.test(cause)) return `check namespace ${target.namespace} (${origins.namespace})`;
+  if (says.unreachable.test(cause)) {
     return origins.address === 'the default'
       ? 'nothing answers at the default address: set temporal.address in cutover.yaml, TEMPORAL_ADDRESS, or a profile (docs/operations.md)'
       : `nothing answers there: check ${origins.address}`;

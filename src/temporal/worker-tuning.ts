@@ -2,12 +2,12 @@
 import type { WorkerOptions } from '@temporalio/worker';
 import type { WorkerConfig } from '../config/schema.js';
 
-type Tuning = Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows' | 'shutdownGraceTime'>;
+const limits = ['maxConcurrentActivityTaskExecutions', 'maxConcurrentWorkflowTaskExecutions', 'maxCachedWorkflows'] as const;
+
+type Tuning = Pick<WorkerOptions, (typeof limits)[number] | 'shutdownGraceTime'>;
 
 export function workerTuning(config: WorkerConfig): Tuning {
   const tuning: Tuning = { shutdownGraceTime: config.shutdownGraceTime };
-  if (config.maxConcurrentActivityTaskExecutions !== undefined) tuning.maxConcurrentActivityTaskExecutions = config.maxConcurrentActivityTaskExecutions;
-  if (config.maxConcurrentWorkflowTaskExecutions !== undefined) tuning.maxConcurrentWorkflowTaskExecutions = config.maxConcurrentWorkflowTaskExecutions;
-  if (config.maxCachedWorkflows !== undefined) tuning.maxCachedWorkflows = config.maxCachedWorkflows;
+  for (const limit of limits) if (config[limit] !== undefined) tuning[limit] = config[limit];
   return tuning;
 }

@@ -26,7 +26,7 @@ environments:
     router: { adminPort: 7999 }
     sites: [{ name: web, role: zdd, publicPort: 7998, previewPort: 7997 }]
   shop-us:
-    router: { adminPort: 7996 }
+    router: { adminPort: 7999 }
     sites: [{ name: web, role: zdd, publicPort: 7995, previewPort: 7994 }]
 `,
   '/tmp/cutover-auth.yaml',

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { createApiDeps } from '../../src/api/deps.js';
 import { parseConfig } from '../../src/config/load.js';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 import { environmentWorkflowId, modes } from '../../src/workflows/definitions.js';
 
 const environment = `fz${randomBytes(3).toString('hex')}`;

@@ -6,7 +6,7 @@ import { createApp } from '../../src/api/app.js';
 import { createApiDeps } from '../../src/api/deps.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startPostgresCluster, type PostgresCluster } from '../../src/devtools/postgres-cluster.js';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 
 let cluster: PostgresCluster;
 let connection: Connection;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { createApiDeps } from '../../src/api/deps.js';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
 /** What the issue asks; the service's own budgets (3 s for Temporal, 4 s for a worker) leave a margin under it. */

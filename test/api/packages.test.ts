@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { createApiDeps } from '../../src/api/deps.js';
 import { parseConfig } from '../../src/config/load.js';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 import { packDirectory } from '../../src/packages/pack.js';
 import { writeRawTarball } from '../packages/support/tarballs.js';
 

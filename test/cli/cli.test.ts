@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 import { packDirectory } from '../../src/packages/pack.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 import { deploymentRequestOf } from '../support/workflow-input.js';

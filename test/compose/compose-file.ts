@@ -19,6 +19,8 @@ export interface ComposeService {
   network_mode?: string;
   restart?: string;
   user?: string;
+  profiles?: string[];
+  stop_grace_period?: string;
 }
 
 export interface ComposeFile {
@@ -41,10 +43,13 @@ export function composeSpecSchema(): Record<string, unknown> {
   return JSON.parse(readFileSync(join(dirname(packageJson), 'schemas/compose.schema.json'), 'utf8')) as Record<string, unknown>;
 }
 
-/** The services table of docs/sqlserver.md ("## The docker compose stack"): name → what it is, its healthcheck. */
-export function servicesNamedInDocs(): Map<string, { what: string; healthcheck: string }> {
-  const doc = readFileSync(join(ROOT, 'docs/sqlserver.md'), 'utf8');
-  const section = doc.split(/^## /m).find((s) => s.startsWith('The docker compose stack')) ?? '';
+/**
+ * A services table of the docs: name → what it is, its healthcheck. By default the demo stack's, in docs/sqlserver.md
+ * ("## The docker compose stack"); the production profile's is in docs/operations.md.
+ */
+export function servicesNamedInDocs(doc = 'docs/sqlserver.md', heading = 'The docker compose stack'): Map<string, { what: string; healthcheck: string }> {
+  const text = readFileSync(join(ROOT, doc), 'utf8');
+  const section = text.split(/^## /m).find((s) => s.startsWith(heading)) ?? '';
   const rows = new Map<string, { what: string; healthcheck: string }>();
   for (const match of section.matchAll(/^\| `([a-z0-9-]+)` \| (.*) \| (.*) \|$/gm)) rows.set(match[1]!, { what: match[2]!, healthcheck: match[3]! });
   return rows;

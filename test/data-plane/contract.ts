@@ -197,6 +197,26 @@ export function dataPlaneContract(name: string, start: StartDataPlane, expectati
       expect(await slower).toMatchObject({ status: 200, body: 'slow b' });
     });
 
+    test('a switch away from several replicas waits for the requests in flight on every one of them', async () => {
+      if (dp.capabilities.maxReplicas < 2) return;
+      await dp.setLive('shop', slot('ab', a, b));
+      const doneAt: number[] = [];
+      const slowGet = () => get(`${under.publicUrl('shop')}/slow?ms=1500`).then((answer) => (doneAt.push(performance.now()), answer));
+      const slow = [1, 2, 3, 4].map(slowGet);
+      const deadline = performance.now() + 10_000;
+      while ((a.inFlight === 0 || b.inFlight === 0) && performance.now() < deadline) await sleep(5);
+      expect([a.inFlight, b.inFlight].map((n) => n > 0)).toEqual([true, true]);
+      const switched = await dp.setLive('shop', slot('c', c));
+      const returnedAt = performance.now();
+      const answers = await Promise.all(slow);
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+      expect([...new Set(answers.map((answer) => answer.body))].sort()).toEqual(['slow a', 'slow b']);
+      expect(switched).toMatchObject({ previous: slot('ab', a, b), drained: true });
+      if (switched.inFlightAtSwitch !== undefined) expect(switched.inFlightAtSwitch).toBeGreaterThanOrEqual(2);
+      expect(Math.max(...doneAt)).toBeLessThanOrEqual(returnedAt);
+      expect(await answeredBy(under.publicUrl('shop'), 3)).toEqual(new Map([['c', 3]]));
+    });
+
     test('the maintenance page: 503 with Retry-After and the message, HTML-escaped', async () => {
       await dp.setLive('shop', slot('a', a));
       const target: LiveTarget = { kind: 'maintenance', message: 'Back at 5 & <soon> "really" $HOME 100% {ok}' };

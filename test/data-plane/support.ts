@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 import { createBuiltinDataPlane } from '../../src/platform/data-plane/builtin.js';
 import { createHaproxyDataPlane } from '../../src/platform/data-plane/haproxy/adapter.js';
 import { writeHaproxyConfig } from '../../src/platform/data-plane/haproxy/config.js';
@@ -190,9 +190,10 @@ export const startBuiltin: StartDataPlane = async (options) => {
   const sites = options.sites.map((s) => `      - ${site(s)}`);
   const environment = ['  acme:', `    router: { adminPort: ${adminPort} }`, '    sites:', ...sites];
   await writeFile(configFile, [`stateDir: ${options.dir}`, 'environments:', ...environment, ''].join('\n'));
-  const dataPlane = createBuiltinDataPlane({ url: `http://127.0.0.1:${adminPort}`, token, tokenEnv: 'CUTOVER_ROUTER_TOKEN' });
+  const url = `http://127.0.0.1:${adminPort}`;
+  const dataPlane = createBuiltinDataPlane({ url, environment: 'acme', token, tokenEnv: 'CUTOVER_ROUTER_TOKEN' });
   return harness(options, dataPlane, async () => {
-    const args = ['--import', 'tsx', 'src/platform/router/main.ts', '--environment', 'acme', '--config', configFile];
+    const args = ['--import', 'tsx', 'src/platform/router/main.ts', '--host', 'local', '--config', configFile];
     const proc = spawnGroup(process.execPath, args, { env: { ...process.env, CUTOVER_ROUTER_TOKEN: token }, cpu: options.cpu });
     await waitUntil('the built-in router serves its admin API', async () => (await dataPlane.routes(), true), proc);
     return proc;

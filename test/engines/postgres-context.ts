@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 import type { DatabaseHandle, DatabaseRole } from '../../src/engines/engine.js';
 import { createPostgresEngine } from '../../src/engines/postgres.js';
 import type { DatabaseKind, EngineContractContext, EngineDialect, Session } from './contract.js';
@@ -82,6 +82,9 @@ export async function makePostgresContext(options: PostgresContextOptions): Prom
   const user = `${options.role === 'superuser' ? 'su' : 'app'}_${randomBytes(4).toString('hex')}`;
   const rights = options.role === 'superuser' ? 'superuser' : 'createdb';
   await admin.query(`create role ${pg.escapeIdentifier(user)} login ${rights} password ${pg.escapeLiteral(PASSWORD)}`);
+  // Copies follow their originals when the login is a superuser and the server writes logical WAL (the run's cluster does).
+  const walLevel = (await admin.query<{ wal_level: string }>('show wal_level')).rows[0]?.wal_level;
+  const canFollow = options.role === 'superuser' && walLevel === 'logical';
   const urlFor = (database: string, onPort = port) =>
     `postgres://${encodeURIComponent(user)}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${onPort}/${encodeURIComponent(database)}?application_name=cutover-test`;
   const handleFor = (database: string, onPort?: number): DatabaseHandle => ({
@@ -110,6 +113,7 @@ export async function makePostgresContext(options: PostgresContextOptions): Prom
     engine,
     dialect: postgresDialect,
     password: PASSWORD,
+    canFollow,
     async createDatabase({ hostileName = false } = {}) {
       const unique = `t_${randomBytes(5).toString('hex')}`;
       const name = hostileName ? `${unique} "Quo'ted" \\ Ünï` : unique;
@@ -136,6 +140,8 @@ export async function makePostgresContext(options: PostgresContextOptions): Prom
       return result.rows.map((r) => suffixes[r.datname.slice(original.length)] as DatabaseKind).sort();
     },
     async dispose(db) {
+      // A copy that still follows holds a replication slot on the original, which DROP DATABASE refuses to drop.
+      await engine.dropTemporary(db).catch(() => undefined);
       for (const name of physicalOf(db)) await admin.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
     },
     async close() {

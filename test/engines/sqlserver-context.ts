@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 import type { DatabaseHandle, DatabaseRole } from '../../src/engines/engine.js';
 import { createSqlServerEngine } from '../../src/engines/sqlserver.js';
 import { splitBatches } from '../../src/engines/sqlserver/batches.js';
@@ -118,6 +118,7 @@ export async function makeSqlServerContext(adminUrl: string): Promise<EngineCont
     engine,
     dialect: sqlServerDialect,
     password: settings.password,
+    canFollow: false,
     async createDatabase({ hostileName = false } = {}) {
       const unique = `t_${randomBytes(5).toString('hex')}`;
       const name = hostileName ? `${unique} ]Quo'ted" [x] Ünï` : unique;

@@ -380,7 +380,7 @@ describe('inspect and ping', () => {
     server.history.set('0002_b.sql', 'x').set('0001_a.sql', 'y');
     expect(await engineOn(server).inspect(handle())).toEqual({
       original: { exists: true },
-      temporary: { exists: true, readOnly: true },
+      temporary: { exists: true, readOnly: true, following: false },
       restorePoint: { exists: false },
       appliedMigrations: ['0001_a.sql', '0002_b.sql'],
     });
@@ -392,7 +392,7 @@ describe('inspect and ping', () => {
 
   test('a missing original is reported as missing, without connecting to it', async () => {
     const server = new FakeSqlServer({});
-    expect(await engineOn(server).inspect(handle())).toEqual({ original: { exists: false }, temporary: { exists: false, readOnly: false }, restorePoint: { exists: false }, appliedMigrations: [] });
+    expect(await engineOn(server).inspect(handle())).toEqual({ original: { exists: false }, temporary: { exists: false, readOnly: false, following: false }, restorePoint: { exists: false }, appliedMigrations: [] });
     expect(server.sent.map((s) => s.database)).toEqual(['master']);
   });
 

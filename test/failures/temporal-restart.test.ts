@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 import { startDevServer } from '../../temporal/dev-server.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 import { startTraffic } from '../support/traffic.js';

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 import { startApp, stopAllApps, waitForHttp } from './support/app-process.js';
 
 const demoDir = join(import.meta.dirname, '../../examples/demo-app');

@@ -74,26 +74,26 @@ async function liveOfShop() {
 describe('the router admin API', () => {
   test('another process without the secret cannot take the public traffic, nor read the routes', async () => {
     const takeover = { kind: 'slot', slotId: 'evil', host: '127.0.0.1', port: attacker.port };
-    const live = `${router.adminUrl}/v1/sites/shop/live`;
+    const live = `${router.adminUrl}/v1/environments/acme/sites/shop/live`;
     const attempts = await Promise.all([
       putFromAnotherProcess(live, takeover),
       putFromAnotherProcess(live, takeover, `Bearer ${'x'.repeat(env.token.length)}`),
       putFromAnotherProcess(live, takeover, `Basic ${Buffer.from(`cutover:${env.token.slice(0, -1)}`).toString('base64')}`),
       putFromAnotherProcess(live, { kind: 'maintenance', message: 'pwned' }),
-      putFromAnotherProcess(`${router.adminUrl}/v1/sites/shop/preview`, takeover),
+      putFromAnotherProcess(`${router.adminUrl}/v1/environments/acme/sites/shop/preview`, takeover),
     ]);
     for (const attempt of attempts) {
       expect(attempt.status).toBe(401);
       expect(JSON.parse(attempt.body)).toEqual({ error: expect.stringMatching(/^Authorization: /) as unknown });
       expect(attempt.body).not.toContain(env.token);
     }
-    const read = await fetch(`${router.adminUrl}/v1/routes`);
+    const read = await fetch(`${router.adminUrl}/v1/environments/acme/routes`);
     expect(read.status).toBe(401);
     expect(read.headers.get('www-authenticate')).toMatch(/^Bearer /);
 
     expect(await liveOfShop()).toEqual({ kind: 'slot', slotId: 'slot-a', port: a.port, host: '127.0.0.1' });
     expect((await client().getRoutes()).sites.shop!.preview).toBeNull();
-    expect(await (await fetch(`${router.sites.shop!.publicUrl}/`)).text()).toBe('slot-a');
+    expect(await (await fetch(`${router.environments.acme!.sites.shop!.publicUrl}/`)).text()).toBe('slot-a');
     expect(attacker.arrivals).toEqual([]);
   });
 
@@ -101,18 +101,18 @@ describe('the router admin API', () => {
     const port = new URL(router.adminUrl).port;
     const body = JSON.stringify({ kind: 'slot', slotId: 'evil', port: attacker.port });
     for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.2:${port}`, `127.0.0.1.evil.example:${port}`]) {
-      const answer = await requestWithHost(`${router.adminUrl}/v1/sites/shop/live`, host, 'PUT', body);
+      const answer = await requestWithHost(`${router.adminUrl}/v1/environments/acme/sites/shop/live`, host, 'PUT', body);
       expect(answer.status, `Host ${host}`).toBe(421);
       expect(JSON.parse(answer.body)).toEqual({ error: `Host: ${JSON.stringify(host)} is not this router's admin address (127.0.0.1:${port}, localhost:${port})` });
     }
     expect((await requestWithHost(`${router.adminUrl}/healthz`, `evil.example:${port}`)).status).toBe(421);
     // No Host header at all (HTTP/1.0) is no admin address either; the HTTP layer refuses it before the guard.
-    const bare = await rawExchange(Number(port), `GET /v1/routes HTTP/1.0\r\nAuthorization: Bearer ${env.token}\r\n\r\n`);
+    const bare = await rawExchange(Number(port), `GET /v1/environments/acme/routes HTTP/1.0\r\nAuthorization: Bearer ${env.token}\r\n\r\n`);
     expect(bare).toMatch(/^HTTP\/1\.[01] 400 /);
     expect(bare).not.toContain('"sites"');
     // Its own names are fine.
-    expect((await requestWithHost(`${router.adminUrl}/v1/routes`, `localhost:${port}`)).status).toBe(200);
-    expect((await requestWithHost(`${router.adminUrl}/v1/routes`, `127.0.0.1:${port}`)).status).toBe(200);
+    expect((await requestWithHost(`${router.adminUrl}/v1/environments/acme/routes`, `localhost:${port}`)).status).toBe(200);
+    expect((await requestWithHost(`${router.adminUrl}/v1/environments/acme/routes`, `127.0.0.1:${port}`)).status).toBe(200);
     expect(await liveOfShop()).toMatchObject({ slotId: 'slot-a' });
     expect(attacker.arrivals).toEqual([]);
   });
@@ -120,7 +120,7 @@ describe('the router admin API', () => {
   test('a slot route may only point to the environment\'s slot hosts: any other host is refused with 400 naming the field', async () => {
     for (const host of ['10.20.30.40', 'evil.example', '127.0.0.2', '0.0.0.0']) {
       for (const channel of ['live', 'preview']) {
-        const response = await adminFetch(env, `${router.adminUrl}/v1/sites/shop/${channel}`, {
+        const response = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/shop/${channel}`, {
           method: 'PUT',
           body: JSON.stringify({ kind: 'slot', slotId: 'elsewhere', port: attacker.port, host }),
         });
@@ -132,13 +132,13 @@ describe('the router admin API', () => {
     expect((await client().getRoutes()).sites.shop!.preview).toBeNull();
     // The loopback names of the slots' own machine are accepted.
     await client().setPreview('shop', { ...slot(a), host: 'localhost' });
-    expect(await (await fetch(`${router.sites.shop!.previewUrl}/`)).text()).toBe('slot-a');
+    expect(await (await fetch(`${router.environments.acme!.sites.shop!.previewUrl}/`)).text()).toBe('slot-a');
     await client().setPreview('shop', null);
   });
 
   test('the admin API listens on its own address only, not on the public listeners\' address', async () => {
     expect(router.adminUrl).toBe(`http://127.0.0.1:${env.ports.admin}`);
-    expect(router.sites.shop!.publicUrl).toBe(`http://127.0.0.2:${env.ports.shop.public}`);
+    expect(router.environments.acme!.sites.shop!.publicUrl).toBe(`http://127.0.0.2:${env.ports.shop.public}`);
     const refused = await new Promise<string>((resolve) => {
       const socket = connect(env.ports.admin, '127.0.0.2');
       socket.once('connect', () => {
@@ -149,23 +149,23 @@ describe('the router admin API', () => {
     });
     expect(refused).toBe('ECONNREFUSED');
     // The public listener does not answer admin paths either: they are proxied to the live slot like any path.
-    expect(await (await fetch(`${router.sites.shop!.publicUrl}/v1/routes`)).text()).toBe('slot-a');
+    expect(await (await fetch(`${router.environments.acme!.sites.shop!.publicUrl}/v1/environments/acme/routes`)).text()).toBe('slot-a');
     expect((await fetch(`http://127.0.0.1:${env.ports.shop.public}/`).catch((e: Error) => e)) instanceof Error).toBe(true);
   });
 
   test('the client sends the secret; without it in the process every call fails naming the variable, and nothing is sent', async () => {
-    expect(await client().health()).toEqual({ ok: true, environment: 'acme' });
+    expect(await client().health()).toEqual({ ok: true, host: 'local', environments: ['acme'] });
     const before = a.arrivals.length;
-    const noSecret = createRouterClient({ url: router.adminUrl, token: undefined, tokenEnv: 'CUTOVER_ROUTER_TOKEN' });
+    const noSecret = createRouterClient({ url: router.adminUrl, environment: 'acme', token: undefined, tokenEnv: 'CUTOVER_ROUTER_TOKEN' });
     const error = await noSecret.setLive('shop', slot(attacker)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RouterClientError);
     expect((error as RouterClientError).status).toBe(401);
     expect((error as Error).message).toBe(`cannot call the router at ${router.adminUrl}: CUTOVER_ROUTER_TOKEN (its admin secret) is not set in this process`);
-    const wrong = await createRouterClient({ url: router.adminUrl, token: 'y'.repeat(40), tokenEnv: 'CUTOVER_ROUTER_TOKEN' })
+    const wrong = await createRouterClient({ url: router.adminUrl, environment: 'acme', token: 'y'.repeat(40), tokenEnv: 'CUTOVER_ROUTER_TOKEN' })
       .getRoutes()
       .catch((e: unknown) => e);
     expect((wrong as RouterClientError).status).toBe(401);
-    expect((wrong as Error).message).toBe('Authorization: the router admin token is wrong');
+    expect((wrong as Error).message).toBe('Authorization: the router admin token of environment acme is wrong');
     expect(await liveOfShop()).toMatchObject({ slotId: 'slot-a' });
     expect(a.arrivals.length).toBe(before);
   });

@@ -68,7 +68,7 @@ function getThrough(url: string): Promise<Seen> {
 describe('forwarding headers', () => {
   test('by default what a client says about itself is replaced by what the router saw', async () => {
     const router = await routerWith();
-    const publicUrl = router.sites.shop!.publicUrl;
+    const publicUrl = router.environments.acme!.sites.shop!.publicUrl;
     const { headers } = await getThrough(`${publicUrl}/whoami`);
     expect(headers['x-forwarded-for']).toBe('127.0.0.1');
     expect(headers['x-forwarded-proto']).toBe('http');
@@ -83,7 +83,7 @@ describe('forwarding headers', () => {
 
   test('with router.trustForwardedHeaders (a proxy in front sets them), they are passed on and the client address appended', async () => {
     const router = await routerWith({ router: 'trustForwardedHeaders: true' });
-    const { headers } = await getThrough(`${router.sites.shop!.publicUrl}/whoami`);
+    const { headers } = await getThrough(`${router.environments.acme!.sites.shop!.publicUrl}/whoami`);
     expect(headers['x-forwarded-for']).toBe('203.0.113.9, 198.51.100.7, 127.0.0.1');
     expect(headers['x-forwarded-proto']).toBe('https');
     expect(headers['x-forwarded-host']).toBe('bank.example');

@@ -72,7 +72,7 @@ describe('client limits', () => {
     expect(conn.received()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
     expect(quick.arrivals).toEqual([]);
     // Meanwhile, and after, the site serves.
-    expect(await (await fetch(`${router.sites.shop!.publicUrl}/`)).text()).toBe('quick');
+    expect(await (await fetch(`${router.environments.acme!.sites.shop!.publicUrl}/`)).text()).toBe('quick');
   });
 
   test('a request body sent too slowly is cut at the request timeout', async () => {
@@ -125,7 +125,7 @@ describe('slot limits', () => {
     const silent = await startUpstream('silent', () => undefined);
     await client().setLive('backoffice', slot(silent));
     const startedAt = performance.now();
-    const response = await fetch(`${router.sites.backoffice!.publicUrl}/report`, { headers: { accept: 'application/json' } });
+    const response = await fetch(`${router.environments.acme!.sites.backoffice!.publicUrl}/report`, { headers: { accept: 'application/json' } });
     const tookMs = performance.now() - startedAt;
     expect(response.status).toBe(504);
     expect(await response.json()).toMatchObject({ error: 'gateway-timeout', detail: `slot silent at 127.0.0.1:${silent.port} did not answer within ${slotTimeoutMs} ms` });
@@ -142,13 +142,13 @@ describe('slot limits', () => {
     });
     await client().setLive('backoffice', slot(stalling));
     const startedAt = performance.now();
-    const response = await fetch(`${router.sites.backoffice!.publicUrl}/`);
+    const response = await fetch(`${router.environments.acme!.sites.backoffice!.publicUrl}/`);
     expect(response.status).toBe(200);
     await expect(response.text()).rejects.toThrow();
     expect(performance.now() - startedAt).toBeLessThan(slotTimeoutMs + margin);
     await expect.poll(async () => (await client().getRoutes()).sites.backoffice!.inFlight.live).toBe(0);
     await client().setLive('backoffice', slot(quick));
-    expect(await (await fetch(`${router.sites.backoffice!.publicUrl}/`)).text()).toBe('quick');
+    expect(await (await fetch(`${router.environments.acme!.sites.backoffice!.publicUrl}/`)).text()).toBe('quick');
     await stalling.close();
   });
 
@@ -165,7 +165,7 @@ describe('slot limits', () => {
       }, slotTimeoutMs / 2);
     });
     await client().setLive('backoffice', slot(trickling));
-    expect(await (await fetch(`${router.sites.backoffice!.publicUrl}/`)).text()).toBe('0.1.2.3.4.5.');
+    expect(await (await fetch(`${router.environments.acme!.sites.backoffice!.publicUrl}/`)).text()).toBe('0.1.2.3.4.5.');
     await trickling.close();
   });
 });

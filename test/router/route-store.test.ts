@@ -54,19 +54,19 @@ describe('RouteStore', () => {
     const env = await testEnvironment();
     await mkdir(join(env.stateDir, 'router'), { recursive: true });
     await writeFile(join(env.stateDir, 'router', 'acme.json'), 'not json');
-    await expect(startRouter({ config: env.config, environment: 'acme', logger: quietLogger(), env: env.processEnv })).rejects.toThrow(/route store .* is not valid JSON/);
+    await expect(startRouter({ config: env.config, host: 'local', logger: quietLogger(), env: env.processEnv })).rejects.toThrow(/route store .* is not valid JSON/);
     // Nothing was left listening: the same ports can be taken again.
     await rm(join(env.stateDir, 'router', 'acme.json'));
-    const router = await startRouter({ config: env.config, environment: 'acme', logger: quietLogger(), env: env.processEnv });
+    const router = await startRouter({ config: env.config, host: 'local', logger: quietLogger(), env: env.processEnv });
     await router.close();
     await env.cleanup();
   });
 
   test('a port already in use is named in the error and nothing is left listening', async () => {
     const env = await testEnvironment();
-    const first = await startRouter({ config: env.config, environment: 'acme', logger: quietLogger(), env: env.processEnv });
-    await expect(startRouter({ config: env.config, environment: 'acme', logger: quietLogger(), env: env.processEnv })).rejects.toThrow(
-      `cannot listen on 127.0.0.1:${env.ports.shop.public} for the public listener of site shop: the port is already in use`,
+    const first = await startRouter({ config: env.config, host: 'local', logger: quietLogger(), env: env.processEnv });
+    await expect(startRouter({ config: env.config, host: 'local', logger: quietLogger(), env: env.processEnv })).rejects.toThrow(
+      `cannot listen on 127.0.0.1:${env.ports.shop.public} for the public listener of site shop of environment acme: the port is already in use`,
     );
     await first.close();
     await env.cleanup();

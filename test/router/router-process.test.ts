@@ -15,8 +15,8 @@ interface RouterProcess {
 }
 
 /** The router as the stack runs it: its own Node process, knowing only the config file. */
-function spawnRouter(configFile: string, environment = 'acme', processEnv: NodeJS.ProcessEnv = { ...process.env, ...env.processEnv }): RouterProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/platform/router/main.ts', '--environment', environment, '--config', configFile], {
+function spawnRouter(configFile: string, host = 'local', processEnv: NodeJS.ProcessEnv = { ...process.env, ...env.processEnv }): RouterProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/platform/router/main.ts', '--host', host, '--config', configFile], {
     cwd: repo,
     env: processEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -108,7 +108,7 @@ describe('the router process', () => {
       .filter(Boolean)
       .map((line) => JSON.parse(line) as { msg: string; adminUrl?: string })
       .find((line) => line.adminUrl);
-    expect(started).toMatchObject({ adminUrl, msg: `router of acme listening; admin API on ${adminUrl}` });
+    expect(started).toMatchObject({ adminUrl, msg: `router of host local listening for acme; admin API on ${adminUrl}` });
   });
 
   test('SIGTERM stops accepting, lets the request in flight finish, then exits 0', async () => {
@@ -130,10 +130,10 @@ describe('the router process', () => {
   test('without its admin secret in the environment the router refuses to start, naming the variable', async () => {
     const withoutToken = { ...process.env };
     delete withoutToken.CUTOVER_ROUTER_TOKEN;
-    const router = spawnRouter(configFile, 'acme', withoutToken);
+    const router = spawnRouter(configFile, 'local', withoutToken);
     expect((await router.exited).code).toBe(1);
     expect(router.output()).toContain('the environment variable CUTOVER_ROUTER_TOKEN is not set: the router admin API needs a secret');
-    const short = spawnRouter(configFile, 'acme', { ...withoutToken, CUTOVER_ROUTER_TOKEN: 'secret' });
+    const short = spawnRouter(configFile, 'local', { ...withoutToken, CUTOVER_ROUTER_TOKEN: 'secret' });
     expect((await short.exited).code).toBe(1);
     expect(short.output()).toContain('the environment variable CUTOVER_ROUTER_TOKEN is too short');
     expect(short.output()).not.toContain('"secret"');
@@ -141,9 +141,9 @@ describe('the router process', () => {
     await expect(fetch(`${adminUrl}/healthz`)).rejects.toThrow();
   });
 
-  test('an unknown environment is refused with a clear message', async () => {
+  test('a host no environment runs on is refused with a clear message', async () => {
     const router = spawnRouter(configFile, 'staging');
     expect((await router.exited).code).toBe(1);
-    expect(router.output()).toContain('unknown environment \\"staging\\"; the config declares: acme');
+    expect(router.output()).toContain('no environment of the config runs on host \\"staging\\"; its hosts are: local');
   });
 });

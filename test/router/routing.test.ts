@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { createServer as createNetServer, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -20,8 +20,8 @@ beforeAll(async () => {
   env = await testEnvironment();
   router = await startTestRouter(env);
   [a, b] = await Promise.all([startUpstream('slot-a'), startUpstream('slot-b')]);
-  shop = router.sites.shop!;
-  backoffice = router.sites.backoffice!;
+  shop = router.environments.acme!.sites.shop!;
+  backoffice = router.environments.acme!.sites.backoffice!;
 });
 
 afterAll(async () => {
@@ -31,11 +31,11 @@ afterAll(async () => {
 });
 
 describe('admin API', () => {
-  test('healthz names the environment', async () => {
+  test('healthz names the host and the environments it serves', async () => {
     const response = await fetch(`${router.adminUrl}/healthz`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, environment: 'acme' });
-    expect(await client().health()).toEqual({ ok: true, environment: 'acme' });
+    expect(await response.json()).toEqual({ ok: true, host: 'local', environments: ['acme'] });
+    expect(await client().health()).toEqual({ ok: true, host: 'local', environments: ['acme'] });
   });
 
   test('a fresh router has no routes for any site', async () => {
@@ -60,7 +60,7 @@ describe('admin API', () => {
     [{ kind: 'maintenance', message: 42 }, 'message: must be a string'],
     [[1, 2], 'body: must be a JSON object'],
   ])('PUT live %j is refused with 400 naming the field', async (body, message) => {
-    const response = await adminFetch(env, `${router.adminUrl}/v1/sites/shop/live`, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const response = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/shop/live`, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toContain(message);
     expect((await client().getRoutes()).sites.shop!.live).toBeNull();
@@ -68,36 +68,41 @@ describe('admin API', () => {
 
   test('bad JSON, an empty body and a bad drainTimeoutMs are refused with 400', async () => {
     const put = (path: string, body: string) => adminFetch(env, `${router.adminUrl}${path}`, { method: 'PUT', body });
-    const notJson = await put('/v1/sites/shop/live', '{kind: slot');
+    const notJson = await put('/v1/environments/acme/sites/shop/live', '{kind: slot');
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as { error: string }).error).toMatch(/^body: must be JSON/);
-    const empty = await put('/v1/sites/shop/live', '');
+    const empty = await put('/v1/environments/acme/sites/shop/live', '');
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as { error: string }).error).toMatch(/^body: is required/);
-    const badDrain = await put('/v1/sites/shop/live?drainTimeoutMs=soon', JSON.stringify(slot(a)));
+    const badDrain = await put('/v1/environments/acme/sites/shop/live?drainTimeoutMs=soon', JSON.stringify(slot(a)));
     expect(badDrain.status).toBe(400);
     expect(((await badDrain.json()) as { error: string }).error).toBe('drainTimeoutMs: must be a whole number of milliseconds');
-    const emptyDrain = await put('/v1/sites/shop/live?drainTimeoutMs=', JSON.stringify(slot(a)));
+    const emptyDrain = await put('/v1/environments/acme/sites/shop/live?drainTimeoutMs=', JSON.stringify(slot(a)));
     expect(emptyDrain.status).toBe(400);
-    const hugeDrain = await put('/v1/sites/shop/live?drainTimeoutMs=99999999', JSON.stringify(slot(a)));
+    const hugeDrain = await put('/v1/environments/acme/sites/shop/live?drainTimeoutMs=99999999', JSON.stringify(slot(a)));
     expect(((await hugeDrain.json()) as { error: string }).error).toBe('drainTimeoutMs: must be at most 3600000 (one hour)');
     expect((await client().getRoutes()).sites.shop!.live).toBeNull();
   });
 
   test('a preview must be a slot or null', async () => {
-    const response = await adminFetch(env, `${router.adminUrl}/v1/sites/shop/preview`, { method: 'PUT', body: JSON.stringify({ kind: 'maintenance' }) });
+    const response = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/shop/preview`, { method: 'PUT', body: JSON.stringify({ kind: 'maintenance' }) });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toContain('kind: must be "slot"');
   });
 
-  test('an unknown site is 404, and so is an unknown endpoint', async () => {
-    const response = await adminFetch(env, `${router.adminUrl}/v1/sites/blog/live`, { method: 'PUT', body: JSON.stringify(slot(a)) });
+  test('an unknown site or environment is 404, and so is an unknown endpoint', async () => {
+    const response = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/blog/live`, { method: 'PUT', body: JSON.stringify(slot(a)) });
     expect(response.status).toBe(404);
     expect(((await response.json()) as { error: string }).error).toBe('unknown site "blog" in environment "acme"; its sites are: shop, backoffice');
-    const preview = await adminFetch(env, `${router.adminUrl}/v1/sites/constructor/preview`, { method: 'PUT', body: 'null' });
+    const preview = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/constructor/preview`, { method: 'PUT', body: 'null' });
     expect(preview.status).toBe(404);
     const endpoint = await adminFetch(env, `${router.adminUrl}/v1/nothing`);
     expect(endpoint.status).toBe(404);
+    const elsewhere = await routerClient(router.adminUrl, env, 'blog')
+      .getRoutes()
+      .catch((e: unknown) => e);
+    expect((elsewhere as RouterClientError).status).toBe(404);
+    expect((elsewhere as Error).message).toBe('unknown environment "blog": the router of host local serves acme');
   });
 
   test('the client throws the router message and status', async () => {
@@ -247,6 +252,24 @@ describe('proxying', () => {
     expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
     expect(seen.headers['x-forwarded-proto']).toBe('http');
     expect(seen.headers['x-forwarded-host']).toBe(new URL(shop.publicUrl).host);
+  });
+
+  test('a request in absolute form reaches the slot as a path; a target that is no path gets 400, not the slot', async () => {
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(new URL(shop.publicUrl).port), '127.0.0.1', () => socket.write(text));
+        let received = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => (received += chunk));
+        socket.on('close', () => resolve(received));
+        socket.on('error', reject);
+      });
+    const absolute = await raw('GET http://shop.example/orders?id=7 HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n');
+    expect(absolute).toMatch(/^HTTP\/1\.1 201 /);
+    expect(absolute).toContain('"method":"GET","url":"/orders?id=7"');
+    const asterisk = await raw('OPTIONS * HTTP/1.1\r\nHost: shop.example\r\nAccept: application/json\r\nConnection: close\r\n\r\n');
+    expect(asterisk).toMatch(/^HTTP\/1\.1 400 /);
+    expect(asterisk).toContain('the request target must be a path, got \\"*\\"');
   });
 
   test('a chunked upload streams through and keeps the status message', async () => {

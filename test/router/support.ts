@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 import { parseConfig, type LoadedConfig } from '../../src/config/load.js';
 import { startRouter, type RunningRouter } from '../../src/platform/router/main.js';
 import { createRouterClient, type RouterClient } from '../../src/platform/router/client.js';
@@ -92,13 +92,14 @@ environments:
 
 export const quietLogger = () => pino({ level: 'silent' });
 
+/** The router of host "local", where acme runs. */
 export function startTestRouter(env: TestEnvironment, logger = quietLogger()): Promise<RunningRouter> {
-  return startRouter({ config: env.config, environment: 'acme', logger, env: env.processEnv });
+  return startRouter({ config: env.config, host: 'local', logger, env: env.processEnv });
 }
 
-/** The worker's view of the router: its admin API, with the secret. */
-export function routerClient(adminUrl: string, env: TestEnvironment): RouterClient {
-  return createRouterClient({ url: adminUrl, token: env.token, tokenEnv: 'CUTOVER_ROUTER_TOKEN' });
+/** The worker's view of the router: acme on its admin API, with the secret. */
+export function routerClient(adminUrl: string, env: TestEnvironment, environment = 'acme'): RouterClient {
+  return createRouterClient({ url: adminUrl, environment, token: env.token, tokenEnv: 'CUTOVER_ROUTER_TOKEN' });
 }
 
 /** fetch with the router admin secret, for requests the client does not make (bad bodies). */

@@ -61,7 +61,7 @@ afterEach(() => {
 describe('switching live traffic', () => {
   test('under a steady stream of concurrent requests: none fails, each goes to a valid target, none reaches the old target after the acknowledgement', async () => {
     await client().setLive('shop', slot(a));
-    const url = `${router.sites.shop!.publicUrl}/`;
+    const url = `${router.environments.acme!.sites.shop!.publicUrl}/`;
     const agent = new Agent({ keepAlive: true, maxSockets: 20 });
     const outcomes: Array<{ status: number; body: string; error?: string }> = [];
     let switching = true;
@@ -104,7 +104,7 @@ describe('switching live traffic', () => {
 
   test('a slow request in flight at the switch finishes on the old slot, and the switch answers only after it finished', async () => {
     await client().setLive('shop', slot(a));
-    const shop = router.sites.shop!.publicUrl;
+    const shop = router.environments.acme!.sites.shop!.publicUrl;
     const agent = new Agent({ keepAlive: true });
     const slow = get(`${shop}/slow?ms=1000`, agent);
     await waitFor(() => a.arrivals.length === 1);
@@ -136,7 +136,7 @@ describe('switching live traffic', () => {
   test('a drain that outlasts drainTimeoutMs answers drained: false, and the slow request is still not cut', async () => {
     await client().setLive('shop', slot(a));
     const agent = new Agent({ keepAlive: true });
-    const slow = get(`${router.sites.shop!.publicUrl}/slow?ms=1500`, agent);
+    const slow = get(`${router.environments.acme!.sites.shop!.publicUrl}/slow?ms=1500`, agent);
     await waitFor(() => a.arrivals.length === 1);
     const result = await client().setLive('shop', slot(b), { drainTimeoutMs: 200 });
     expect(result).toMatchObject({ drained: false, inFlightAtSwitch: 1 });
@@ -149,12 +149,12 @@ describe('switching live traffic', () => {
   test('switching to maintenance waits for the old slot too; switching away from maintenance has nothing to drain', async () => {
     await client().setLive('shop', slot(a));
     const agent = new Agent({ keepAlive: true });
-    const slow = get(`${router.sites.shop!.publicUrl}/slow?ms=300`, agent);
+    const slow = get(`${router.environments.acme!.sites.shop!.publicUrl}/slow?ms=300`, agent);
     await waitFor(() => a.arrivals.length === 1);
     const toMaintenance = await client().setLive('shop', { kind: 'maintenance' });
     expect(toMaintenance).toMatchObject({ drained: true, inFlightAtSwitch: 1 });
     expect(await slow).toMatchObject({ status: 200, body: 'slow-slot-a' });
-    expect((await get(`${router.sites.shop!.publicUrl}/`, agent)).status).toBe(503);
+    expect((await get(`${router.environments.acme!.sites.shop!.publicUrl}/`, agent)).status).toBe(503);
     expect(await client().setLive('shop', slot(b))).toEqual({ previous: { kind: 'maintenance' }, drained: true, inFlightAtSwitch: 0, drainMs: 0 });
     agent.destroy();
   });
@@ -162,7 +162,7 @@ describe('switching live traffic', () => {
   test('a keep-alive client connection is not pinned to the old slot', async () => {
     await client().setLive('shop', slot(a));
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const url = `${router.sites.shop!.publicUrl}/`;
+    const url = `${router.environments.acme!.sites.shop!.publicUrl}/`;
     const first = await get(url, agent);
     expect(first).toMatchObject({ status: 200, body: 'slot-a', reused: false });
     await client().setLive('shop', slot(b));
@@ -180,7 +180,7 @@ describe('switching live traffic', () => {
     const live = (await client().getRoutes()).sites.shop!.live;
     const file = JSON.parse(await readFile(join(env.stateDir, 'router', 'acme.json'), 'utf8')) as { sites: { shop: { live: unknown } } };
     expect(file.sites.shop.live).toEqual(live);
-    expect(await (await fetch(`${router.sites.shop!.publicUrl}/`)).text()).toBe((live as { slotId: string }).slotId);
+    expect(await (await fetch(`${router.environments.acme!.sites.shop!.publicUrl}/`)).text()).toBe((live as { slotId: string }).slotId);
   });
 });
 

@@ -3,7 +3,7 @@
  * answers like Slack; `/hooks/...` stands in for response_url.
  */
 import { createServer, type IncomingMessage } from 'node:http';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 
 export interface SlackCall {
   method: string;

@@ -53,7 +53,7 @@ environments:
   shop:
     { ${shopSlack} verificationTimeout: 2h, router: { adminPort: 7401 }, sites: [{ name: web, role: zdd, publicPort: 8090, previewPort: 8091 }] }
   quiet:
-    { ${quietSlack} router: { adminPort: 7402 }, sites: [{ name: web, role: zdd, publicPort: 8092, previewPort: 8093 }] }
+    { ${quietSlack} router: { adminPort: 7401 }, sites: [{ name: web, role: zdd, publicPort: 8092, previewPort: 8093 }] }
 `,
     '/tmp/cutover.slack-test.yaml',
   );

@@ -4,14 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 import { isAlive } from '../../src/stack/processes.js';
+import { WORKFLOW_BUNDLE_ENV } from '../../src/worker/workflow-code.js';
 
 const run = promisify(execFile);
 const stateDir = mkdtempSync(join(tmpdir(), 'cutover-start-'));
 const configFile = join(stateDir, 'cutover.yaml');
-// Its own list of started stacks: a plain `npm run stop` elsewhere must not find this one.
-const env = { ...process.env, CUTOVER_STACKS_DIR: join(stateDir, 'stacks') };
+// Its own list of started stacks: a plain `npm run stop` elsewhere must not find this one. No test workflow bundle:
+// the worker loads the build's, as on a fresh clone.
+const env = { ...process.env, CUTOVER_STACKS_DIR: join(stateDir, 'stacks'), [WORKFLOW_BUNDLE_ENV]: undefined };
 let pids: number[] = [];
 
 afterAll(async () => {
@@ -37,7 +39,8 @@ environments:
     databases: [{ name: app, engine: postgres, connectionEnv: CUTOVER_START_TEST_DATABASE_URL }]
 `,
     );
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/stack/start.ts', '--demo', '--config', configFile], { timeout: 240_000, env });
+    // The README's command: builds dist/ when it is missing or stale, then runs the compiled stack.
+    const { stdout } = await run('npm', ['run', 'demo', '--', '--config', configFile], { timeout: 600_000, env });
     expect(stdout).toContain(`Temporal Web UI     http://127.0.0.1:${uiPort}`);
     expect(stdout).toContain(`API                 http://127.0.0.1:${apiPort}`);
     expect(stdout).toContain('started a local PostgreSQL for the demo');
@@ -69,5 +72,5 @@ environments:
     await new Promise((r) => setTimeout(r, 500));
     expect(pids.filter((pid) => isAlive(pid))).toEqual([]);
     await expect(fetch(`http://127.0.0.1:${publicPort}/notes`)).rejects.toThrow();
-  }, 300_000);
+  }, 720_000);
 });

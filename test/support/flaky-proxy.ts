@@ -1,6 +1,6 @@
 /** A TCP proxy in front of a database that can refuse new connections for a while; open ones carry on. */
 import { connect, createServer, type Socket } from 'node:net';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 
 export async function startFlakyProxy(targetPort: number) {
   const port = await freePort();

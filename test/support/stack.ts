@@ -14,7 +14,7 @@ import { serve } from '@hono/node-server';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { parseConfig, type LoadedConfig } from '../../src/config/load.js';
-import { freePort } from '../../src/devtools/free-port.js';
+import { freePort } from '../../src/process/free-port.js';
 import { createApp } from '../../src/api/app.js';
 import { createApiDeps, type ApiSettings } from '../../src/api/deps.js';
 import { startWorker, type CutoverWorker } from '../../src/worker/main.js';
@@ -180,7 +180,7 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
 
-  const router = await startRouter({ config, environment, logger: quiet, env: withRouterToken });
+  const router = await startRouter({ config, host: `h${id}`, logger: quiet, env: withRouterToken });
   const agentEnv = agentEnvironment(config, `h${id}`, env);
   const agent = options.agentProcess ? null : await startHostAgent({ config, host: `h${id}`, connection, env: agentEnv, logger: quiet });
   let agentChild: ChildProcess | null = null;

@@ -1,7 +1,7 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { newDeploymentId } from '../../deployments/ids.js';
 import { allow, visibleEnvironment, type ApiEnv } from '../auth.js';
-import { deploymentView, requester } from '../deployment-view.js';
+import { deploymentView, identity, requester } from '../deployment-view.js';
 import type { ApiDeps } from '../deps.js';
 import { failures, json, needs, secured } from '../openapi.js';
 import { resolvePackage } from '../resolve-package.js';
@@ -45,8 +45,10 @@ export function deploymentRoutes(deps: ApiDeps) {
       const pkg = await resolvePackage(deps, body.package);
       const deploymentId = newDeploymentId(environment);
       const requestedBy = requester(c.get('principal'), body.requestedBy);
+      const startedBy = identity(c.get('principal'), body.requestedBy);
       const allowMissing = body.allowMissingMigrations ? { allowMissingMigrations: true } : {};
-      const started = await deps.deployments.start({ deploymentId, environment, package: pkg, mode: body.mode, requestedBy, ...allowMissing });
+      const request = { deploymentId, environment, package: pkg, mode: body.mode, requestedBy, startedBy, ...allowMissing };
+      const started = await deps.deployments.start(request);
       const self = `/v1/deployments/${started.deploymentId}`;
       return c.json(
         { ...started, status: 'started', links: { self, log: `${self}/log`, temporalUi: deps.deployments.temporalUiUrl(started.workflowId) } },
@@ -120,7 +122,8 @@ export function deploymentRoutes(deps: ApiDeps) {
       const body = c.req.valid('json') ?? {};
       const deployment = await view.find(c.get('principal'), id);
       const requestedBy = requester(c.get('principal'), body.requestedBy);
-      return c.json(view.withLinks(await deps.deployments.complete(deployment, { requestedBy })), 200);
+      const approver = identity(c.get('principal'), body.requestedBy);
+      return c.json(view.withLinks(await deps.deployments.complete(deployment, { requestedBy, approver })), 200);
     },
   );
 

@@ -3,17 +3,17 @@ import type { CopyResult, DatabaseHandle, HeartbeatFn, StopFollowingOptions, Sto
 import { copyDatabaseAccess, databaseExists, isSuperuser, ownerOf, renameDatabase, withOperationLock } from './databases.js';
 import { dumpAndRestore } from './dump-restore.js';
 import {
+  DEFAULT_STOP_TIMEOUT_MS,
   dropFollowingCopy,
+  endFollowing,
   enableSubscription,
   followSupport,
   startFollowing,
-  stopFollowingCopy,
   stopFollowingOnOriginal,
   subscribe,
   subscriptionIn,
 } from './follow.js';
 import type { PhysicalNames } from './names.js';
-import { syncSequences } from './sequences.js';
 import { withMaintenance } from './session.js';
 import { ident, literal } from './sql.js';
 
@@ -43,8 +43,6 @@ export interface CopyOptions {
   binDir: string;
   followStartTimeoutMs: number;
 }
-
-const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 
 const snapshot = (reason: string): CopyResult => ({ following: false, snapshotReason: reason });
 
@@ -128,11 +126,6 @@ export async function stopFollowing(
   heartbeat: HeartbeatFn,
   options: StopFollowingOptions,
 ): Promise<StopFollowingResult> {
-  return withMaintenance(db, (admin) =>
-    withOperationLock(admin, names.original, async () => {
-      const stopped = await stopFollowingCopy(db, admin, names, heartbeat, options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
-      const sequencesSynced = (await databaseExists(admin, names.temporary)) ? await syncSequences(db, names) : 0;
-      return { ...stopped, sequencesSynced };
-    }),
-  );
+  const timeoutMs = options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+  return withMaintenance(db, (admin) => withOperationLock(admin, names.original, () => endFollowing(db, admin, names, heartbeat, timeoutMs)));
 }

@@ -7,13 +7,14 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { EngineError, type DatabaseHandle, type HeartbeatFn } from '../engine.js';
+import { EngineError, type DatabaseHandle, type HeartbeatFn, type StopFollowingResult } from '../engine.js';
 import { connectionStringTo, conninfoTo } from './connection-url.js';
 import { databaseExists, dropDatabase } from './databases.js';
 import { sqlStateOf } from './errors.js';
 import { withHeartbeat } from '../heartbeat.js';
 import type { PhysicalNames } from './names.js';
 import { withCutoverDdl } from './read-only.js';
+import { syncSequences } from './sequences.js';
 import { withConnection } from './session.js';
 import { ident, literal } from './sql.js';
 
@@ -244,14 +245,15 @@ export interface CatchUp {
   lagBytes: number;
 }
 
+/**
+ * The end of a record written now, so after every commit acknowledged so far: pg_current_wal_lsn() can be short of
+ * such a commit (with synchronous_commit off it may not be written out yet), and the copy would be called caught up early.
+ */
+const STOP_MARK = "select pg_logical_emit_message(false, 'cutover', 'stop following')::text as lsn";
+
 /** Waits until the copy confirmed every change the original had written when the wait began, or timeoutMs passed. */
 async function waitForCatchUp(admin: pg.Client, slot: string, timeoutMs: number, heartbeat: HeartbeatFn): Promise<CatchUp> {
-  // With synchronous_commit off, an acknowledged commit may not be written out yet: one synchronous commit writes them all.
-  await admin.query('begin');
-  await admin.query('set local synchronous_commit = on');
-  await admin.query('select txid_current()');
-  await admin.query('commit');
-  const target = (await admin.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
+  const target = (await admin.query<{ lsn: string }>(STOP_MARK)).rows[0]!.lsn;
   const started = Date.now();
   let lagBytes = 0;
   return withHeartbeat(heartbeat, () => ({ step: 'stop-following', lagBytes }), async () => {
@@ -261,11 +263,6 @@ async function waitForCatchUp(admin: pg.Client, slot: string, timeoutMs: number,
         [target, slot],
       );
       const behind = found.rows[0]?.behind;
-      if (process.env.DEBUG_FOLLOW) {
-        const dbg = await admin.query('select s.*, (select row_to_json(x) from pg_stat_subscription x where x.subname = s.slot_name) as x from pg_replication_slots s where slot_name = $1', [slot]);
-        const sub = await admin.query('select row_to_json(x) as x from pg_stat_subscription x');
-        console.error('DEBUG_FOLLOW', target, JSON.stringify(dbg.rows), JSON.stringify(sub.rows.length));
-      }
       lagBytes = behind === null || behind === undefined ? 0 : Math.max(0, Number(behind));
       const waitedMs = Date.now() - started;
       if (behind !== undefined && behind !== null && lagBytes === 0) return { caughtUp: true, waitedMs, lagBytes };
@@ -275,23 +272,35 @@ async function waitForCatchUp(admin: pg.Client, slot: string, timeoutMs: number,
   });
 }
 
+/** How long a stop waits for the copy to catch up, unless told otherwise. */
+export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
+
+/** Whether anything of a following is there: a slot on the original, or a subscription in the copy. */
+export async function followsOriginal(admin: pg.Client, names: PhysicalNames): Promise<boolean> {
+  const slot = await admin.query('select 1 from pg_replication_slots where slot_name = $1', [followSlotName(names.original)]);
+  return (slot.rowCount ?? 0) > 0 || (await subscriptionIn(admin, names.temporary)) !== undefined;
+}
+
 /**
  * Stops following for good: waits for the copy to catch up (a disabled subscription is not waited for), ends the
- * subscription, then drops slot and publication. Idempotent: what an earlier attempt already removed is skipped.
+ * subscription, drops slot and publication, then brings the copy's sequences level. Idempotent: what an earlier
+ * attempt already removed is skipped. The caller holds the operation lock.
  */
-export async function stopFollowingCopy(
+export async function endFollowing(
   db: DatabaseHandle,
   admin: pg.Client,
   names: PhysicalNames,
   heartbeat: HeartbeatFn,
   timeoutMs: number,
-): Promise<CatchUp & { wasFollowing: boolean }> {
-  const subscription = (await databaseExists(admin, names.temporary)) ? await subscriptionIn(admin, names.temporary) : undefined;
+): Promise<StopFollowingResult> {
+  const copyExists = await databaseExists(admin, names.temporary);
+  const subscription = copyExists ? await subscriptionIn(admin, names.temporary) : undefined;
   let catchUp: CatchUp = { caughtUp: false, waitedMs: 0, lagBytes: 0 };
   if (subscription) {
     catchUp = await waitForCatchUp(admin, followSlotName(names.original), subscription.enabled ? timeoutMs : 0, heartbeat);
     await unsubscribe(db, admin, names.temporary);
   }
   await stopFollowingOnOriginal(db, admin, names);
-  return { ...catchUp, wasFollowing: subscription?.enabled === true };
+  const sequencesSynced = copyExists ? await syncSequences(db, names) : 0;
+  return { ...catchUp, wasFollowing: subscription?.enabled === true, sequencesSynced };
 }

@@ -10,6 +10,7 @@ import {
   withOperationLock,
 } from './databases.js';
 import { sqlStateOf } from './errors.js';
+import { DEFAULT_STOP_TIMEOUT_MS, endFollowing, followsOriginal } from './follow.js';
 import { withHeartbeat } from '../heartbeat.js';
 import type { PhysicalNames } from './names.js';
 import { withMaintenance } from './session.js';
@@ -42,6 +43,8 @@ export async function createRestorePoint(db: DatabaseHandle, names: PhysicalName
     withOperationLock(admin, names.original, async () => {
       if (await databaseExists(admin, names.restorePoint)) return;
       if (!(await databaseExists(admin, names.original))) throw new Error(`database "${names.original}" does not exist`);
+      // A copy that still follows is connected to the original (its WAL sender), which CREATE DATABASE … TEMPLATE needs alone.
+      if (await followsOriginal(admin, names)) await endFollowing(db, admin, names, heartbeat, DEFAULT_STOP_TIMEOUT_MS);
       await dropDatabase(admin, names.restorePointPartial);
       await cloneDatabase(admin, names.original, names.restorePointPartial, heartbeat, 'restore-point');
       await renameDatabase(admin, names.restorePointPartial, names.restorePoint);

@@ -8,7 +8,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
-import { freePort } from '../../devtools/free-port.js';
+import { freePort } from '../../process/free-port.js';
 import { slotIdFor, type SlotInfo, type SlotSpec } from './contract.js';
 import { isSameProcessAlive, readProcessStat, signalGroup } from './proc.js';
 import { startMarkerLine } from './slot-log.js';

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { createRouterClient, RouterClientError, type RouterClient } from '../router/client.js';
-import type { Route, SlotRoute } from '../router/routes.js';
+import { maxReplicas, replicasOf, type Route, type SlotRoute } from '../router/routes.js';
 import { DataPlaneError, DataPlaneUnavailableError, InvalidRequestError, UnknownSiteError } from './errors.js';
-import { parseDrainTimeout, parseLiveTarget, parsePreviewTarget } from './input.js';
+import { parseDrainTimeout, parseLiveTarget, parsePreviewTarget, parseWeights } from './input.js';
 import {
   defaultDrainTimeoutMs,
   maintenanceTarget,
@@ -14,11 +14,11 @@ import {
   type SlotTarget,
 } from './port.js';
 
-const capabilities: DataPlaneCapabilities = { maxReplicas: 1, reloadsOnSwitch: false };
+const capabilities: DataPlaneCapabilities = { maxReplicas, reloadsOnSwitch: false };
 
 /**
- * The built-in router (src/platform/router) as a data plane: one router process serves the environment, and it
- * proxies to one replica per target. Takes what createRouterClient takes.
+ * The built-in router (src/platform/router) as a data plane: the router process of the environment's host, sharing
+ * each target's requests between its replicas in turn. Takes what createRouterClient takes (the environment included).
  */
 export function createBuiltinDataPlane(...connect: Parameters<typeof createRouterClient>): DataPlane {
   const client: RouterClient = createRouterClient(...connect);
@@ -57,6 +57,14 @@ export function createBuiltinDataPlane(...connect: Parameters<typeof createRoute
       return { previous: result.previous && fromSlotRoute(result.previous) };
     },
 
+    async setWeights(site, input) {
+      const view = await call(() => client.getRoutes());
+      if (!Object.hasOwn(view.sites, site)) throw new UnknownSiteError(site, Object.keys(view.sites));
+      const live = view.sites[site]!.live;
+      const weights = parseWeights(input, site, live?.kind === 'slot' ? replicasOf(live) : []);
+      await call(() => client.setWeights(site, weights), site);
+    },
+
     async stats() {
       const view = await call(() => client.getRoutes());
       const stats: DataPlaneStats = {};
@@ -87,10 +95,12 @@ export function createBuiltinDataPlane(...connect: Parameters<typeof createRoute
   }
 }
 
+/** One replica in the shape the workflow's routes use ({ host, port }), several as `replicas`. */
 function toSlotRoute(target: SlotTarget): SlotRoute {
-  const [replica] = target.replicas;
-  const { slotId, package: served } = target;
-  return { kind: 'slot', slotId, host: replica!.host, port: replica!.port, ...(served ? { package: served } : {}) };
+  const { slotId, replicas, package: served } = target;
+  const one = replicas.length === 1 ? replicas[0] : undefined;
+  const where = one ? { host: one.host, port: one.port } : { replicas: replicas.map(({ host, port }) => ({ host, port })) };
+  return { kind: 'slot', slotId, ...where, ...(served ? { package: served } : {}) };
 }
 
 function toRoute(target: LiveTarget): Route {
@@ -99,8 +109,9 @@ function toRoute(target: LiveTarget): Route {
 }
 
 function fromSlotRoute(route: SlotRoute): SlotTarget {
-  const { slotId, host, port, package: served } = route;
-  return { kind: 'slot', slotId, replicas: [{ host, port }], ...(served ? { package: served } : {}) };
+  const { slotId, package: served } = route;
+  const replicas = replicasOf(route).map(({ host, port }) => ({ host, port }));
+  return { kind: 'slot', slotId, replicas, ...(served ? { package: served } : {}) };
 }
 
 function fromRoute(route: Route): LiveTarget {

@@ -3,10 +3,15 @@ import type { MiddlewareHandler } from 'hono';
 
 /** Who may use the router's admin API: requests to its own address, carrying the secret only Cutover's processes hold. */
 export interface AdminAccess {
-  /** The bearer secret; never logged, never in an answer. */
-  token: string;
   /** Host header values naming the admin address ("127.0.0.1:7400"), lowercase. */
   hosts: ReadonlySet<string>;
+  /** Per environment the router serves: its secret, and where its slot routes may point. */
+  environments: ReadonlyMap<string, EnvironmentAccess>;
+}
+
+export interface EnvironmentAccess {
+  /** The bearer secret (from the variable the environment's `router.adminTokenEnv` names); never logged, never in an answer. */
+  token: string;
   /** Where slot routes may point (the environment's `router.slotHosts`), lowercase. */
   slotHosts: ReadonlySet<string>;
 }
@@ -63,13 +68,31 @@ export function hostGuard(hosts: ReadonlySet<string>): MiddlewareHandler {
   };
 }
 
-/** Refuses a request without the secret; nothing else runs for it. */
-export function tokenGuard(token: string): MiddlewareHandler {
+/** The environment an admin path is about: /v1/environments/<name>/... */
+export function environmentOfPath(path: string): string | undefined {
+  const match = /^\/v1\/environments\/([^/]+)/.exec(path);
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return match[1];
+  }
+}
+
+/**
+ * Refuses a request without the secret; nothing else runs for it. A path about one environment takes that
+ * environment's secret only; any other path (none changes anything) the secret of any environment served.
+ */
+export function tokenGuard(environments: ReadonlyMap<string, EnvironmentAccess>): MiddlewareHandler {
   return async (c, next) => {
     const match = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '');
-    if (!match || !tokenMatches(match[1]!, token)) {
+    const named = environmentOfPath(c.req.path);
+    const own = named === undefined ? undefined : environments.get(named);
+    const accepted = own ? [own] : [...environments.values()];
+    if (!match || !accepted.some((access) => tokenMatches(match[1]!, access.token))) {
       c.header('WWW-Authenticate', 'Bearer realm="cutover-router"');
-      const problem = match ? 'the router admin token is wrong' : 'a "Bearer <router admin token>" header is required';
+      const wrong = own ? `the router admin token of environment ${named} is wrong` : 'the router admin token is wrong';
+      const problem = match ? wrong : 'a "Bearer <router admin token>" header is required';
       return c.json({ error: `Authorization: ${problem}` }, 401);
     }
     await next();

@@ -1,9 +1,18 @@
 import { Hono, type Context } from 'hono';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { hostGuard, tokenGuard, type AdminAccess } from './admin-access.js';
-import { describeIssues, routeSchema, slotRouteSchema, type Route, type SiteRoutes } from './routes.js';
-import { UnknownSiteError, type Switchboard } from './switchboard.js';
+import { hostGuard, tokenGuard, type AdminAccess, type EnvironmentAccess } from './admin-access.js';
+import {
+  describeIssues,
+  replicaAddress,
+  replicasOf,
+  replicaWeightsSchema,
+  routeSchema,
+  slotRouteSchema,
+  type Route,
+  type SiteRoutes,
+} from './routes.js';
+import { UnknownSiteError, WeightsError, type Switchboard } from './switchboard.js';
 
 export const defaultDrainTimeoutMs = 30_000;
 
@@ -16,24 +25,47 @@ export interface RoutesView {
   sites: Record<string, SiteRoutesView>;
 }
 
+const weightsBodySchema = z.strictObject({ weights: replicaWeightsSchema });
+
 const drainTimeoutSchema = z
   .string()
   .regex(/^\d+$/, 'must be a whole number of milliseconds')
   .transform(Number)
   .pipe(z.number().max(3_600_000, 'must be at most 3600000 (one hour)'));
 
-/** The router's admin API: the worker switches traffic through it; it never proxies anything itself. */
-export function createAdminApp(switchboard: Switchboard, logger: Logger, access: AdminAccess): Hono {
+export interface RouterHealth {
+  ok: true;
+  host: string;
+  /** The environments this router serves. */
+  environments: string[];
+}
+
+export class UnknownEnvironmentError extends Error {
+  constructor(environment: string, host: string, served: readonly string[]) {
+    super(`unknown environment "${environment}": the router of host ${host} serves ${served.join(', ') || 'none'}`);
+    this.name = 'UnknownEnvironmentError';
+  }
+}
+
+/** The router's admin API, one per host: the worker switches each environment's traffic through it; it never proxies anything itself. */
+export function createAdminApp(host: string, switchboards: ReadonlyMap<string, Switchboard>, logger: Logger, access: AdminAccess): Hono {
   const app = new Hono();
+  const environment = (c: Context): { name: string; switchboard: Switchboard; access: EnvironmentAccess } => {
+    const name = c.req.param('environment')!;
+    const switchboard = switchboards.get(name);
+    if (!switchboard) throw new UnknownEnvironmentError(name, host, [...switchboards.keys()]);
+    return { name, switchboard, access: access.environments.get(name)! };
+  };
 
   app.use(hostGuard(access.hosts));
-  // Liveness only (container healthchecks have no secret): it names the environment, never a route.
-  app.get('/healthz', (c) => c.json({ ok: true, environment: switchboard.environment }));
-  app.use(tokenGuard(access.token));
+  // Liveness only (container healthchecks have no secret): it names the host and environments, never a route.
+  app.get('/healthz', (c) => c.json({ ok: true, host, environments: [...switchboards.keys()] } satisfies RouterHealth));
+  app.use(tokenGuard(access.environments));
 
-  app.get('/v1/routes', (c) => c.json(routesView(switchboard)));
+  app.get('/v1/environments/:environment/routes', (c) => c.json(routesView(environment(c).switchboard)));
 
-  app.put('/v1/sites/:site/live', async (c) => {
+  app.put('/v1/environments/:environment/sites/:site/live', async (c) => {
+    const { name, switchboard, access: allowed } = environment(c);
     const site = c.req.param('site');
     switchboard.routes(site);
     const drain = drainTimeoutSchema.safeParse(c.req.query('drainTimeoutMs') ?? String(defaultDrainTimeoutMs));
@@ -42,31 +74,50 @@ export function createAdminApp(switchboard: Switchboard, logger: Logger, access:
     if (!body.ok) return refuse(c, body.error);
     const route = routeSchema.safeParse(body.value);
     if (!route.success) return refuse(c, describeIssues(route.error));
-    const offHost = outsideSlotHosts(route.data, access);
+    const offHost = outsideSlotHosts(route.data, allowed);
     if (offHost) return refuse(c, offHost);
     const result = await switchboard.setLive(site, route.data, drain.data);
-    logger.info({ site, from: describe(result.previous), to: describe(route.data), drained: result.drained, inFlightAtSwitch: result.inFlightAtSwitch, drainMs: result.drainMs }, `live traffic of ${site} now goes to ${describe(route.data)}`);
+    const { previous, ...drainage } = result;
+    const change = { environment: name, site, from: describe(previous), to: describe(route.data), ...drainage };
+    logger.info(change, `live traffic of ${site} now goes to ${describe(route.data)}`);
     return c.json(result);
   });
 
-  app.put('/v1/sites/:site/preview', async (c) => {
+  app.put('/v1/environments/:environment/sites/:site/preview', async (c) => {
+    const { name, switchboard, access: allowed } = environment(c);
     const site = c.req.param('site');
     switchboard.routes(site);
     const body = await readJson(c);
     if (!body.ok) return refuse(c, body.error);
     const route = body.value === null ? ({ success: true, data: null } as const) : slotRouteSchema.safeParse(body.value);
     if (!route.success) return refuse(c, describeIssues(route.error));
-    const offHost = outsideSlotHosts(route.data, access);
+    const offHost = outsideSlotHosts(route.data, allowed);
     if (offHost) return refuse(c, offHost);
     const result = await switchboard.setPreview(site, route.data);
-    logger.info({ site, from: describe(result.previous), to: describe(route.data) }, `preview of ${site} now goes to ${describe(route.data)}`);
+    const change = { environment: name, site, from: describe(result.previous), to: describe(route.data) };
+    logger.info(change, `preview of ${site} now goes to ${describe(route.data)}`);
     return c.json(result);
+  });
+
+  app.put('/v1/environments/:environment/sites/:site/weights', async (c) => {
+    const { name, switchboard } = environment(c);
+    const site = c.req.param('site');
+    switchboard.routes(site);
+    const body = await readJson(c);
+    if (!body.ok) return refuse(c, body.error);
+    const parsed = weightsBodySchema.safeParse({ weights: body.value });
+    if (!parsed.success) return refuse(c, describeIssues(parsed.error));
+    await switchboard.setWeights(site, parsed.data.weights);
+    const shares = parsed.data.weights.map((w) => `${replicaAddress(w)}=${w.weight}`).join(', ');
+    logger.info({ environment: name, site, weights: parsed.data.weights }, `live replicas of ${site} weighted ${shares}`);
+    return c.json({ ok: true });
   });
 
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
 
   app.onError((error, c) => {
-    if (error instanceof UnknownSiteError) return c.json({ error: error.message }, 404);
+    if (error instanceof UnknownSiteError || error instanceof UnknownEnvironmentError) return c.json({ error: error.message }, 404);
+    if (error instanceof WeightsError) return c.json({ error: error.message }, 400);
     logger.error({ err: error, method: c.req.method, path: c.req.path }, 'admin request failed');
     return c.json({ error: `router failed: ${error.message}` }, 500);
   });
@@ -78,15 +129,21 @@ export function routesView(switchboard: Switchboard): RoutesView {
   const sites: Record<string, SiteRoutesView> = {};
   for (const site of switchboard.sites) {
     const { live, preview } = switchboard.routes(site);
-    sites[site] = { live, preview, inFlight: { live: switchboard.inFlight.count(site, 'live'), preview: switchboard.inFlight.count(site, 'preview') } };
+    const inFlight = (channel: 'live' | 'preview') => switchboard.listener(site, channel).inFlight.value;
+    sites[site] = { live, preview, inFlight: { live: inFlight('live'), preview: inFlight('preview') } };
   }
   return { environment: switchboard.environment, sites };
 }
 
 /** A slot route may only point where this environment's slots run, never to another machine. */
-function outsideSlotHosts(route: Route | null, access: AdminAccess): string | undefined {
-  if (route?.kind !== 'slot' || access.slotHosts.has(route.host.toLowerCase())) return undefined;
-  return `host: must be one of this environment's slot hosts (${[...access.slotHosts].join(', ')}), got ${JSON.stringify(route.host)}`;
+function outsideSlotHosts(route: Route | null, access: EnvironmentAccess): string | undefined {
+  if (route?.kind !== 'slot') return undefined;
+  const replicas = replicasOf(route);
+  const index = replicas.findIndex((replica) => !access.slotHosts.has(replica.host.toLowerCase()));
+  if (index < 0) return undefined;
+  const field = route.replicas ? `replicas[${index}].host` : 'host';
+  const allowed = [...access.slotHosts].join(', ');
+  return `${field}: must be one of this environment's slot hosts (${allowed}), got ${JSON.stringify(replicas[index]!.host)}`;
 }
 
 function refuse(c: Context, error: string) {
@@ -106,5 +163,5 @@ async function readJson(c: Context): Promise<{ ok: true; value: unknown } | { ok
 function describe(route: Route | null): string {
   if (route === null) return 'nothing';
   if (route.kind === 'maintenance') return 'the maintenance page';
-  return `slot ${route.slotId} at ${route.host}:${route.port}`;
+  return `slot ${route.slotId} at ${replicasOf(route).map(replicaAddress).join(', ')}`;
 }

@@ -1,8 +1,8 @@
 import type { LiveSwitch, PreviewSwitch } from './switchboard.js';
-import type { RoutesView } from './admin.js';
-import type { RouteInput, SlotRouteInput } from './routes.js';
+import type { RouterHealth, RoutesView } from './admin.js';
+import type { ReplicaWeight, RouteInput, SlotRouteInput } from './routes.js';
 
-export type { LiveSwitch, PreviewSwitch, RoutesView };
+export type { LiveSwitch, PreviewSwitch, RouterHealth, RoutesView };
 
 /** The router refused or failed a request; `status` is its HTTP status (0 when it could not be reached). */
 export class RouterClientError extends Error {
@@ -16,25 +16,30 @@ export class RouterClientError extends Error {
   }
 }
 
+/** One environment's routes, on the router of its host. */
 export interface RouterClient {
-  health(): Promise<{ ok: true; environment: string }>;
+  health(): Promise<RouterHealth>;
   getRoutes(): Promise<RoutesView>;
   /** Resolves once the previous live target drained (or drainTimeoutMs passed: then `drained` is false). */
   setLive(site: string, route: RouteInput, opts?: { drainTimeoutMs?: number; signal?: AbortSignal }): Promise<LiveSwitch>;
   setPreview(site: string, route: SlotRouteInput | null): Promise<PreviewSwitch>;
+  /** Shares of the live target's new requests for the replicas named; the others keep theirs. */
+  setWeights(site: string, weights: ReplicaWeight[]): Promise<void>;
 }
 
-/** How to reach one router's admin API. */
+/** How to reach one environment on its host's router admin API. */
 export interface RouterAccess {
   /** e.g. http://127.0.0.1:7400 */
   url: string;
+  /** The environment whose routes the client reads and switches. */
+  environment: string;
   /** The admin secret; undefined when its variable is unset in this process: every call then fails naming it. */
   token: string | undefined;
   /** The environment variable the secret comes from (router.adminTokenEnv). */
   tokenEnv: string;
 }
 
-/** Talks to one router's admin API, sending the admin secret with every request. */
+/** Talks to one environment on its host's router admin API, sending the environment's admin secret with every request. */
 export function createRouterClient(access: RouterAccess): RouterClient {
   const base = access.url.replace(/\/+$/, '');
 
@@ -71,13 +76,15 @@ export function createRouterClient(access: RouterAccess): RouterClient {
     return json as T;
   }
 
-  const sitePath = (site: string, channel: string) => `/v1/sites/${encodeURIComponent(site)}/${channel}`;
+  const environmentPath = `/v1/environments/${encodeURIComponent(access.environment)}`;
+  const sitePath = (site: string, channel: string) => `${environmentPath}/sites/${encodeURIComponent(site)}/${channel}`;
 
   return {
     health: () => call('GET', '/healthz'),
-    getRoutes: () => call('GET', '/v1/routes'),
+    getRoutes: () => call('GET', `${environmentPath}/routes`),
     setLive: (site, route, opts = {}) =>
       call('PUT', `${sitePath(site, 'live')}${opts.drainTimeoutMs === undefined ? '' : `?drainTimeoutMs=${opts.drainTimeoutMs}`}`, route, opts.signal),
     setPreview: (site, route) => call('PUT', sitePath(site, 'preview'), route),
+    setWeights: async (site, weights) => void (await call('PUT', sitePath(site, 'weights'), weights)),
   };
 }

@@ -1,23 +1,50 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 // Hop-by-hop headers describe one connection, not the message: never passed through a proxy (RFC 9110 §7.6.1).
-const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+// Expect too: the router's own listener already answered "100 Continue" to the client.
+const hopByHop = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+]);
+
+/** The header names a Connection header lists: hop-by-hop for that message only. */
+function namedByConnection(connection: string | string[] | undefined): Set<string> | undefined {
+  if (connection === undefined) return undefined;
+  const tokens = (Array.isArray(connection) ? connection.join(',') : connection).split(',').map((token) => token.trim().toLowerCase());
+  return new Set(tokens.filter(Boolean));
+}
 
 /** rawHeaders without hop-by-hop ones (and those the Connection header names), keeping case, order and repeats. */
-export function endToEndHeaders(message: IncomingMessage, drop: (lowerName: string) => boolean = () => false): string[] {
-  const named = new Set(
-    (message.headers.connection ?? '')
-      .split(',')
-      .map((token) => token.trim().toLowerCase())
-      .filter(Boolean),
-  );
+export function endToEndHeaders(message: IncomingMessage, drop?: (lowerName: string) => boolean): string[] {
+  const named = namedByConnection(message.headers.connection);
   const out: string[] = [];
   const raw = message.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (hopByHop.has(lower) || named.has(lower) || drop(lower)) continue;
+    if (hopByHop.has(lower) || named?.has(lower) || drop?.(lower)) continue;
     out.push(name, raw[i + 1]!);
+  }
+  return out;
+}
+
+/** A slot's response headers (names in lowercase, repeats as lists) as a flat list, without hop-by-hop ones. */
+export function endToEndResponseHeaders(headers: IncomingHttpHeaders): string[] {
+  const named = namedByConnection(headers.connection);
+  const out: string[] = [];
+  for (const name in headers) {
+    if (hopByHop.has(name) || named?.has(name)) continue;
+    const value = headers[name]!;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const each of value) out.push(name, each);
   }
   return out;
 }

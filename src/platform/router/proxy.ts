@@ -1,18 +1,23 @@
-import { Agent, createServer, request as httpRequest, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { endToEndHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
-import { answerBadGateway, answerGatewayTimeout, answerMaintenance, answerNoVersion } from './router-answers.js';
-import { targetKey, type Channel, type SlotRoute } from './routes.js';
-import type { Switchboard } from './switchboard.js';
+import type { Dispatcher } from 'undici';
+import { endToEndResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
+import type { InFlightCount } from './in-flight.js';
+import { answerBadGateway, answerBadRequest, answerGatewayTimeout, answerMaintenance, answerNoVersion } from './router-answers.js';
+import type { Channel } from './routes.js';
+import type { ListenerState } from './switchboard.js';
+import type { SlotTarget } from './targets.js';
+import type { Upstream } from './upstream-pools.js';
 
 export interface SiteProxyOptions {
-  switchboard: Switchboard;
+  /** What the listener serves, switched by the admin API. */
+  state: ListenerState;
   site: string;
   /** 'live' for the public listener, 'preview' for the preview listener. */
   channel: Channel;
-  /** Shared keep-alive pool to the slots: connections are per target, so a switch never reuses the old one. */
-  agent: Agent;
+  /** Every request of the router in flight (shutdown waits for it). */
+  inFlight: InFlightCount;
   logger: Logger;
   limits: ListenerLimits;
   /** Keep clients' X-Forwarded-*, Forwarded and X-Real-IP (a trusted proxy in front set them); else the router's own replace them. */
@@ -31,6 +36,8 @@ export interface ListenerLimits {
 /** One listener of one site: every request looks its target up when it arrives, so a switch takes effect on the next request. */
 export function createSiteProxy(options: SiteProxyOptions): Server {
   const { limits, logger, site, channel } = options;
+  // Bytes the socket had read when its last request ended: more since then means a new request began.
+  const readAtLastRequest = new WeakMap<Socket, number>();
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -39,7 +46,11 @@ export function createSiteProxy(options: SiteProxyOptions): Server {
       // Node checks the two timeouts above only this often (30 s by default): a slow client would outlive them.
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
     },
-    (request, response) => handle(options, request, response),
+    (request, response) => {
+      const socket = request.socket;
+      response.once('finish', () => readAtLastRequest.set(socket, socket.bytesRead));
+      handle(options, request, response);
+    },
   );
   server.maxConnections = limits.maxConnections;
   let lastDropLog = 0;
@@ -48,11 +59,6 @@ export function createSiteProxy(options: SiteProxyOptions): Server {
     lastDropLog = Date.now();
     const message = `connection limit of the ${channel} listener of ${site} reached: new connections are closed`;
     logger.warn({ site, channel, maxConnections: limits.maxConnections }, message);
-  });
-  // Bytes the socket had read when its last request ended: more since then means a new request began.
-  const readAtLastRequest = new WeakMap<Socket, number>();
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    response.once('finish', () => readAtLastRequest.set(request.socket, request.socket.bytesRead));
   });
   server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
     const receiving = socket.bytesRead > (readAtLastRequest.get(socket) ?? 0);
@@ -76,89 +82,164 @@ function clientErrorAnswer(error: NodeJS.ErrnoException & { rawPacket?: Buffer }
   return error.code?.startsWith('HPE_') && receiving ? '400 Bad Request' : undefined;
 }
 
-export function createUpstreamAgent(): Agent {
-  return new Agent({ keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 256, scheduling: 'lifo' });
-}
-
 function handle(options: SiteProxyOptions, request: IncomingMessage, response: ServerResponse) {
-  const { switchboard, site, channel } = options;
-  const route = switchboard.route(site, channel);
-  if (route === null) return answerNoVersion(request, response, site, channel);
-  if (route.kind === 'maintenance') return answerMaintenance(request, response, site, route.message);
-  // Counted from the moment the target is chosen, so a switch right after this line still waits for it.
-  const inFlight = switchboard.inFlight.start(targetKey(route), site, channel);
-  response.once('close', inFlight.finish);
-  forward(options, request, response, route);
+  const { state, site } = options;
+  const target = state.target;
+  if (target === null) return answerNoVersion(request, response, site, options.channel);
+  if (target.kind === 'maintenance') return answerMaintenance(request, response, site, target.route.message);
+  const path = originForm(request.url!);
+  if (path === undefined) {
+    return answerBadRequest(request, response, site, `the request target must be a path, got ${JSON.stringify(request.url)}`);
+  }
+  new Exchange(options, request, response, target, path).send(target.pick());
 }
 
-/** A request without a body can be sent again when a pooled connection turned out to be closed by the slot. */
-function hasNoBody(request: IncomingMessage): boolean {
-  const length = request.headers['content-length'];
-  return request.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+/** The path to ask a slot for: as sent, or the path of an absolute URL (sent to a proxy); undefined for anything else ("*"). */
+function originForm(url: string): string | undefined {
+  if (url.startsWith('/')) return url;
+  if (!/^https?:\/\//i.test(url)) return undefined;
+  try {
+    const { pathname, search } = new URL(url);
+    return pathname + search;
+  } catch {
+    return undefined;
+  }
 }
 
-function forward(options: SiteProxyOptions, request: IncomingMessage, response: ServerResponse, route: SlotRoute) {
-  const { logger, site, channel } = options;
-  const bodyless = hasNoBody(request);
-  const headers = upstreamRequestHeaders(request, options.trustForwardedHeaders);
-  let upstream: ClientRequest | undefined;
-  let answered = false;
-  let clientLeft = false;
+/** Sent again once when a pooled connection to the slot turns out to have been closed by it: no body, and safe to repeat. */
+const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-  // The client left before the response ended: stop the work upstream too.
-  response.once('close', () => {
-    if (response.writableFinished) return;
-    clientLeft = true;
-    upstream?.destroy();
-  });
-  request.on('error', () => upstream?.destroy());
+/** Errors of a connection the slot closed or reset under a request it had not answered. */
+const connectionLost = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
-  const attempt = (retriesLeft: number) => {
-    const current = httpRequest({ host: route.host, port: route.port, method: request.method, path: request.url, headers, agent: options.agent });
-    upstream = current;
-    // Once the request is sent, no progress for this long (no answer, or a stalled response) gives the slot up.
-    // Until then the client's own requestTimeout bounds a slow upload.
-    const limitSilence = () =>
-      current.setTimeout(options.limits.slotTimeoutMs, () => {
-        const where = `slot ${route.slotId} at ${route.host}:${route.port}`;
-        current.destroy();
-        if (answered) {
-          const who = response.writableNeedDrain ? 'the client stopped reading' : 'the slot went silent';
-          logger.warn({ site, channel, slotId: route.slotId, url: request.url }, `response of ${where} cut off: ${who}`);
-          return response.destroy();
-        }
-        answered = true;
-        const detail = `${where} did not answer within ${options.limits.slotTimeoutMs} ms`;
-        logger.error({ site, channel, slotId: route.slotId, method: request.method, url: request.url }, detail);
-        if (response.headersSent) response.destroy();
-        else answerGatewayTimeout(request, response, site, detail);
-      });
-    if (bodyless) limitSilence();
-    else request.once('end', limitSilence);
-    current.on('response', (reply) => {
-      answered = true;
-      if (clientLeft) return void reply.resume();
-      response.writeHead(reply.statusCode ?? 502, reply.statusMessage, endToEndHeaders(reply));
-      response.flushHeaders();
-      reply.pipe(response);
-      // The slot broke off mid-body: break off to the client too, rather than end a truncated body cleanly.
-      reply.on('error', () => response.destroy());
-      reply.once('close', () => {
-        if (!reply.complete) response.destroy();
-      });
+/**
+ * One request proxied to a slot, streamed both ways: undici's dispatch handler for the slot's side, the listener's
+ * response for the client's. It counts as in flight from the moment its target was chosen until the client's
+ * response closed, so a switch right after the choice still waits for it.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private upstream!: Upstream;
+  private readonly bodyless: boolean;
+  private retriesLeft: number;
+  private answered = false;
+  private clientLeft = false;
+  private stalled: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly options: SiteProxyOptions,
+    private readonly request: IncomingMessage,
+    private readonly response: ServerResponse,
+    private readonly target: SlotTarget,
+    private readonly path: string,
+  ) {
+    target.inFlight.add();
+    options.state.inFlight.add();
+    options.inFlight.add();
+    const length = request.headers['content-length'];
+    this.bodyless = request.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+    this.retriesLeft = this.bodyless && idempotent.has(request.method!) ? 1 : 0;
+    response.once('close', () => this.closed());
+    request.once('error', () => this.controller?.abort(new Error('the client request failed')));
+  }
+
+  send(upstream: Upstream) {
+    this.upstream = upstream;
+    const { request } = this;
+    const slotTimeoutMs = this.options.limits.slotTimeoutMs;
+    upstream.pool.dispatch(
+      {
+        path: this.path,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: upstreamRequestHeaders(request, this.options.trustForwardedHeaders),
+        body: this.bodyless ? null : request,
+        // Counted from when the request was sent: until then the client's own requestTimeout bounds a slow upload.
+        headersTimeout: slotTimeoutMs,
+        bodyTimeout: slotTimeoutMs,
+      },
+      this,
+    );
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController) {
+    this.controller = controller;
+    if (this.clientLeft) controller.abort(new Error('the client left'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string) {
+    if (statusCode < 200) return; // 100 Continue, 103 Early Hints: the client gets the final answer only
+    this.answered = true;
+    try {
+      this.response.writeHead(statusCode, statusMessage, endToEndResponseHeaders(headers));
+    } catch (error) {
+      this.answered = false;
+      controller.abort(error as Error);
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer) {
+    if (this.response.write(chunk)) return;
+    // The client reads slower than the slot writes: hold the slot, and give up on a client that stopped reading.
+    controller.pause();
+    this.stalled = setTimeout(() => this.cutOff('the client stopped reading'), this.options.limits.slotTimeoutMs);
+    this.response.once('drain', () => {
+      clearTimeout(this.stalled);
+      controller.resume();
     });
-    current.on('error', (error: NodeJS.ErrnoException) => {
-      if (answered || clientLeft) return;
-      if (bodyless && retriesLeft > 0 && current.reusedSocket && error.code === 'ECONNRESET') return attempt(retriesLeft - 1);
-      const where = `slot ${route.slotId} at ${route.host}:${route.port}`;
-      const detail =
-        error.code === 'ECONNREFUSED' ? `${where} refused the connection (is it running?)` : `${where} failed before answering: ${error.code ?? error.message}`;
-      logger.error({ site, channel, slotId: route.slotId, target: `${route.host}:${route.port}`, err: error.code ?? error.message, method: request.method, url: request.url }, detail);
-      if (response.headersSent) response.destroy();
-      else answerBadGateway(request, response, site, detail);
-    });
-    if (bodyless) current.end();
-    else request.pipe(current);
-  };
-  attempt(1);
+  }
+
+  onResponseEnd() {
+    this.response.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error & { code?: string }) {
+    if (this.clientLeft) return;
+    const { upstream, request } = this;
+    if (this.answered) {
+      // The slot broke off or went silent mid-body: break off to the client too, rather than end a truncated body cleanly.
+      if (error.code === 'UND_ERR_BODY_TIMEOUT') this.cutOff('the slot went silent');
+      else this.response.destroy();
+      return;
+    }
+    if (this.retriesLeft > 0 && connectionLost.has(error.code ?? '')) {
+      this.retriesLeft -= 1;
+      // Once undici is done with the lost connection: sent from inside its error callback, the request would follow it.
+      return void setImmediate(() => this.clientLeft || this.send(upstream));
+    }
+    const { site, channel, logger } = this.options;
+    const timedOut = error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT';
+    const detail =
+      error.code === 'UND_ERR_HEADERS_TIMEOUT'
+        ? `${upstream.label} did not answer within ${this.options.limits.slotTimeoutMs} ms`
+        : error.code === 'UND_ERR_CONNECT_TIMEOUT'
+          ? `${upstream.label} did not accept the connection in time`
+          : error.code === 'ECONNREFUSED'
+            ? `${upstream.label} refused the connection (is it running?)`
+            : `${upstream.label} failed before answering: ${error.code ?? error.message}`;
+    const context = { site, channel, slotId: upstream.slotId, err: error.code ?? error.message, method: request.method, url: request.url };
+    logger.error(context, detail);
+    if (this.response.headersSent) this.response.destroy();
+    else if (timedOut) answerGatewayTimeout(request, this.response, site, detail);
+    else answerBadGateway(request, this.response, site, detail);
+  }
+
+  private cutOff(why: string) {
+    const { site, channel, logger } = this.options;
+    const context = { site, channel, slotId: this.upstream.slotId, url: this.request.url };
+    logger.warn(context, `response of ${this.upstream.label} cut off: ${why}`);
+    this.controller?.abort(new Error(`cut off: ${why}`));
+    this.response.destroy();
+  }
+
+  /** The client's response closed: finished, or the client left (then the slot's side is abandoned too). */
+  private closed() {
+    clearTimeout(this.stalled);
+    if (!this.response.writableFinished) {
+      this.clientLeft = true;
+      this.controller?.abort(new Error('the client left'));
+    }
+    this.target.inFlight.remove();
+    this.options.state.inFlight.remove();
+    this.options.inFlight.remove();
+  }
 }

@@ -26,6 +26,11 @@ export function answerBadGateway(request: IncomingMessage, response: ServerRespo
   answer(request, response, 502, { error: 'bad-gateway', title: `${site} is unreachable`, detail, site });
 }
 
+/** A request the router cannot forward (its target is not a path). */
+export function answerBadRequest(request: IncomingMessage, response: ServerResponse, site: string, detail: string) {
+  answer(request, response, 400, { error: 'bad-request', title: `${site} cannot take this request`, detail, site });
+}
+
 export function answerGatewayTimeout(request: IncomingMessage, response: ServerResponse, site: string, detail: string) {
   answer(request, response, 504, { error: 'gateway-timeout', title: `${site} did not answer in time`, detail, site });
 }
@@ -37,7 +42,7 @@ interface Answer {
   site: string;
 }
 
-function answer(request: IncomingMessage, response: ServerResponse, status: 502 | 503 | 504, body: Answer) {
+function answer(request: IncomingMessage, response: ServerResponse, status: 400 | 502 | 503 | 504, body: Answer) {
   const json = wantsJson(request.headers.accept);
   const payload = json ? JSON.stringify({ ...body, status }) : page(body);
   response.writeHead(status, {

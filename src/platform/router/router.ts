@@ -3,71 +3,101 @@ import { createAdaptorServer } from '@hono/node-server';
 import { pino, type Logger } from 'pino';
 import { durationMs } from '../../config/duration.js';
 import type { CutoverConfig, EnvironmentConfig } from '../../config/schema.js';
-import { adminHostNames, adminTokenFrom } from './admin-access.js';
+import { adminHostNames, adminTokenFrom, type EnvironmentAccess } from './admin-access.js';
 import { createAdminApp } from './admin.js';
-import { InFlightRequests } from './in-flight.js';
+import { InFlightCount } from './in-flight.js';
 import { listen, stopAccepting, urlFor } from './listeners.js';
-import { createSiteProxy, createUpstreamAgent, type ListenerLimits } from './proxy.js';
+import { createSiteProxy, type ListenerLimits } from './proxy.js';
 import { RouteStore } from './route-store.js';
 import { Switchboard } from './switchboard.js';
+import { UpstreamPools } from './upstream-pools.js';
 
 export interface StartRouterOptions {
   config: CutoverConfig;
-  environment: string;
+  /** The host this router runs on: it serves every environment of the config whose `host` it is. */
+  host: string;
   /** Defaults to JSON lines on stdout. */
   logger?: Logger;
   /** How long close() lets in-flight requests finish before cutting them. */
   shutdownTimeoutMs?: number;
-  /** Where the admin secret is read from (the variable `router.adminTokenEnv` names); process.env by default. */
+  /** Where the admin secrets are read from (the variables `router.adminTokenEnv` names); process.env by default. */
   env?: NodeJS.ProcessEnv;
 }
 
-export interface RunningRouter {
-  environment: string;
-  adminUrl: string;
+export interface RunningEnvironment {
   sites: Record<string, { publicUrl: string; previewUrl: string }>;
   switchboard: Switchboard;
+}
+
+export interface RunningRouter {
+  host: string;
+  adminUrl: string;
+  environments: Record<string, RunningEnvironment>;
   /** Stop accepting, let in-flight requests finish (up to shutdownTimeoutMs), then cut what is left. */
   close(): Promise<void>;
 }
 
-/** Starts the router of one environment: a public and a preview listener per site, and the admin API. */
+/** A slot that does not take the connection within this long (or slotTimeout, if shorter) gets a 504. */
+const connectTimeoutMs = 10_000;
+
+/**
+ * Starts the router of one host: for every environment of the config on that host, a public and a preview listener
+ * per site (routes in the environment's own file), and one admin API for them all.
+ */
 export async function startRouter(options: StartRouterOptions): Promise<RunningRouter> {
-  const { config, environment, logger: given, shutdownTimeoutMs = 10_000 } = options;
-  const env = Object.hasOwn(config.environments, environment) ? config.environments[environment] : undefined;
-  if (!env) throw new Error(`unknown environment "${environment}"; the config declares: ${Object.keys(config.environments).join(', ') || 'none'}`);
-  const token = adminTokenFrom(options.env ?? process.env, env.router.adminTokenEnv);
-  const logger = (given ?? pino({ base: { component: 'router' } })).child({ environment });
-  const { listenHost: host, adminHost, adminPort } = env.router;
-  const limits = listenerLimits(env);
+  const { config, host, logger: given, shutdownTimeoutMs = 10_000 } = options;
+  const served = Object.entries(config.environments).filter(([, env]) => env.host === host);
+  if (served.length === 0) {
+    const hosts = [...new Set(Object.values(config.environments).map((env) => env.host))];
+    throw new Error(`no environment of the config runs on host "${host}"; its hosts are: ${hosts.join(', ') || 'none'}`);
+  }
+  const logger = (given ?? pino({ base: { component: 'router' } })).child({ host });
+  const access = new Map<string, EnvironmentAccess>();
+  for (const [name, env] of served) {
+    const token = adminTokenFrom(options.env ?? process.env, env.router.adminTokenEnv);
+    access.set(name, { token, slotHosts: new Set(env.router.slotHosts.map((h) => h.toLowerCase())) });
+  }
+  // The config guarantees every environment of a host names the same admin address.
+  const { adminHost, adminPort } = served[0]![1].router;
 
-  const store = new RouteStore(config.stateDir, environment);
-  const { table, droppedSites } = await store.load(env.sites.map((s) => s.name));
-  if (droppedSites.length > 0) logger.warn({ droppedSites, file: store.file }, 'routes of sites no longer in the config are dropped');
-  const switchboard = new Switchboard(table, store, new InFlightRequests());
-  const agent = createUpstreamAgent();
-
+  const pools = new UpstreamPools();
+  const inFlight = new InFlightCount();
+  const switchboards = new Map<string, Switchboard>();
+  const environments: RunningRouter['environments'] = {};
   const started: Server[] = [];
   const stop = async () => {
     await Promise.all(started.map(stopAccepting));
-    agent.destroy();
+    for (const switchboard of switchboards.values()) switchboard.retireAll();
+    await pools.destroy();
   };
-  const sites: RunningRouter['sites'] = {};
   try {
-    for (const site of env.sites) {
-      for (const [channel, port] of [['live', site.publicPort], ['preview', site.previewPort]] as const) {
-        const { trustForwardedHeaders } = env.router;
-        const server = createSiteProxy({ switchboard, site: site.name, channel, agent, logger, limits, trustForwardedHeaders });
-        await listen(server, port, host, `the ${channel === 'live' ? 'public' : 'preview'} listener of site ${site.name}`);
-        started.push(server);
+    for (const [name, env] of served) {
+      const store = new RouteStore(config.stateDir, name);
+      const { table, droppedSites } = await store.load(env.sites.map((s) => s.name));
+      if (droppedSites.length > 0) {
+        logger.warn({ environment: name, droppedSites, file: store.file }, 'routes of sites no longer in the config are dropped');
       }
-      sites[site.name] = { publicUrl: urlFor(host, site.publicPort), previewUrl: urlFor(host, site.previewPort) };
+      const limits = listenerLimits(env);
+      const switchboard = new Switchboard(table, store, pools, Math.min(connectTimeoutMs, limits.slotTimeoutMs));
+      switchboards.set(name, switchboard);
+      environments[name] = { sites: {}, switchboard };
+      const envLogger = logger.child({ environment: name });
+      const { listenHost, trustForwardedHeaders } = env.router;
+      for (const site of env.sites) {
+        for (const [channel, port] of [['live', site.publicPort], ['preview', site.previewPort]] as const) {
+          const state = switchboard.listener(site.name, channel);
+          const server = createSiteProxy({ state, site: site.name, channel, inFlight, logger: envLogger, limits, trustForwardedHeaders });
+          const what = `the ${channel === 'live' ? 'public' : 'preview'} listener of site ${site.name} of environment ${name}`;
+          await listen(server, port, listenHost, what);
+          started.push(server);
+        }
+        const urls = { publicUrl: urlFor(listenHost, site.publicPort), previewUrl: urlFor(listenHost, site.previewPort) };
+        environments[name].sites[site.name] = urls;
+      }
     }
-    const slotHosts = new Set(env.router.slotHosts.map((h) => h.toLowerCase()));
-    const access = { token, hosts: adminHostNames(adminHost, adminPort), slotHosts };
-    const { headersTimeoutMs: headersTimeout, requestTimeoutMs: requestTimeout } = limits;
+    const { headersTimeoutMs: headersTimeout, requestTimeoutMs: requestTimeout } = listenerLimits(served[0]![1]);
     const admin = createAdaptorServer({
-      fetch: createAdminApp(switchboard, logger, access).fetch,
+      fetch: createAdminApp(host, switchboards, logger, { hosts: adminHostNames(adminHost, adminPort), environments: access }).fetch,
       serverOptions: { headersTimeout, requestTimeout, connectionsCheckingInterval: 1000 },
     }) as Server;
     await listen(admin, adminPort, adminHost, 'the router admin API');
@@ -77,21 +107,24 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     throw error;
   }
   const adminUrl = urlFor(adminHost, adminPort);
-  logger.info({ adminUrl, sites, routesFile: store.file, routes: table.sites }, `router of ${environment} listening; admin API on ${adminUrl}`);
+  const names = [...switchboards.keys()];
+  const sites = Object.fromEntries(Object.entries(environments).map(([name, env]) => [name, env.sites]));
+  logger.info({ adminUrl, environments: sites }, `router of host ${host} listening for ${names.join(', ')}; admin API on ${adminUrl}`);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      logger.info({ inFlight: switchboard.inFlight.total }, 'router stopping: no new connections, finishing requests in flight');
-      const stopped = stop();
-      const finished = await switchboard.inFlight.idle(shutdownTimeoutMs);
-      if (!finished) logger.warn({ inFlight: switchboard.inFlight.total, shutdownTimeoutMs }, 'cutting requests still in flight');
+      logger.info({ inFlight: inFlight.value }, 'router stopping: no new connections, finishing requests in flight');
+      const stopped = Promise.all(started.map(stopAccepting));
+      const finished = await inFlight.zero(shutdownTimeoutMs);
+      if (!finished) logger.warn({ inFlight: inFlight.value, shutdownTimeoutMs }, 'cutting requests still in flight');
       for (const server of started) server.closeAllConnections();
       await stopped;
+      await stop();
       logger.info('router stopped');
     })());
 
-  return { environment, adminUrl, sites, switchboard, close };
+  return { host, adminUrl, environments, close };
 }
 
 function listenerLimits(env: EnvironmentConfig): ListenerLimits {

@@ -20,24 +20,73 @@ export const servedPackageSchema = z.strictObject(
   unknownFields,
 );
 
-export const slotRouteSchema = z.strictObject(
-  {
-    kind: z.literal('slot', { error: (i) => `must be "slot", got ${typeOfInput(i.input)}` }),
-    slotId: z
-      .string({ error: (i) => (i.input === undefined ? 'is required' : `must be a string, got ${typeOfInput(i.input)}`) })
-      .min(1, 'must not be empty')
-      .max(200, 'must be at most 200 characters')
-      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
-    port,
-    // A hostname or IP address, never a URL: the router only speaks plain HTTP to slots.
-    host: z
-      .string({ error: (i) => `must be a hostname or IP address, got ${typeOfInput(i.input)}` })
-      .regex(/^[A-Za-z0-9.:\-[\]]{1,253}$/, 'must be a hostname or IP address')
-      .default('127.0.0.1'),
-    package: servedPackageSchema.optional(),
-  },
-  unknownFields,
-);
+// A hostname or IP address, never a URL: the router only speaks plain HTTP to slots.
+const host = z
+  .string({ error: (i) => `must be a hostname or IP address, got ${typeOfInput(i.input)}` })
+  .regex(/^[A-Za-z0-9.:\-[\]]{1,253}$/, 'must be a hostname or IP address');
+
+const weight = z
+  .number({ error: (i) => (i.input === undefined ? 'is required' : `must be a number, got ${typeOfInput(i.input)}`) })
+  .int('must be a whole number')
+  .min(0, 'must be between 0 and 256')
+  .max(256, 'must be between 0 and 256');
+
+/** One running copy of a slot; `weight` is its share of new requests (1 unless changed, 0 = none). */
+export const replicaSchema = z.strictObject({ host: host.default('127.0.0.1'), port, weight: weight.optional() }, unknownFields);
+
+/** New shares of the live target's requests, per replica (those not named keep theirs). */
+export const replicaWeightsSchema = z
+  .array(z.strictObject({ host: host.default('127.0.0.1'), port, weight }, unknownFields), {
+    error: (i) => `must be a list of { host, port, weight }, got ${typeOfInput(i.input)}`,
+  })
+  .min(1, 'must list at least one replica');
+
+/** At most as many replicas as the data-plane port allows one target. */
+export const maxReplicas = 64;
+
+/**
+ * A running slot: one copy (`host`, `port`), or several (`replicas`) that share its requests in turn. A switch moves
+ * all of them at once.
+ */
+export const slotRouteSchema = z
+  .strictObject(
+    {
+      kind: z.literal('slot', { error: (i) => `must be "slot", got ${typeOfInput(i.input)}` }),
+      slotId: z
+        .string({ error: (i) => (i.input === undefined ? 'is required' : `must be a string, got ${typeOfInput(i.input)}`) })
+        .min(1, 'must not be empty')
+        .max(200, 'must be at most 200 characters')
+        .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+      port: port.optional(),
+      host: host.optional(),
+      replicas: z
+        .array(replicaSchema, { error: (i) => `must be a list of { host, port, weight? }, got ${typeOfInput(i.input)}` })
+        .min(1, 'must list at least one replica')
+        .max(maxReplicas, `must list at most ${maxReplicas} replicas`)
+        .optional(),
+      package: servedPackageSchema.optional(),
+    },
+    unknownFields,
+  )
+  .superRefine((route, ctx) => {
+    if (route.replicas === undefined && route.port === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['port'], message: 'is required (or replicas)' });
+    }
+    if (route.replicas !== undefined && (route.port !== undefined || route.host !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'must not come with port or host: list every copy in replicas' });
+    }
+    const seen = new Set<string>();
+    route.replicas?.forEach((replica, index) => {
+      const key = replicaAddress(replica);
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['replicas', index], message: `duplicate replica ${key}` });
+      seen.add(key);
+    });
+    if (route.replicas?.length && route.replicas.every((replica) => replica.weight === 0)) {
+      ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'at least one replica must keep a weight above 0' });
+    }
+  })
+  // One copy keeps the shape callers have always used: { host, port }, host defaulting to loopback.
+  .transform((route) => (route.replicas ? route : { ...route, host: route.host ?? '127.0.0.1' }));
 
 export const maintenanceRouteSchema = z.strictObject(
   {
@@ -67,6 +116,9 @@ export const routeTableSchema = z.strictObject({
   sites: z.record(z.string(), siteRoutesSchema),
 });
 
+export type Replica = z.output<typeof replicaSchema>;
+export type ReplicaWeight = z.output<typeof replicaWeightsSchema>[number];
+/** What a slot route is once read: one copy (`host`, `port`) or several (`replicas`). */
 export type SlotRoute = z.output<typeof slotRouteSchema>;
 export type MaintenanceRoute = z.output<typeof maintenanceRouteSchema>;
 export type Route = z.output<typeof routeSchema>;
@@ -78,9 +130,20 @@ export type RouteTable = z.output<typeof routeTableSchema>;
 /** public listener → live route, preview listener → preview route. */
 export type Channel = 'live' | 'preview';
 
-/** Identity of an upstream for in-flight tracking; the slot id is part of it so a reused port is a new target. */
+/** The copies of a slot the route sends requests to, in order. */
+export function replicasOf(route: SlotRoute): Replica[] {
+  return route.replicas ?? [{ host: route.host ?? '127.0.0.1', port: route.port! }];
+}
+
+/** "127.0.0.1:8080", "[::1]:8080". */
+export function replicaAddress(replica: Pick<Replica, 'host' | 'port'>): string {
+  const { host, port } = replica;
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Identity of a target; the slot id is part of it so a reused port is a new target; the order and weights of replicas are not. */
 export function targetKey(route: SlotRoute): string {
-  return `${route.slotId}@${route.host}:${route.port}`;
+  return `${route.slotId}@${replicasOf(route).map(replicaAddress).sort().join(',')}`;
 }
 
 export function sameRoute(a: Route | null, b: Route | null): boolean {

@@ -1,7 +1,19 @@
 import { performance } from 'node:perf_hooks';
-import type { InFlightRequests } from './in-flight.js';
+import { InFlightCount } from './in-flight.js';
 import type { RouteStore } from './route-store.js';
-import { sameRoute, targetKey, type Channel, type Route, type RouteTable, type SiteRoutes, type SlotRoute } from './routes.js';
+import {
+  replicaAddress,
+  replicasOf,
+  sameRoute,
+  type Channel,
+  type ReplicaWeight,
+  type Route,
+  type RouteTable,
+  type SiteRoutes,
+  type SlotRoute,
+} from './routes.js';
+import { retire, targetOf, type Target } from './targets.js';
+import type { UpstreamPools } from './upstream-pools.js';
 
 export interface LiveSwitch {
   previous: Route | null;
@@ -15,6 +27,14 @@ export interface PreviewSwitch {
   previous: SlotRoute | null;
 }
 
+/** A change of weights the live target cannot take (the message names the field); nothing changed. */
+export class WeightsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WeightsError';
+  }
+}
+
 export class UnknownSiteError extends Error {
   constructor(
     readonly site: string,
@@ -26,18 +46,35 @@ export class UnknownSiteError extends Error {
   }
 }
 
-/** The routes in force: read on every proxied request, changed only after the change is on disk. */
+/** One listener's view of the switchboard: read by every request it proxies, so it is one property away. */
+export interface ListenerState {
+  /** What a request arriving now goes to; null when nothing is routed. */
+  target: Target | null;
+  /** Requests of this listener in flight. */
+  readonly inFlight: InFlightCount;
+}
+
+/** The routes of one environment in force: read on every proxied request, changed only after the change is on disk. */
 export class Switchboard {
   private table: RouteTable;
+  private readonly listeners = new Map<string, Record<Channel, ListenerState>>();
   // Switches are written one at a time so the file and memory always agree on the last one.
   private writes: Promise<unknown> = Promise.resolve();
 
   constructor(
     table: RouteTable,
     private readonly store: RouteStore,
-    readonly inFlight: InFlightRequests,
+    private readonly pools: UpstreamPools,
+    private readonly connectTimeoutMs: number,
   ) {
     this.table = table;
+    for (const [site, routes] of Object.entries(table.sites)) {
+      const state = (route: Route | null): ListenerState => ({
+        target: route && targetOf(route, pools, connectTimeoutMs),
+        inFlight: new InFlightCount(),
+      });
+      this.listeners.set(site, { live: state(routes.live), preview: state(routes.preview) });
+    }
   }
 
   get environment(): string {
@@ -48,9 +85,10 @@ export class Switchboard {
     return Object.keys(this.table.sites);
   }
 
-  /** The target of a request arriving now on `site`'s listener for `channel`. */
-  route(site: string, channel: Channel): Route | null {
-    return this.table.sites[site]?.[channel] ?? null;
+  /** The state `site`'s listener for `channel` reads on each request. */
+  listener(site: string, channel: Channel): ListenerState {
+    this.siteRoutes(site);
+    return this.listeners.get(site)![channel];
   }
 
   routes(site: string): SiteRoutes {
@@ -60,13 +98,12 @@ export class Switchboard {
   /** Persists, switches, then waits for the requests in flight to the previous live target to finish. */
   async setLive(site: string, route: Route, drainTimeoutMs: number): Promise<LiveSwitch> {
     const switched = await this.write(site, 'live', route);
-    if (!switched.changed) return { previous: switched.previous, drained: true, inFlightAtSwitch: 0, drainMs: 0 };
-    const previous = switched.previous;
-    const leftBehind = previous?.kind === 'slot' ? this.inFlight.snapshot(targetKey(previous)) : [];
-    if (leftBehind.length === 0) return { previous, drained: true, inFlightAtSwitch: 0, drainMs: 0 };
+    const { previous, left } = switched;
+    const leftBehind = left?.kind === 'slot' ? left.inFlight.value : 0;
+    if (leftBehind === 0 || left?.kind !== 'slot') return { previous, drained: true, inFlightAtSwitch: 0, drainMs: 0 };
     const startedAt = performance.now();
-    const drained = await this.inFlight.drain(leftBehind, drainTimeoutMs);
-    return { previous, drained, inFlightAtSwitch: leftBehind.length, drainMs: Math.round(performance.now() - startedAt) };
+    const drained = await left.inFlight.zero(drainTimeoutMs);
+    return { previous, drained, inFlightAtSwitch: leftBehind, drainMs: Math.round(performance.now() - startedAt) };
   }
 
   async setPreview(site: string, route: SlotRoute | null): Promise<PreviewSwitch> {
@@ -74,17 +111,67 @@ export class Switchboard {
     return { previous: previous as SlotRoute | null };
   }
 
-  private write(site: string, channel: Channel, route: Route | null): Promise<{ previous: Route | null; changed: boolean }> {
+  /**
+   * New shares of the live target's requests for the replicas named (the others keep theirs), on disk first. The
+   * target stays the same: no drain, and requests in flight stay counted for the next switch.
+   */
+  setWeights(site: string, weights: readonly ReplicaWeight[]): Promise<void> {
+    this.siteRoutes(site);
+    const next = this.writes.then(async () => {
+      const current = this.siteRoutes(site);
+      const live = current.live;
+      if (live?.kind !== 'slot') throw new WeightsError(`weights: the live target of ${site} is not a slot`);
+      const replicas = replicasOf(live);
+      const byAddress = new Map(replicas.map((replica, index) => [replicaAddress(replica), index]));
+      const shares = replicas.map((replica) => replica.weight ?? 1);
+      weights.forEach((w, i) => {
+        const index = byAddress.get(replicaAddress(w));
+        if (index === undefined) {
+          throw new WeightsError(`weights[${i}]: ${replicaAddress(w)} is not a replica of the live target of ${site}`);
+        }
+        shares[index] = w.weight;
+      });
+      if (shares.every((share) => share === 0)) throw new WeightsError('weights: at least one replica must keep a weight above 0');
+      // One copy has nothing to share with: its route keeps the { host, port } shape.
+      if (!live.replicas) return;
+      const weighted = replicas.map((replica, index) => ({ host: replica.host, port: replica.port, weight: shares[index] }));
+      const route: SlotRoute = { ...live, replicas: weighted };
+      const table: RouteTable = { ...this.table, sites: { ...this.table.sites, [site]: { ...current, live: route } } };
+      await this.store.save(table);
+      this.table = table;
+      const target = this.listeners.get(site)!.live.target;
+      if (target?.kind === 'slot') target.reweigh(shares);
+    });
+    this.writes = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Gives back every pool (the router is stopping). */
+  retireAll(): void {
+    for (const channels of this.listeners.values()) {
+      for (const state of Object.values(channels)) {
+        retire(state.target, this.pools);
+        state.target = null;
+      }
+    }
+  }
+
+  /** The target that was in force, when the route changed. */
+  private write(site: string, channel: Channel, route: Route | null): Promise<{ previous: Route | null; left?: Target | null }> {
     this.siteRoutes(site);
     const next = this.writes.then(async () => {
       const current = this.siteRoutes(site);
       const previous = current[channel];
-      if (sameRoute(previous, route)) return { previous, changed: false };
+      if (sameRoute(previous, route)) return { previous };
       const table: RouteTable = { ...this.table, sites: { ...this.table.sites, [site]: { ...current, [channel]: route } } };
       await this.store.save(table);
+      const state = this.listeners.get(site)![channel];
+      const left = state.target;
       // The switch itself: one assignment, so every request from here on sees the new target.
+      state.target = route && targetOf(route, this.pools, this.connectTimeoutMs);
       this.table = table;
-      return { previous, changed: true };
+      retire(left, this.pools);
+      return { previous, left };
     });
     this.writes = next.catch(() => undefined);
     return next;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from '../../../src/devtools/free-port.js';
+import { freePort } from '../../../src/process/free-port.js';
 
 /** Where `require('pg')` of a package resolves from, as the host agent arranges it. */
 export const CUTOVER_NODE_MODULES = join(import.meta.dirname, '../../../node_modules');
