@@ -18,7 +18,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
 COPY --from=build /app/dist ./dist
-# At the root of /app, so that package paths such as examples/demo-app/v1 resolve as they do on a developer machine.
+# The compose configuration, at the root of /app beside examples/ (its package root).
 RUN cp deploy/compose/cutover.yaml /app/cutover.compose.yaml
 ENV CUTOVER_CONFIG=/app/cutover.compose.yaml
 CMD ["node", "--enable-source-maps", "dist/src/api/main.js"]

@@ -16,7 +16,11 @@ interface Status {
 async function api<T>(apiUrl: string, method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${apiUrl}${path}`, {
     method,
-    headers: body ? { 'content-type': 'application/json' } : {},
+    headers: {
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      // An API with an auth section (the compose demo's) takes the token the CLI takes too.
+      ...(process.env.CUTOVER_TOKEN ? { authorization: `Bearer ${process.env.CUTOVER_TOKEN}` } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await response.text();
