@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Cutover needs and a fresh machine lacks; quick and silent when everything is there.
-#   - PostgreSQL server binaries (Debian package 'postgresql'): tests and the demo run throwaway clusters
-#   - Chromium (Debian package 'chromium'): the console's browser tests drive it headless (test/console)
+#   - Debian packages: the PostgreSQL server (tests and the demo run throwaway clusters), Chromium (the console's
+#     browser tests), HAProxy and nginx (the data planes), openssl, wrk (the benchmark)
 #   - the Temporal CLI (its dev server is Cutover's local Temporal): found on PATH or built once with Go
 #   - node_modules, from package-lock.json
 set -euo pipefail
@@ -9,16 +9,19 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  echo "setup: installing the PostgreSQL server (Debian package postgresql)"
+# What the tests and the benchmark run for real, each found by a file its Debian package installs.
+missing=()
+need() { [ -e "$1" ] || missing+=("$2"); }
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+need /usr/bin/chromium chromium       # the console's browser tests
+need /usr/sbin/haproxy haproxy        # the HAProxy data-plane adapter
+need /usr/sbin/nginx nginx-light      # the nginx data-plane adapter, the Temporal mTLS proxy test
+need /usr/bin/openssl openssl         # certificates made by the TLS tests
+need /usr/bin/wrk wrk                 # npm run bench
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-fi
-
-if [ ! -x /usr/bin/chromium ]; then
-  echo "setup: installing Chromium (Debian package chromium)"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 temporal_cli="$(bash temporal/cli.sh)"
