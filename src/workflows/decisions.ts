@@ -68,7 +68,8 @@ function approvalRefusal(record: DeploymentRecord, opts: CompleteRequest | undef
   if (required === 1) return null;
   if (!opts?.approver) return `Complete names no approver, and ${required} distinct approvers must Complete this deployment`;
   if (record.approvals.some((a) => a.by === opts.approver)) {
-    return `${opts.approver} already approved this deployment (${record.approvals.length} of ${required} approvals): another approver must Complete it`;
+    const count = `${record.approvals.length} of ${required} approvals`;
+    return `${opts.approver} already approved this deployment (${count}): another approver must Complete it`;
   }
   return null;
 }
@@ -78,9 +79,11 @@ function approve(record: DeploymentRecord, opts: CompleteRequest | undefined): D
   const required = requiredOf(opts);
   record.approvalsRequired = required;
   if (opts?.approver) record.approvals.push({ by: opts.approver, at: record.at() });
-  if (record.approvals.length < required) {
+  // One approval needed: any Complete decides, named or not (the Temporal CLI, histories from before approvals).
+  if (required > 1 && record.approvals.length < required) {
     const who = opts?.requestedBy ?? opts?.approver;
-    record.log(`Approval ${record.approvals.length} of ${required} for Complete by ${who}; waiting for ${required - record.approvals.length} more`);
+    const missing = required - record.approvals.length;
+    record.log(`Approval ${record.approvals.length} of ${required} for Complete by ${who}; waiting for ${missing} more`);
     return record.status();
   }
   return decide(record, { action: 'complete', rollbackDatabase: false, requestedBy: opts?.requestedBy });

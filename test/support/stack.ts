@@ -23,7 +23,7 @@ import { hostTaskQueue } from '../../src/platform/agent/contract.js';
 import { startRouter, type RunningRouter } from '../../src/platform/router/main.js';
 import { agentEnvironment } from '../../src/platform/agent/environment.js';
 import { createSystemUser, isRoot } from '../../src/platform/agent/slot-user.js';
-import { provideDatabase } from '../../src/devtools/postgres-cluster.js';
+import { dropDatabasesLike, provideDatabase } from '../../src/devtools/postgres-cluster.js';
 import pino from 'pino';
 
 export interface SiteSpec {
@@ -326,10 +326,10 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath
       killSlots(stateDir);
       await connection.close();
       await clientConnection.close();
+      // A copy that still follows its original (a test left it in maintenance) holds a replication slot: drop that too.
+      await dropDatabasesLike(adminUrl, environment);
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
-      const dbs = await c.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${environment}%`]);
-      for (const row of dbs.rows) await c.query(`drop database if exists ${c.escapeIdentifier(row.datname)} with (force)`);
       for (const role of [loginRoles.migration, loginRoles.app]) await c.query(`drop role if exists ${c.escapeIdentifier(role)}`);
       await c.end();
       rmSync(stateDir, { recursive: true, force: true });

@@ -6,6 +6,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { EnvironmentInspection, EnvironmentPlan, RouteTarget } from '../../src/activities/contract.js';
 import { slotIdFor, type SlotInfo, type SlotSpec } from '../../src/platform/agent/contract.js';
 import type { PackageRef } from '../../src/packages/manifest.js';
+import type { createActivities } from '../../src/activities/index.js';
+
+type ControlActivities = ReturnType<typeof createActivities>;
 
 export interface FakeOptions {
   sites?: Array<{ name: string; role: 'zdd' | 'maintenance-page' }>;
@@ -61,6 +64,11 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     async cloneDatabase(input: unknown) {
       track('cloneDatabase', input);
       db.temporary = true;
+      return { following: true };
+    },
+    async stopFollowingOriginal(input: unknown) {
+      track('stopFollowingOriginal', input);
+      return { wasFollowing: true, caughtUp: true, waitedMs: 1, lagBytes: 0, sequencesSynced: 0 };
     },
     async makeCloneReadOnly(input: unknown) {
       track('makeCloneReadOnly', input);
@@ -80,6 +88,10 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
       track('dropTemporaryDatabase', input);
       db.temporary = false;
     },
+    async checkMigrations(input: unknown) {
+      track('checkMigrations', input);
+      return { missing: [] };
+    },
     async applyMigrations(input: unknown) {
       track('applyMigrations', input);
       return { applied: [] };
@@ -97,7 +109,7 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
       slackEvents.push(input.event);
       return { channel: 'C1', ts: '1.0' };
     },
-  };
+  } satisfies Record<keyof ControlActivities | 'notifySlack', unknown>;
 
   const host = {
     async startSlot(spec: SlotSpec): Promise<SlotInfo> {

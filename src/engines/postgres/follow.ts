@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { EngineError, type DatabaseHandle, type HeartbeatFn, type StopFollowingResult } from '../engine.js';
-import { connectionStringTo, conninfoTo } from './connection-url.js';
+import { connectionStringTo, conninfoTo, secretsOf } from './connection-url.js';
 import { databaseExists, dropDatabase } from './databases.js';
-import { sqlStateOf } from './errors.js';
+import { describeError, sqlStateOf } from './errors.js';
 import { withHeartbeat } from '../heartbeat.js';
 import type { PhysicalNames } from './names.js';
 import { withCutoverDdl } from './read-only.js';
@@ -36,24 +36,31 @@ export async function followSupport(db: DatabaseHandle, admin: pg.Client, names:
     `select current_setting('wal_level') as wal_level,
             coalesce((select rolsuper from pg_roles where rolname = current_user), false) as superuser,
             current_setting('max_replication_slots')::int - (select count(*) from pg_replication_slots where slot_name <> $1)::int as slots,
-            current_setting('max_wal_senders')::int - (select count(*) from pg_stat_activity where backend_type = 'walsender')::int as senders,
+            current_setting('max_wal_senders')::int
+              - (select count(*) from pg_stat_activity where backend_type = 'walsender')::int as senders,
             current_setting('max_logical_replication_workers')::int
               - (select count(*) from pg_subscription where subenabled and subslotname is distinct from $1::name)::int as workers`,
     [followSlotName(names.original)],
   );
   const s = result.rows[0]!;
   if (s.wal_level !== 'logical') {
-    return { supported: false, reason: `the server runs with wal_level=${s.wal_level}; following needs wal_level=logical (postgresql.conf, then a restart)` };
+    return {
+      supported: false,
+      reason: `the server runs with wal_level=${s.wal_level}; following needs wal_level=logical (postgresql.conf, then a restart)`,
+    };
   }
   if (!s.superuser) {
     return {
       supported: false,
-      reason: `the login of ${db.config.connectionEnv} is not a superuser; following needs one (publication, replication slot and subscription)`,
+      reason:
+        `the login of ${db.config.connectionEnv} is not a superuser; ` +
+        'following needs one (publication, replication slot and subscription)',
     };
   }
   if (s.slots < 1) return { supported: false, reason: 'the server has no free replication slot (raise max_replication_slots)' };
   if (s.senders < 1) return { supported: false, reason: 'the server has no free WAL sender (raise max_wal_senders)' };
-  if (s.workers < 1) return { supported: false, reason: 'the server has no free logical replication worker (raise max_logical_replication_workers)' };
+  if (s.workers < 1)
+    return { supported: false, reason: 'the server has no free logical replication worker (raise max_logical_replication_workers)' };
   return { supported: true };
 }
 
@@ -120,8 +127,13 @@ export async function startFollowing(
       })().catch(() => undefined);
     }, timeoutMs);
     try {
-      const created = await withHeartbeat(heartbeat, () => ({ step: 'follow-start' }), () =>
-        replication.query<{ snapshot_name: string }>(`CREATE_REPLICATION_SLOT ${ident(followSlotName(names.original))} LOGICAL pgoutput EXPORT_SNAPSHOT`),
+      const created = await withHeartbeat(
+        heartbeat,
+        () => ({ step: 'follow-start' }),
+        () =>
+          replication.query<{ snapshot_name: string }>(
+            `CREATE_REPLICATION_SLOT ${ident(followSlotName(names.original))} LOGICAL pgoutput EXPORT_SNAPSHOT`,
+          ),
       );
       // Made just as the time ran out: the connection, and with it the snapshot, is being ended.
       if (timedOut) throw new Error('timed out');
@@ -137,7 +149,7 @@ export async function startFollowing(
       return { reason: `transactions open on the server kept the copy from starting to follow within ${seconds} s (${blockers})` };
     }
     // A slot limit reached meanwhile, or rights the checks above could not see: a snapshot then, never a failed deployment.
-    if (['53400', '42501', '55000'].includes(sqlStateOf(error) ?? '')) return { reason: (error as Error).message };
+    if (['53400', '42501', '55000'].includes(sqlStateOf(error) ?? '')) return { reason: describeError(error, secretsOf(db)) };
     throw error;
   }
 }
@@ -165,7 +177,10 @@ export async function subscribe(db: DatabaseHandle, database: string, names: Phy
     await withConnection(db, database, (copy) => withCutoverDdl(copy, () => copy.query(statement)));
     return undefined;
   } catch (error) {
-    if (sqlStateOf(error)?.startsWith('08')) return { reason: `the server cannot connect to itself with the URL of ${db.config.connectionEnv}: ${(error as Error).message}` };
+    if (sqlStateOf(error)?.startsWith('08')) {
+      const why = describeError(error, secretsOf(db));
+      return { reason: `the server cannot connect to itself with the URL of ${db.config.connectionEnv}: ${why}` };
+    }
     throw error;
   }
 }
@@ -207,7 +222,9 @@ const SLOT_RELEASE_MS = 15_000;
 async function dropSlot(admin: pg.Client, slot: string): Promise<void> {
   const deadline = Date.now() + SLOT_RELEASE_MS;
   for (;;) {
-    const found = await admin.query<{ pid: number | null }>('select active_pid as pid from pg_replication_slots where slot_name = $1', [slot]);
+    const found = await admin.query<{ pid: number | null }>('select active_pid as pid from pg_replication_slots where slot_name = $1', [
+      slot,
+    ]);
     const row = found.rows[0];
     if (!row) return;
     try {
@@ -256,20 +273,24 @@ async function waitForCatchUp(admin: pg.Client, slot: string, timeoutMs: number,
   const target = (await admin.query<{ lsn: string }>(STOP_MARK)).rows[0]!.lsn;
   const started = Date.now();
   let lagBytes = 0;
-  return withHeartbeat(heartbeat, () => ({ step: 'stop-following', lagBytes }), async () => {
-    for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
-      const found = await admin.query<{ behind: string | null }>(
-        'select pg_wal_lsn_diff($1::pg_lsn, confirmed_flush_lsn)::text as behind from pg_replication_slots where slot_name = $2',
-        [target, slot],
-      );
-      const behind = found.rows[0]?.behind;
-      lagBytes = behind === null || behind === undefined ? 0 : Math.max(0, Number(behind));
-      const waitedMs = Date.now() - started;
-      if (behind !== undefined && behind !== null && lagBytes === 0) return { caughtUp: true, waitedMs, lagBytes };
-      if (behind === undefined || waitedMs >= timeoutMs) return { caughtUp: false, waitedMs, lagBytes };
-      await sleep(pause);
-    }
-  });
+  return withHeartbeat(
+    heartbeat,
+    () => ({ step: 'stop-following', lagBytes }),
+    async () => {
+      for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
+        const found = await admin.query<{ behind: string | null }>(
+          'select pg_wal_lsn_diff($1::pg_lsn, confirmed_flush_lsn)::text as behind from pg_replication_slots where slot_name = $2',
+          [target, slot],
+        );
+        const behind = found.rows[0]?.behind;
+        lagBytes = behind === null || behind === undefined ? 0 : Math.max(0, Number(behind));
+        const waitedMs = Date.now() - started;
+        if (behind !== undefined && behind !== null && lagBytes === 0) return { caughtUp: true, waitedMs, lagBytes };
+        if (behind === undefined || waitedMs >= timeoutMs) return { caughtUp: false, waitedMs, lagBytes };
+        await sleep(pause);
+      }
+    },
+  );
 }
 
 /** How long a stop waits for the copy to catch up, unless told otherwise. */

@@ -32,13 +32,17 @@ export async function enterMaintenance(ctx: DeploymentContext): Promise<void> {
     await dropUnservedCopies(ctx);
     report(ctx, clones);
   }
+  // A clone that takes writes must stop following first: a replicated row could take a key it already handed out.
+  const followUntilSwitched = request.mode === 'readonly';
+  if (!followUntilSwitched && entering.some((s) => s.cloneSlot)) await stopFollowingOriginals(ctx);
   const switches = await settle(entering, async (site) => {
     if (!servedByClone(site)) record.log(`Putting site ${site.plan.name} in maintenance mode`);
     await switchToMaintenance(ctx, site, previous);
   });
   if (switches.length) report(ctx, switches);
   record.log('All sites in this deployment are now in maintenance mode');
-  if (entering.some((s) => s.cloneSlot)) await stopFollowingOriginals(ctx);
+  // Read-only clones follow until traffic left the originals: a reader never loses sight of an accepted write.
+  if (followUntilSwitched && entering.some((s) => s.cloneSlot)) await stopFollowingOriginals(ctx);
 }
 
 /** Traffic has left the originals: each copy takes what they committed until now, then follows them no more. */
