@@ -68,7 +68,8 @@ export function createSlackInbound({ config, deployments }: SlackInboundDeps) {
         const status = await deployments.complete(deployment, { requestedBy, approver: userId }, options);
         const approvals = status.approvals;
         if (!status.decision && approvals) {
-          return reply(`Approval ${approvals.received.length} of ${approvals.required} recorded for deployment \`${deploymentId}\`: it completes once enough approvers did.`);
+          const count = `${approvals.received.length} of ${approvals.required}`;
+          return reply(`Approval ${count} recorded for deployment \`${deploymentId}\`: it completes once enough approvers did.`);
         }
       } else await deployments.reset(deployment, { rollbackDatabase: decision.rollbackDatabase, requestedBy }, options);
       // The workflow accepted the decision and carries it out now; the channel message tells the outcome.
