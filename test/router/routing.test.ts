@@ -328,6 +328,22 @@ describe('proxying', () => {
     await streamer.close();
   });
 
+  test('headers a slot sends before its body reach the client at once (a stream that starts later)', async () => {
+    const later = await startUpstream('later', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      setTimeout(() => res.end('data: late\n\n'), 1500);
+    });
+    await client().setLive('backoffice', slot(later));
+    const started = performance.now();
+    const response = await fetch(`${backoffice.publicUrl}/events`);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    expect(await response.text()).toBe('data: late\n\n');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1400);
+    await later.close();
+  });
+
   test('a client that aborts does not crash the router, frees its in-flight slot and cancels the upstream request', async () => {
     let upstreamSawClose = false;
     const hanging = await startUpstream('hanging', (req) => {

@@ -81,6 +81,11 @@ export function createBuiltinDataPlane(...connect: Parameters<typeof createRoute
       return await request();
     } catch (error) {
       if (!(error instanceof RouterClientError)) throw error;
+      // A router that does not serve the environment (added to the config since it started) is not a missing site.
+      const unserved = error.status === 404 && error.message.startsWith('unknown environment');
+      if (unserved) {
+        throw new DataPlaneUnavailableError(`built-in router: ${error.message} (restart it to serve a new environment)`, { cause: error });
+      }
       if (error.status === 404 && site !== undefined) {
         const known = await client.getRoutes().then(
           (view) => Object.keys(view.sites),

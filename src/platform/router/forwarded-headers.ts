@@ -17,7 +17,8 @@ const hopByHop = new Set([
 
 /** The header names a Connection header lists: hop-by-hop for that message only. */
 function namedByConnection(connection: string | string[] | undefined): Set<string> | undefined {
-  if (connection === undefined) return undefined;
+  // The common values name no header: no set to build.
+  if (connection === undefined || connection === 'keep-alive' || connection === 'close') return undefined;
   const tokens = (Array.isArray(connection) ? connection.join(',') : connection).split(',').map((token) => token.trim().toLowerCase());
   return new Set(tokens.filter(Boolean));
 }

@@ -33,11 +33,17 @@ export interface ListenerLimits {
   slotTimeoutMs: number;
 }
 
+/** Bytes a client connection had read when its last request ended: more since then means a new request began. */
+const readAtLastRequest = Symbol('bytes read when the last request ended');
+type ClientSocket = Socket & { [readAtLastRequest]?: number };
+
+function requestEnded(socket: ClientSocket | null) {
+  if (socket) socket[readAtLastRequest] = socket.bytesRead;
+}
+
 /** One listener of one site: every request looks its target up when it arrives, so a switch takes effect on the next request. */
 export function createSiteProxy(options: SiteProxyOptions): Server {
   const { limits, logger, site, channel } = options;
-  // Bytes the socket had read when its last request ended: more since then means a new request began.
-  const readAtLastRequest = new WeakMap<Socket, number>();
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -46,11 +52,7 @@ export function createSiteProxy(options: SiteProxyOptions): Server {
       // Node checks the two timeouts above only this often (30 s by default): a slow client would outlive them.
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
     },
-    (request, response) => {
-      const socket = request.socket;
-      response.once('finish', () => readAtLastRequest.set(socket, socket.bytesRead));
-      handle(options, request, response);
-    },
+    (request, response) => handle(options, request, response),
   );
   server.maxConnections = limits.maxConnections;
   let lastDropLog = 0;
@@ -60,8 +62,8 @@ export function createSiteProxy(options: SiteProxyOptions): Server {
     const message = `connection limit of the ${channel} listener of ${site} reached: new connections are closed`;
     logger.warn({ site, channel, maxConnections: limits.maxConnections }, message);
   });
-  server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
-    const receiving = socket.bytesRead > (readAtLastRequest.get(socket) ?? 0);
+  server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: ClientSocket) => {
+    const receiving = socket.bytesRead > (socket[readAtLastRequest] ?? 0);
     const answer = clientErrorAnswer(error, receiving);
     const writable = socket.writable && !socket.writableEnded;
     if (answer && writable) socket.end(`HTTP/1.1 ${answer}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -85,13 +87,13 @@ function clientErrorAnswer(error: NodeJS.ErrnoException & { rawPacket?: Buffer }
 function handle(options: SiteProxyOptions, request: IncomingMessage, response: ServerResponse) {
   const { state, site } = options;
   const target = state.target;
-  if (target === null) return answerNoVersion(request, response, site, options.channel);
-  if (target.kind === 'maintenance') return answerMaintenance(request, response, site, target.route.message);
-  const path = originForm(request.url!);
-  if (path === undefined) {
-    return answerBadRequest(request, response, site, `the request target must be a path, got ${JSON.stringify(request.url)}`);
-  }
-  new Exchange(options, request, response, target, path).send(target.pick());
+  const path = target?.kind === 'slot' ? originForm(request.url!) : undefined;
+  if (target?.kind === 'slot' && path !== undefined) return new Exchange(options, request, response, target, path).send(target.pick());
+  // The router answers itself: a page written at once.
+  if (target === null) answerNoVersion(request, response, site, options.channel);
+  else if (target.kind === 'maintenance') answerMaintenance(request, response, site, target.route.message);
+  else answerBadRequest(request, response, site, `the request target must be a path, got ${JSON.stringify(request.url)}`);
+  requestEnded(request.socket);
 }
 
 /** The path to ask a slot for: as sent, or the path of an absolute URL (sent to a proxy); undefined for anything else ("*"). */
@@ -104,6 +106,10 @@ function originForm(url: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function flushHeadersIfWaiting(exchange: Exchange) {
+  exchange.flushHeadersIfWaiting();
 }
 
 /** Sent again once when a pooled connection to the slot turns out to have been closed by it: no body, and safe to repeat. */
@@ -123,8 +129,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   private readonly bodyless: boolean;
   private retriesLeft: number;
   private answered = false;
+  private bodyStarted = false;
   private clientLeft = false;
   private stalled: NodeJS.Timeout | undefined;
+  private readonly socket: ClientSocket | null;
 
   constructor(
     private readonly options: SiteProxyOptions,
@@ -133,14 +141,16 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly target: SlotTarget,
     private readonly path: string,
   ) {
+    this.socket = request.socket;
     target.inFlight.add();
     options.state.inFlight.add();
     options.inFlight.add();
     const length = request.headers['content-length'];
     this.bodyless = request.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
     this.retriesLeft = this.bodyless && idempotent.has(request.method!) ? 1 : 0;
-    response.once('close', () => this.closed());
-    request.once('error', () => this.controller?.abort(new Error('the client request failed')));
+    // Each is emitted once: `on` spares the wrapper `once` makes on every request.
+    response.on('close', () => this.closed());
+    request.on('error', () => this.controller?.abort(new Error('the client request failed')));
   }
 
   send(upstream: Upstream) {
@@ -173,11 +183,19 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.response.writeHead(statusCode, statusMessage, endToEndResponseHeaders(headers));
     } catch (error) {
       this.answered = false;
-      controller.abort(error as Error);
+      return controller.abort(error as Error);
     }
+    // A body that came with the headers leaves with them; a slot still working on it has its headers sent now.
+    process.nextTick(flushHeadersIfWaiting, this);
+  }
+
+  /** Headers still held for the body to come (the slot sent them alone): the client gets them now. */
+  flushHeadersIfWaiting() {
+    if (!this.bodyStarted && !this.clientLeft) this.response.flushHeaders();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer) {
+    this.bodyStarted = true;
     if (this.response.write(chunk)) return;
     // The client reads slower than the slot writes: hold the slot, and give up on a client that stopped reading.
     controller.pause();
@@ -189,6 +207,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd() {
+    this.bodyStarted = true;
     this.response.end();
   }
 
@@ -237,7 +256,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (!this.response.writableFinished) {
       this.clientLeft = true;
       this.controller?.abort(new Error('the client left'));
-    }
+    } else requestEnded(this.socket);
     this.target.inFlight.remove();
     this.options.state.inFlight.remove();
     this.options.inFlight.remove();
