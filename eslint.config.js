@@ -47,7 +47,8 @@ export default tseslint.config(
           patterns: [
             {
               // The agent's contract is pure (types and slot ids); everything else there does I/O.
-              regex: '/(activities|engines|api|stack|devtools|logging|platform/router|platform/agent/(?!contract))|/config/load|/packages/(?!manifest)',
+              regex:
+                '/(activities|engines|api|stack|devtools|logging|platform/router|platform/agent/(?!contract))|/config/load|/packages/(?!manifest)',
               message: 'Workflows reach the world only through activities (type-only imports are fine).',
               allowTypeImports: true,
             },
@@ -62,8 +63,14 @@ export default tseslint.config(
       ],
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'Use workflow time through Temporal APIs (Date is replay-safe only via the sandbox; prefer workflowInfo()).' },
-        { selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']", message: 'Use uuid4() from @temporalio/workflow.' },
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: 'Use workflow time through Temporal APIs (Date is replay-safe only via the sandbox; prefer workflowInfo()).',
+        },
+        {
+          selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+          message: 'Use uuid4() from @temporalio/workflow.',
+        },
       ],
     },
   },
@@ -74,6 +81,16 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly', setTimeout: 'readonly', URL: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        setTimeout: 'readonly',
+        URL: 'readonly',
+      },
+    },
   },
 );

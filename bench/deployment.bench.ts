@@ -88,16 +88,26 @@ async function main() {
       ['requests during the deployment', String(load.reads + load.writes)],
       ['reads during the deployment', String(load.reads)],
       ['failed reads', String(load.failedReads.length)],
-      ['writes accepted / refused read-only / failed', `${load.acceptedWrites.length} / ${load.refusedWrites.length} / ${load.failedWrites.length}`],
+      [
+        'writes accepted / refused read-only / failed',
+        `${load.acceptedWrites.length} / ${load.refusedWrites.length} / ${load.failedWrites.length}`,
+      ],
       ['read p50 at rest', ms(percentile(atRest.readLatenciesMs, 50))],
       ['read p99 at rest', ms(percentile(atRest.readLatenciesMs, 99))],
       ['read p50 during the deployment', ms(percentile(load.readLatenciesMs, 50))],
       ['read p99 during the deployment', ms(percentile(load.readLatenciesMs, 99))],
-      ['p50 through the router / direct to the slot', `${ms(percentile(routed, 50))} / ${ms(percentile(direct, 50))} = ${(percentile(routed, 50) / percentile(direct, 50)).toFixed(2)}x`],
-      ['p99 through the router / direct to the slot', `${ms(percentile(routed, 99))} / ${ms(percentile(direct, 99))} = ${(percentile(routed, 99) / percentile(direct, 99)).toFixed(2)}x`],
-      ...(done.timings as Array<{ phase: string; startedAt: string; endedAt?: string }>).map(
-        (t): [string, string] => [`phase ${t.phase}`, t.endedAt ? ms(Date.parse(t.endedAt) - Date.parse(t.startedAt)) : 'n/a'],
-      ),
+      [
+        'p50 through the router / direct to the slot',
+        `${ms(percentile(routed, 50))} / ${ms(percentile(direct, 50))} = ${(percentile(routed, 50) / percentile(direct, 50)).toFixed(2)}x`,
+      ],
+      [
+        'p99 through the router / direct to the slot',
+        `${ms(percentile(routed, 99))} / ${ms(percentile(direct, 99))} = ${(percentile(routed, 99) / percentile(direct, 99)).toFixed(2)}x`,
+      ],
+      ...(done.timings as Array<{ phase: string; startedAt: string; endedAt?: string }>).map((t): [string, string] => [
+        `phase ${t.phase}`,
+        t.endedAt ? ms(Date.parse(t.endedAt) - Date.parse(t.startedAt)) : 'n/a',
+      ]),
       ['Complete accepted → first request served by the new slot', ms(firstServed - decidedAt)],
       ['whole deployment (request → completed, incl. the Complete call)', ms(totalMs)],
     ];

@@ -16,14 +16,22 @@ const scenarios: Array<[string, CrashScenario]> = [
 async function main() {
   const bench = await startBenchServices();
   // The default step timeout (60 s) and heartbeat timeout (5 s), as an operator gets them.
-  const stack = await startTestStack({ services: bench.services, workerProcess: true, agentProcess: true, timeouts: { step: '60s', heartbeat: '5s' } });
+  const stack = await startTestStack({
+    services: bench.services,
+    workerProcess: true,
+    agentProcess: true,
+    timeouts: { step: '60s', heartbeat: '5s' },
+  });
   const rows: Array<[string, string]> = [];
   try {
     await stack.deployAndComplete('examples/demo-app/v1');
     for (const [name, scenario] of scenarios) {
       const r = await crashAndRecover(stack, scenario, 'examples/demo-app/v2');
       const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-      rows.push([`${name} (${r.phase})`, `back up after ${s(r.killToReadyMs)}, step retried ${s(r.readyToRetryMs)} after that (${s(r.killToRetryMs)} after the kill; noticed by ${r.timeoutType.replace('TIMEOUT_TYPE_', '').toLowerCase()})`]);
+      rows.push([
+        `${name} (${r.phase})`,
+        `back up after ${s(r.killToReadyMs)}, step retried ${s(r.readyToRetryMs)} after that (${s(r.killToRetryMs)} after the kill; noticed by ${r.timeoutType.replace('TIMEOUT_TYPE_', '').toLowerCase()})`,
+      ]);
       await stack.api('POST', `/v1/deployments/${r.deploymentId}/reset`, { rollbackDatabase: true });
       await stack.waitForPhase(r.deploymentId, ['reset'], 120_000);
     }

@@ -9,7 +9,12 @@ export async function startBenchServices(): Promise<{ services: StackServices; s
   const cli = temporalCliPath();
   const [temporal, postgres] = await Promise.all([
     TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes: cutoverSearchAttributes, extraArgs: ['--log-level', 'error'] },
+      server: {
+        executable: { type: 'existing-path', path: cli },
+        ip: '127.0.0.1',
+        searchAttributes: cutoverSearchAttributes,
+        extraArgs: ['--log-level', 'error'],
+      },
     }),
     startPostgresCluster(),
   ]);

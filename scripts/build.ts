@@ -33,7 +33,11 @@ function filesUnder(dir: string): string[] {
 function inputsHash(): string {
   const files = [...INPUT_DIRS.flatMap((dir) => filesUnder(join(cutoverRoot, dir))), ...INPUT_FILES.map((f) => join(cutoverRoot, f))];
   const hash = createHash('sha256');
-  for (const file of files.filter((f) => existsSync(f)).sort()) hash.update(`${relative(cutoverRoot, file)}\0`).update(readFileSync(file)).update('\0');
+  for (const file of files.filter((f) => existsSync(f)).sort())
+    hash
+      .update(`${relative(cutoverRoot, file)}\0`)
+      .update(readFileSync(file))
+      .update('\0');
   return hash.digest('hex');
 }
 
@@ -78,7 +82,9 @@ async function build(inputs: string): Promise<void> {
 
 async function buildInto(dir: string, inputs: string): Promise<void> {
   const tsc = join(cutoverRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  const compiled = spawnSync(process.execPath, [tsc, '-p', join(cutoverRoot, 'tsconfig.build.json'), '--outDir', dir], { stdio: 'inherit' });
+  const compiled = spawnSync(process.execPath, [tsc, '-p', join(cutoverRoot, 'tsconfig.build.json'), '--outDir', dir], {
+    stdio: 'inherit',
+  });
   if (compiled.status !== 0) throw new Error(`tsc failed (exit ${compiled.status ?? compiled.signal})`);
   // From the compiled workflows: the bundle is exactly the code that dist/ holds.
   await writeWorkflowBundle(join(dir, 'workflow-bundle.js'), join(dir, 'src', 'workflows', 'index.js'));

@@ -13,7 +13,9 @@ const here = join(cutoverRoot, 'temporal');
 
 /** Path of the Temporal CLI: on PATH, in $(go env GOPATH)/bin, or built there with go install. */
 export function temporalCliPath(): string {
-  return execFileSync('bash', [join(here, 'cli.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim();
+  return execFileSync('bash', [join(here, 'cli.sh')], { stdio: ['ignore', 'pipe', 'inherit'] })
+    .toString()
+    .trim();
 }
 
 export function searchAttributeArgs(): string[] {
@@ -31,13 +33,20 @@ export interface DevServerOptions {
 
 export function devServerArgs(options: DevServerOptions): string[] {
   return [
-    'server', 'start-dev',
-    '--ip', options.ip ?? '127.0.0.1',
-    '--port', String(options.port),
-    '--ui-port', String(options.uiPort),
-    '--db-filename', join(options.dataDir, 'temporal.sqlite'),
-    '--namespace', options.namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    options.ip ?? '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--ui-port',
+    String(options.uiPort),
+    '--db-filename',
+    join(options.dataDir, 'temporal.sqlite'),
+    '--namespace',
+    options.namespace,
+    '--log-level',
+    'warn',
     ...searchAttributeArgs(),
   ];
 }

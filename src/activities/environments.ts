@@ -9,7 +9,8 @@ import { reachableHost, siteUrls } from '../config/addresses.js';
 
 export function environmentConfig(config: LoadedConfig, environment: string): EnvironmentConfig {
   const env = config.environments[environment];
-  if (!env) throw invalidInput(`unknown environment "${environment}"; configured: ${Object.keys(config.environments).join(', ') || 'none'}`);
+  if (!env)
+    throw invalidInput(`unknown environment "${environment}"; configured: ${Object.keys(config.environments).join(', ') || 'none'}`);
   return env;
 }
 
@@ -33,7 +34,11 @@ export function planFor(config: LoadedConfig, environment: string): EnvironmentP
     hostTaskQueue: hostTaskQueue(env.host),
     verificationTimeoutMs: durationMs(env.verificationTimeout),
     slack: config.slack && env.slack ? { reminderIntervalMs: durationMs(config.slack.reminderInterval) } : null,
-    timeouts: { stepMs: durationMs(env.timeouts.step), heartbeatMs: durationMs(env.timeouts.heartbeat), databaseWorkMs: durationMs(env.timeouts.databaseWork) },
+    timeouts: {
+      stepMs: durationMs(env.timeouts.step),
+      heartbeatMs: durationMs(env.timeouts.heartbeat),
+      databaseWorkMs: durationMs(env.timeouts.databaseWork),
+    },
     sites: env.sites.map((site) => ({
       name: site.name,
       role: site.role,

@@ -23,7 +23,8 @@ export async function routerRefusalIsFinal<T>(work: () => Promise<T>): Promise<T
   try {
     return await work();
   } catch (error) {
-    if (error instanceof RouterClientError && error.status >= 400 && error.status < 500) throw invalidInput(`the router refused: ${error.message}`);
+    if (error instanceof RouterClientError && error.status >= 400 && error.status < 500)
+      throw invalidInput(`the router refused: ${error.message}`);
     throw error;
   }
 }

@@ -6,7 +6,15 @@ import { engineFor, resolveDatabaseHandle } from '../engines/index.js';
 import type { PackageStore } from '../packages/store.js';
 import { createRouterClient } from '../platform/router/client.js';
 import type { PackageRef } from '../packages/manifest.js';
-import type { DatabaseStep, EnvironmentInspection, EnvironmentPlan, MigrationStep, RouteStep, RouteTarget, StopFollowingStep } from './contract.js';
+import type {
+  DatabaseStep,
+  EnvironmentInspection,
+  EnvironmentPlan,
+  MigrationStep,
+  RouteStep,
+  RouteTarget,
+  StopFollowingStep,
+} from './contract.js';
 import { environmentConfig, planFor, routerAccess } from './environments.js';
 import { asActivityFailure, invalidInput, routerRefusalIsFinal } from './failures.js';
 import { missingFrom } from '../engines/migration-history.js';
@@ -31,7 +39,8 @@ export function createActivities({ config, store, env = process.env }: ActivityD
       const { engine, handle } = database(step);
       return work(engine, handle);
     });
-  const allowsMissing = (step: MigrationStep) => step.allowMissingMigrations === true || environmentConfig(config, step.environment).migrations.allowMissing;
+  const allowsMissing = (step: MigrationStep) =>
+    step.allowMissingMigrations === true || environmentConfig(config, step.environment).migrations.allowMissing;
   const router = (environment: string) => createRouterClient(routerAccess(config, environment, env));
 
   return {
@@ -51,7 +60,8 @@ export function createActivities({ config, store, env = process.env }: ActivityD
         databases[db.name] = await onDatabase({ environment, database: db.name }, (engine, handle) => engine.inspect(handle));
       }
       const sites: EnvironmentInspection['routes'] = {};
-      for (const [name, site] of Object.entries(routes.sites)) sites[name] = { live: site.live as RouteTarget | null, preview: site.preview as RouteTarget | null };
+      for (const [name, site] of Object.entries(routes.sites))
+        sites[name] = { live: site.live as RouteTarget | null, preview: site.preview as RouteTarget | null };
       return { routes: sites, databases };
     },
 
@@ -70,7 +80,9 @@ export function createActivities({ config, store, env = process.env }: ActivityD
       const pkg = await store.getPackage(step.packageSha256);
       return onDatabase(step, async (engine, handle) => {
         const { appliedMigrations } = await engine.inspect(handle);
-        return { missing: missingFrom(appliedMigrations, await store.readMigrations(pkg, engine.name), { allowMissing: allowsMissing(step) }) };
+        return {
+          missing: missingFrom(appliedMigrations, await store.readMigrations(pkg, engine.name), { allowMissing: allowsMissing(step) }),
+        };
       });
     },
 
@@ -85,7 +97,9 @@ export function createActivities({ config, store, env = process.env }: ActivityD
 
     /** Switches public traffic; returns once requests in flight to the previous target are drained. */
     async routePublicTraffic({ environment, site, route, drainTimeoutMs }: RouteStep & { route: RouteTarget }) {
-      const result = await routerRefusalIsFinal(() => router(environment).setLive(site, route, drainTimeoutMs ? { drainTimeoutMs } : undefined));
+      const result = await routerRefusalIsFinal(() =>
+        router(environment).setLive(site, route, drainTimeoutMs ? { drainTimeoutMs } : undefined),
+      );
       return { drained: result.drained, drainMs: result.drainMs };
     },
 

@@ -44,7 +44,11 @@ export function createApp(deps: ApiDeps) {
   });
   app.doc(OPENAPI_PATH, {
     openapi: '3.0.3',
-    info: { title: 'Cutover API', version: '1', description: 'Zero-downtime deployments of web applications and their databases, on Temporal.' },
+    info: {
+      title: 'Cutover API',
+      version: '1',
+      description: 'Zero-downtime deployments of web applications and their databases, on Temporal.',
+    },
   });
   app.route('/', docsPage<ApiEnv>({ path: DOCS_PATH, openapi: OPENAPI_PATH }));
   app.notFound(() => {

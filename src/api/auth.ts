@@ -50,7 +50,8 @@ export function createTokenVerifier(tokens: readonly TokenConfig[]) {
   };
 }
 
-const unauthorized = (message: string, challenge: string) => new ApiError(401, 'unauthorized', message, {}, { 'WWW-Authenticate': challenge });
+const unauthorized = (message: string, challenge: string) =>
+  new ApiError(401, 'unauthorized', message, {}, { 'WWW-Authenticate': challenge });
 
 /**
  * Sets the request's principal; 401 without a valid token. Open (every role, every environment) when auth is not configured.
@@ -82,13 +83,20 @@ export function allow(permission: Permission, what: string) {
     const principal = c.get('principal');
     const granted: readonly Role[] = permissions[permission];
     if (!principal.roles.some((role) => granted.includes(role))) {
-      throw new ApiError(403, 'forbidden', `token ${principal.name} may not ${what}: it needs ${roleList(granted)}`, {}, { 'WWW-Authenticate': `${REALM}, error="insufficient_scope"` });
+      throw new ApiError(
+        403,
+        'forbidden',
+        `token ${principal.name} may not ${what}: it needs ${roleList(granted)}`,
+        {},
+        { 'WWW-Authenticate': `${REALM}, error="insufficient_scope"` },
+      );
     }
     await next();
   });
 }
 
-export const mayAccess = (principal: Principal, environment: string) => !principal.environments || principal.environments.includes(environment);
+export const mayAccess = (principal: Principal, environment: string) =>
+  !principal.environments || principal.environments.includes(environment);
 
 /**
  * The environment, when it exists and the principal may see it. Otherwise one and the same 404, so a token

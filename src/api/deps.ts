@@ -42,7 +42,12 @@ export interface ApiDeps {
   };
 }
 
-export function createApiDeps(config: LoadedConfig, client: Client, env: NodeJS.ProcessEnv = process.env, settings: Partial<ApiSettings> = {}): ApiDeps {
+export function createApiDeps(
+  config: LoadedConfig,
+  client: Client,
+  env: NodeJS.ProcessEnv = process.env,
+  settings: Partial<ApiSettings> = {},
+): ApiDeps {
   return {
     config,
     settings: { ...defaultApiSettings, ...settings },

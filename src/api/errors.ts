@@ -83,6 +83,9 @@ export function onError(error: Error, c: Context) {
 
 /** zod failures name the part of the request and the field: `body.mode: ...`. */
 export function validationError(error: ZodError, target: string): ApiError {
-  const fields = error.issues.map((issue) => ({ field: [target, formatPath(issue.path)].filter(Boolean).join('.'), message: issue.message }));
+  const fields = error.issues.map((issue) => ({
+    field: [target, formatPath(issue.path)].filter(Boolean).join('.'),
+    message: issue.message,
+  }));
   return new ApiError(400, 'invalid-request', fields.map((f) => `${f.field}: ${f.message}`).join('; '), { fields });
 }

@@ -37,11 +37,15 @@ async function main() {
   const log = createLogger('cutover-api');
   const config = loadConfig(process.argv.find((a, i) => process.argv[i - 1] === '--config'));
   const api = await startApi(config);
-  log.info({ url: api.url, auth: config.auth ? 'enabled' : 'disabled', temporal: api.temporal }, `API listening; Temporal at ${api.temporal.describe()}`);
+  log.info(
+    { url: api.url, auth: config.auth ? 'enabled' : 'disabled', temporal: api.temporal },
+    `API listening; Temporal at ${api.temporal.describe()}`,
+  );
   for (const note of api.temporal.target.notes) log.warn(note);
   // Said at once in the log, not only at the first /health: the API keeps running and retries on each call.
   api.probeTemporal().catch((error: unknown) => log.error(error instanceof Error ? error.message : String(error)));
-  if (!config.auth) log.warn('auth is disabled (no auth section in the configuration): anyone on this host may deploy; for development only');
+  if (!config.auth)
+    log.warn('auth is disabled (no auth section in the configuration): anyone on this host may deploy; for development only');
   onShutdownSignal(async () => {
     log.info('API shutting down');
     await api.close();

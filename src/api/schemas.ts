@@ -22,7 +22,8 @@ export const startDeploymentBody = z
       .min(1, 'must not be empty')
       .max(4096, 'is too long')
       .openapi({
-        description: 'sha256:<id> of an uploaded package, or an absolute path on the Cutover host to a package directory or .tar.gz under packages.roots',
+        description:
+          'sha256:<id> of an uploaded package, or an absolute path on the Cutover host to a package directory or .tar.gz under packages.roots',
         example: 'sha256:a3f1…',
       }),
     mode: z.enum(modes, { error: () => `must be one of ${modes.join(', ')}` }).default('readonly'),
@@ -74,7 +75,15 @@ export const deploymentStatusSchema = z
         at: z.string().optional(),
       })
       .nullable(),
-    failure: z.object({ class: z.string(), message: z.string(), remediation: z.string(), site: z.string().optional(), database: z.string().optional() }).nullable(),
+    failure: z
+      .object({
+        class: z.string(),
+        message: z.string(),
+        remediation: z.string(),
+        site: z.string().optional(),
+        database: z.string().optional(),
+      })
+      .nullable(),
     timings: z.array(z.object({ phase: z.enum(phases), startedAt: z.string(), endedAt: z.string().optional() })),
     warnings: z.array(z.string()),
     startedAt: z.string(),
@@ -84,12 +93,22 @@ export const deploymentStatusSchema = z
       .object({ required: z.number().int(), received: z.array(z.object({ by: z.string(), at: z.string() })) })
       .optional()
       .openapi({ description: 'Approvers’ Completes so far; traffic moves once `required` distinct approvers completed' }),
-    links: z.object({ log: z.string(), temporalUi: z.string(), previews: z.record(z.string(), z.string()), publics: z.record(z.string(), z.string()) }),
+    links: z.object({
+      log: z.string(),
+      temporalUi: z.string(),
+      previews: z.record(z.string(), z.string()),
+      publics: z.record(z.string(), z.string()),
+    }),
   })
   .openapi('Deployment');
 
 export const deploymentAcceptedSchema = z
-  .object({ deploymentId: z.string(), workflowId: z.string(), status: z.string(), links: z.object({ self: z.string(), log: z.string(), temporalUi: z.string() }) })
+  .object({
+    deploymentId: z.string(),
+    workflowId: z.string(),
+    status: z.string(),
+    links: z.object({ self: z.string(), log: z.string(), temporalUi: z.string() }),
+  })
   .openapi('DeploymentAccepted');
 
 export const environmentSchema = z
@@ -138,11 +157,22 @@ const whole = (min: number, max: number) =>
 
 export const listDeploymentsQuery = z.object({
   environment: environmentName.optional().openapi({ description: 'Only this environment', example: 'demo' }),
-  phase: z.enum(phases, { error: () => `must be one of ${phases.join(', ')}` }).optional().openapi({ example: 'awaiting-verification' }),
+  phase: z
+    .enum(phases, { error: () => `must be one of ${phases.join(', ')}` })
+    .optional()
+    .openapi({ example: 'awaiting-verification' }),
   mode: z.enum(modes, { error: () => `must be one of ${modes.join(', ')}` }).optional(),
-  version: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/, 'must be a package version like 1.2.0').optional().openapi({ description: 'Only deployments of this package version' }),
+  version: z
+    .string()
+    .regex(/^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/, 'must be a package version like 1.2.0')
+    .optional()
+    .openapi({ description: 'Only deployments of this package version' }),
   pageSize: whole(1, 100).optional().openapi({ description: 'At most this many deployments (default 20)', example: 20 }),
-  pageToken: z.string().regex(/^[A-Za-z0-9_-]{1,4096}$/, 'must be the nextPageToken of a previous page').optional().openapi({ description: 'nextPageToken of the previous page' }),
+  pageToken: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,4096}$/, 'must be the nextPageToken of a previous page')
+    .optional()
+    .openapi({ description: 'nextPageToken of the previous page' }),
 });
 
 export const deploymentSummarySchema = z
@@ -160,11 +190,17 @@ export const deploymentSummarySchema = z
   .openapi('DeploymentSummary');
 
 export const deploymentListSchema = z
-  .object({ deployments: z.array(deploymentSummarySchema), nextPageToken: z.string().nullable().openapi({ description: 'Pass as pageToken for the next page; null on the last page' }) })
+  .object({
+    deployments: z.array(deploymentSummarySchema),
+    nextPageToken: z.string().nullable().openapi({ description: 'Pass as pageToken for the next page; null on the last page' }),
+  })
   .openapi('DeploymentList');
 
 export const logQuery = z.object({
-  follow: z.enum(['true', 'false'], { error: () => 'must be true or false' }).optional().openapi({ description: 'true: a server-sent event stream that ends when the deployment does' }),
+  follow: z
+    .enum(['true', 'false'], { error: () => 'must be true or false' })
+    .optional()
+    .openapi({ description: 'true: a server-sent event stream that ends when the deployment does' }),
   after: whole(0, 1_000_000).optional().openapi({ description: 'Skip the first lines (an index, as the id of an event)' }),
 });
 
@@ -175,7 +211,9 @@ export const environmentSummarySchema = z
     name: z.string(),
     host: z.string(),
     verificationTimeout: z.string(),
-    sites: z.array(z.object({ name: z.string(), role: z.enum(['zdd', 'maintenance-page']), publicUrl: z.string(), previewUrl: z.string() })),
+    sites: z.array(
+      z.object({ name: z.string(), role: z.enum(['zdd', 'maintenance-page']), publicUrl: z.string(), previewUrl: z.string() }),
+    ),
     databases: z.array(z.object({ name: z.string(), engine: z.string() })),
     links: z.object({ self: z.string(), deployments: z.string() }),
   })
@@ -203,6 +241,9 @@ export const packageListSchema = z.object({ packages: z.array(packageSchema) }).
 export const uploadedPackageSchema = z
   .object({
     ...storedPackageFields,
-    upload: z.object({ bytes: z.number().int(), sha256: z.string().openapi({ description: 'sha256 of the uploaded bytes, to check the transfer' }) }),
+    upload: z.object({
+      bytes: z.number().int(),
+      sha256: z.string().openapi({ description: 'sha256 of the uploaded bytes, to check the transfer' }),
+    }),
   })
   .openapi('UploadedPackage');

@@ -15,7 +15,8 @@ export interface ReceivedUpload {
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
-const size = (bytes: number) => (bytes >= 1024 * 1024 ? `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB` : `${Math.round(bytes / 1024)} KB`);
+const size = (bytes: number) =>
+  bytes >= 1024 * 1024 ? `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB` : `${Math.round(bytes / 1024)} KB`;
 const tooLarge = (limit: number) => new ApiError(413, 'too-large', `the upload is larger than ${size(limit)}, the most this API accepts`);
 const notGzip = (message: string) => new ApiError(422, 'invalid-package', `body: ${message}`, { fields: [{ field: 'body', message }] });
 
@@ -26,7 +27,12 @@ export interface UploadLimits {
 }
 
 /** Runs `use` on the received file, then removes it whatever happens. */
-export async function withUpload<T>(body: ReadableStream<Uint8Array> | null, declaredLength: string | undefined, limits: UploadLimits, use: (upload: ReceivedUpload) => Promise<T>): Promise<T> {
+export async function withUpload<T>(
+  body: ReadableStream<Uint8Array> | null,
+  declaredLength: string | undefined,
+  limits: UploadLimits,
+  use: (upload: ReceivedUpload) => Promise<T>,
+): Promise<T> {
   const limit = limits.maxBytes;
   // Refused before reading a byte when the client says how much is coming.
   if (declaredLength !== undefined && Number(declaredLength) > limit) throw tooLarge(limit);

@@ -30,15 +30,31 @@ export function createApiClient(options: ApiClientOptions) {
   const base = options.baseUrl.replace(/\/+$/, '');
   const authorization: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
 
-  async function request(method: string, path: string, init: { json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> } = {}): Promise<Response> {
-    const headers: Record<string, string> = { ...authorization, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers };
+  async function request(
+    method: string,
+    path: string,
+    init: { json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = {
+      ...authorization,
+      ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...init.headers,
+    };
     const body = init.json !== undefined ? JSON.stringify(init.json) : init.body;
     let response: Response;
     try {
       // duplex: a streamed upload body (Node's fetch needs it said).
-      response = await fetch(`${base}${path}`, { method, headers, body, ...(body && typeof body !== 'string' ? { duplex: 'half' } : {}) } as RequestInit);
+      response = await fetch(`${base}${path}`, {
+        method,
+        headers,
+        body,
+        ...(body && typeof body !== 'string' ? { duplex: 'half' } : {}),
+      } as RequestInit);
     } catch (error) {
-      throw new CliError(`the Cutover API at ${base} is unreachable (${describeNetworkError(error)}); set --api or CUTOVER_API_URL`, exitCodes.unreachable);
+      throw new CliError(
+        `the Cutover API at ${base} is unreachable (${describeNetworkError(error)}); set --api or CUTOVER_API_URL`,
+        exitCodes.unreachable,
+      );
     }
     if (!response.ok) throw await errorFrom(response, Boolean(options.token));
     return response;

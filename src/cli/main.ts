@@ -57,7 +57,10 @@ function parse(argv: string[]) {
 }
 
 /** Runs one command line; resolves with the exit code (never throws, never exits). */
-export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<ExitCode> {
+export async function main(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<ExitCode> {
   try {
     const parsed = parse(argv);
     if (parsed.help) {

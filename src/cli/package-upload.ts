@@ -30,7 +30,11 @@ async function upload(ctx: CliContext, file: string): Promise<UploadedPackage> {
 export async function packageReference(ctx: CliContext, input: string): Promise<string> {
   if (/^sha256:[0-9a-f]{64}$/.test(input)) return input;
   const stats = await stat(input).catch(() => undefined);
-  if (!stats) throw new CliError(`no package at ${input}: give a package directory, a .tar.gz file, or sha256:<id> of an uploaded package`, exitCodes.usage);
+  if (!stats)
+    throw new CliError(
+      `no package at ${input}: give a package directory, a .tar.gz file, or sha256:<id> of an uploaded package`,
+      exitCodes.usage,
+    );
   const scratch = stats.isDirectory() ? await mkdtemp(join(tmpdir(), 'cutover-pack-')) : null;
   try {
     let file = input;

@@ -9,7 +9,11 @@ export type Outcome = 'ok' | 'failed';
 /** An API restart while waiting is ridden out; this long without an answer is not. */
 const UNREACHABLE_GRACE_MS = 30_000;
 
-export async function waitForDeployment(ctx: CliContext, id: string, judge: (status: Deployment) => Outcome | null): Promise<{ status: Deployment; outcome: Outcome }> {
+export async function waitForDeployment(
+  ctx: CliContext,
+  id: string,
+  judge: (status: Deployment) => Outcome | null,
+): Promise<{ status: Deployment; outcome: Outcome }> {
   const progress = ctx.json ? null : createProgress(ctx.out);
   let unreachableSince: number | null = null;
   for (;;) {

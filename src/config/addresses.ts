@@ -12,6 +12,9 @@ export function httpUrl(bindHost: string, port: number): string {
 }
 
 /** A site's public and preview addresses, through its environment's router. */
-export function siteUrls(env: EnvironmentConfig, site: Pick<SiteConfig, 'publicPort' | 'previewPort'>): { publicUrl: string; previewUrl: string } {
+export function siteUrls(
+  env: EnvironmentConfig,
+  site: Pick<SiteConfig, 'publicPort' | 'previewPort'>,
+): { publicUrl: string; previewUrl: string } {
   return { publicUrl: httpUrl(env.router.listenHost, site.publicPort), previewUrl: httpUrl(env.router.listenHost, site.previewPort) };
 }

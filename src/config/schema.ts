@@ -23,7 +23,10 @@ const duration = z
 
 /** Error messages of a mapping: its unknown fields by name, else what it must be. */
 function mapping(what = 'a mapping') {
-  return { error: (i: { code?: string; keys?: string[] }) => (i.code === 'unrecognized_keys' ? `unknown field(s) ${(i.keys ?? []).join(', ')}` : `must be ${what}`) };
+  return {
+    error: (i: { code?: string; keys?: string[] }) =>
+      i.code === 'unrecognized_keys' ? `unknown field(s) ${(i.keys ?? []).join(', ')}` : `must be ${what}`,
+  };
 }
 
 export function typeOfInput(value: unknown): string {
@@ -53,41 +56,53 @@ const loginEnv = z
   .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be the name of an environment variable') })
   .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)');
 
-export const databaseSchema = z.strictObject(
-  {
-    name: databaseName,
-    engine: z.enum(databaseEngines, { error: (i) => `unknown engine ${JSON.stringify(i.input)}; expected one of ${databaseEngines.join(', ')}` }),
-    /** Name of the environment variable holding the connection string: secrets never live in the file. */
-    connectionEnv: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be the name of an environment variable') }).regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)'),
-    /** The migration login (DDL on this database only); migrations run as the connectionEnv login without it. */
-    migrationConnectionEnv: loginEnv.optional(),
-    /** The application login that slots get (DML only); slots get the connectionEnv login without it (a warning says so). */
-    appConnectionEnv: loginEnv.optional(),
-    /** SQL Server only: how the temporary copy is made. */
-    copyMethod: z.enum(['backup-restore', 'copy-of']).optional(),
-  },
-  mapping(),
-).superRefine((db, ctx) => {
-  // One variable for two logins would hand the application Cutover's own rights.
-  for (const field of ['migrationConnectionEnv', 'appConnectionEnv'] as const) {
-    if (db[field] === db.connectionEnv) {
-      ctx.addIssue({ code: 'custom', path: [field], message: 'must differ from connectionEnv: each login has its own variable' });
+export const databaseSchema = z
+  .strictObject(
+    {
+      name: databaseName,
+      engine: z.enum(databaseEngines, {
+        error: (i) => `unknown engine ${JSON.stringify(i.input)}; expected one of ${databaseEngines.join(', ')}`,
+      }),
+      /** Name of the environment variable holding the connection string: secrets never live in the file. */
+      connectionEnv: z
+        .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be the name of an environment variable') })
+        .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)'),
+      /** The migration login (DDL on this database only); migrations run as the connectionEnv login without it. */
+      migrationConnectionEnv: loginEnv.optional(),
+      /** The application login that slots get (DML only); slots get the connectionEnv login without it (a warning says so). */
+      appConnectionEnv: loginEnv.optional(),
+      /** SQL Server only: how the temporary copy is made. */
+      copyMethod: z.enum(['backup-restore', 'copy-of']).optional(),
+    },
+    mapping(),
+  )
+  .superRefine((db, ctx) => {
+    // One variable for two logins would hand the application Cutover's own rights.
+    for (const field of ['migrationConnectionEnv', 'appConnectionEnv'] as const) {
+      if (db[field] === db.connectionEnv) {
+        ctx.addIssue({ code: 'custom', path: [field], message: 'must differ from connectionEnv: each login has its own variable' });
+      }
     }
-  }
-  if (db.appConnectionEnv && db.appConnectionEnv === db.migrationConnectionEnv) {
-    const message = 'must differ from migrationConnectionEnv: each login has its own variable';
-    ctx.addIssue({ code: 'custom', path: ['appConnectionEnv'], message });
-  }
-});
+    if (db.appConnectionEnv && db.appConnectionEnv === db.migrationConnectionEnv) {
+      const message = 'must differ from migrationConnectionEnv: each login has its own variable';
+      ctx.addIssue({ code: 'custom', path: ['appConnectionEnv'], message });
+    }
+  });
 
 export const roles = ['viewer', 'deployer', 'approver'] as const;
 
 /** An API token: only its sha256 is in the file, never the token itself. */
 export const tokenSchema = z.strictObject(
   {
-    name: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be letters, digits, dot, dash or underscore'),
-    sha256: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).regex(/^[0-9a-f]{64}$/, 'must be the sha256 of the token, 64 lowercase hex characters'),
-    roles: z.array(z.enum(roles, { error: (i) => `unknown role ${JSON.stringify(i.input)}; expected one of ${roles.join(', ')}` })).min(1, 'must grant at least one role'),
+    name: z
+      .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be letters, digits, dot, dash or underscore'),
+    sha256: z
+      .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
+      .regex(/^[0-9a-f]{64}$/, 'must be the sha256 of the token, 64 lowercase hex characters'),
+    roles: z
+      .array(z.enum(roles, { error: (i) => `unknown role ${JSON.stringify(i.input)}; expected one of ${roles.join(', ')}` }))
+      .min(1, 'must grant at least one role'),
     /** Limits the token to these environments; all when absent. */
     environments: z.array(slug).optional(),
   },
@@ -97,8 +112,12 @@ export const tokenSchema = z.strictObject(
 /** Slack approvals for one environment. */
 export const environmentSlackSchema = z.strictObject(
   {
-    channel: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).regex(/^[A-Z0-9]{2,32}$/, 'must be a Slack channel id like C0123ABCD'),
-    approvers: z.array(z.string().regex(/^[UW][A-Z0-9]{2,32}$/, 'must be a Slack user id like U0123ABCD')).min(1, 'must name at least one approver'),
+    channel: z
+      .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
+      .regex(/^[A-Z0-9]{2,32}$/, 'must be a Slack channel id like C0123ABCD'),
+    approvers: z
+      .array(z.string().regex(/^[UW][A-Z0-9]{2,32}$/, 'must be a Slack user id like U0123ABCD'))
+      .min(1, 'must name at least one approver'),
   },
   mapping(),
 );
@@ -108,7 +127,9 @@ export const approvalSchema = z.strictObject(
   {
     /** Token names and Slack user ids allowed to Complete; any approver when absent. */
     approvers: z
-      .array(z.string({ error: () => 'must be a token name or Slack user id' }).min(1, 'must not be empty'), { error: () => 'must be a list' })
+      .array(z.string({ error: () => 'must be a token name or Slack user id' }).min(1, 'must not be empty'), {
+        error: () => 'must be a list',
+      })
       .min(1, 'must name at least one approver')
       .optional(),
     /** false: who started a deployment may not Complete it. */
@@ -163,9 +184,15 @@ export const routerSchema = z.strictObject(
   {
     adminPort: port,
     /** The admin API's own address, apart from the public listeners: loopback unless said otherwise. */
-    adminHost: z.string({ error: () => 'must be an IP address or hostname' }).min(1, 'must not be empty').default('127.0.0.1'),
+    adminHost: z
+      .string({ error: () => 'must be an IP address or hostname' })
+      .min(1, 'must not be empty')
+      .default('127.0.0.1'),
     /** Where the sites' public and preview listeners bind. */
-    listenHost: z.string({ error: () => 'must be an IP address or hostname' }).min(1, 'must not be empty').default('127.0.0.1'),
+    listenHost: z
+      .string({ error: () => 'must be an IP address or hostname' })
+      .min(1, 'must not be empty')
+      .default('127.0.0.1'),
     /** Environment variable holding the admin API's bearer secret: only Cutover's router, worker and API have it. */
     adminTokenEnv: envVarName.default('CUTOVER_ROUTER_TOKEN'),
     /** The only hosts a slot route may point to: where this environment's slots run. */
@@ -215,11 +242,13 @@ export const environmentSchema = z
     mapping(),
   )
   .superRefine((env, ctx) => {
-    reportDuplicates(env.sites.map((s) => s.name), (index, name) =>
-      ctx.addIssue({ code: 'custom', path: ['sites', index, 'name'], message: `duplicate site name "${name}"` }),
+    reportDuplicates(
+      env.sites.map((s) => s.name),
+      (index, name) => ctx.addIssue({ code: 'custom', path: ['sites', index, 'name'], message: `duplicate site name "${name}"` }),
     );
-    reportDuplicates(env.databases.map((d) => d.name), (index, name) =>
-      ctx.addIssue({ code: 'custom', path: ['databases', index, 'name'], message: `duplicate database name "${name}"` }),
+    reportDuplicates(
+      env.databases.map((d) => d.name),
+      (index, name) => ctx.addIssue({ code: 'custom', path: ['databases', index, 'name'], message: `duplicate database name "${name}"` }),
     );
   });
 
@@ -228,7 +257,9 @@ export const packagesSchema = z.strictObject(
   {
     /** The only folders a deployment may name a package in by path (absolute); see docs/api.md for none. */
     roots: z
-      .array(z.string({ error: () => 'must be an absolute path' }).regex(/^\//, 'must be an absolute path'), { error: () => 'must be a list of absolute paths' })
+      .array(z.string({ error: () => 'must be an absolute path' }).regex(/^\//, 'must be an absolute path'), {
+        error: () => 'must be a list of absolute paths',
+      })
       .default([]),
     /** Bytes one package archive may unpack to, tar headers included: a compressed bomb stops there. */
     maxUnpackedBytes: z
@@ -258,7 +289,10 @@ export const temporalSchema = z
         .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?$/, 'must be host:port, like temporal.example.com:7233')
         .optional(),
       /** Written here it wins over TEMPORAL_NAMESPACE and the profile. */
-      namespace: z.string({ error: (i) => `must be a string, got ${typeOfInput(i.input)}` }).min(1, 'must not be empty').optional(),
+      namespace: z
+        .string({ error: (i) => `must be a string, got ${typeOfInput(i.input)}` })
+        .min(1, 'must not be empty')
+        .optional(),
       /** A profile of Temporal's client configuration file (TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml). */
       profile: z
         .string({ error: (i) => `must be a profile name, got ${typeOfInput(i.input)}` })
@@ -302,10 +336,13 @@ export const workerSchema = z
     mapping(),
   )
   .prefault({})
-  .refine((w) => !w.maxCachedWorkflows || !w.maxConcurrentWorkflowTaskExecutions || w.maxConcurrentWorkflowTaskExecutions <= w.maxCachedWorkflows, {
-    path: ['maxConcurrentWorkflowTaskExecutions'],
-    message: 'must not exceed maxCachedWorkflows (unless maxCachedWorkflows is 0)',
-  });
+  .refine(
+    (w) => !w.maxCachedWorkflows || !w.maxConcurrentWorkflowTaskExecutions || w.maxConcurrentWorkflowTaskExecutions <= w.maxCachedWorkflows,
+    {
+      path: ['maxConcurrentWorkflowTaskExecutions'],
+      message: 'must not exceed maxCachedWorkflows (unless maxCachedWorkflows is 0)',
+    },
+  );
 
 export const configSchema = z
   .strictObject(
@@ -337,8 +374,14 @@ export const configSchema = z
         .strictObject(
           {
             /** Names of environment variables: secrets never live in the file. */
-            signingSecretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').default('SLACK_SIGNING_SECRET'),
-            botTokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').default('SLACK_BOT_TOKEN'),
+            signingSecretEnv: z
+              .string()
+              .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
+              .default('SLACK_SIGNING_SECRET'),
+            botTokenEnv: z
+              .string()
+              .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
+              .default('SLACK_BOT_TOKEN'),
             apiUrl: z.url('must be a URL').default('https://slack.com/api/'),
             reminderInterval: duration.default('30m'),
           },
@@ -356,13 +399,14 @@ export const configSchema = z
     for (const [envName, env] of Object.entries(config.environments)) {
       const first = routerOfHost.get(env.host);
       if (!first) routerOfHost.set(env.host, { environment: envName, ...env.router });
-      else for (const field of ['adminPort', 'adminHost'] as const) {
-        if (env.router[field] === first[field]) continue;
-        const message =
-          `must be ${JSON.stringify(first[field])} as for environment ${first.environment}: ` +
-          `the environments of host ${env.host} share one router, with one admin address`;
-        ctx.addIssue({ code: 'custom', path: ['environments', envName, 'router', field], message });
-      }
+      else
+        for (const field of ['adminPort', 'adminHost'] as const) {
+          if (env.router[field] === first[field]) continue;
+          const message =
+            `must be ${JSON.stringify(first[field])} as for environment ${first.environment}: ` +
+            `the environments of host ${env.host} share one router, with one admin address`;
+          ctx.addIssue({ code: 'custom', path: ['environments', envName, 'router', field], message });
+        }
     }
     // Every listening port belongs to exactly one thing on the host.
     const seen = new Map<number, string>();

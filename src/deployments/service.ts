@@ -169,7 +169,10 @@ export function createDeploymentsService(
 
   async function query<T>(deployment: DeploymentRef, run: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
     try {
-      return await fromWorker(() => run(client.workflow.getHandle(deployment.deploymentId)), () => silentFor(deployment));
+      return await fromWorker(
+        () => run(client.workflow.getHandle(deployment.deploymentId)),
+        () => silentFor(deployment),
+      );
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) throw new DeploymentNotFound(deployment.deploymentId);
       throw error;
@@ -188,10 +191,20 @@ export function createDeploymentsService(
     // Only a worker that answers now gets the update: a silent one would carry it out later, after the caller heard no.
     // An ended workflow needs none: Temporal answers a known update id with its outcome, and refuses a new one.
     const current =
-      deployment.execution === 'running' ? await fromWorker(() => handle.query(statusQuery), () => silentFor(deployment), deadline) : null;
+      deployment.execution === 'running'
+        ? await fromWorker(
+            () => handle.query(statusQuery),
+            () => silentFor(deployment),
+            deadline,
+          )
+        : null;
     try {
       const sent = `; the ${action === 'complete' ? 'Complete' : 'Reset'} was sent and may still be carried out once a worker takes it`;
-      return await fromWorker(() => send(handle, options.requestId, current), () => silentFor(deployment, sent), deadline);
+      return await fromWorker(
+        () => send(handle, options.requestId, current),
+        () => silentFor(deployment, sent),
+        deadline,
+      );
     } catch (error) {
       if (closedOrMissing(error)) throw new ActionNotAvailable(action, endedState(await find(deployment.deploymentId)));
       if (!(error instanceof WorkflowUpdateFailedError)) throw error;

@@ -152,7 +152,17 @@ export async function startPostgresCluster(options: PostgresClusterOptions = {})
   const logFile = join(root, 'postgres.log');
 
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    const [cmd, args] = asClusterOwner(join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C.UTF-8']);
+    const [cmd, args] = asClusterOwner(join(binDir, 'initdb'), [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+      '--locale=C.UTF-8',
+    ]);
     execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   }
   // Every start, also of a cluster made before passwords were required: a login's rights mean nothing under trust.
@@ -162,14 +172,38 @@ export async function startPostgresCluster(options: PostgresClusterOptions = {})
   const log = openSync(logFile, 'a');
   if (isRoot()) giveToClusterOwner(logFile);
   const [cmd, args] = asClusterOwner(join(binDir, 'postgres'), [
-    '-D', dataDir, '-p', String(port), '-k', root, '-c', 'unix_socket_permissions=0700',
-    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-    '-c', 'max_connections=300',
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    '-k',
+    root,
+    '-c',
+    'unix_socket_permissions=0700',
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'max_connections=300',
     // Temporary copies follow their originals by logical replication: one slot, WAL sender and apply worker per copy.
-    '-c', 'wal_level=logical', '-c', 'max_replication_slots=64', '-c', 'max_wal_senders=64',
-    '-c', 'max_logical_replication_workers=32', '-c', 'max_worker_processes=48',
+    '-c',
+    'wal_level=logical',
+    '-c',
+    'max_replication_slots=64',
+    '-c',
+    'max_wal_senders=64',
+    '-c',
+    'max_logical_replication_workers=32',
+    '-c',
+    'max_worker_processes=48',
     // PostgreSQL 15 starts at most one apply worker per interval, whichever copy it is for: 5 s by default.
-    '-c', 'wal_retrieve_retry_interval=500ms',
+    '-c',
+    'wal_retrieve_retry_interval=500ms',
     ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
   ]);
   const child = spawn(cmd, args, { stdio: ['ignore', log, log], detached: options.detached ?? false });
@@ -262,13 +296,19 @@ export async function dropDatabasesLike(adminUrl: string, prefix: string): Promi
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    const found = await admin.query<{ datname: string }>("select datname from pg_database where starts_with(datname, $1) order by datname", [prefix]);
+    const found = await admin.query<{ datname: string }>(
+      'select datname from pg_database where starts_with(datname, $1) order by datname',
+      [prefix],
+    );
     const names = found.rows.map((r) => r.datname);
     const engine = createPostgresEngine({ binDir: DEFAULT_PG_BIN_DIR });
     for (const original of names.filter((name) => !name.includes('__cutover_'))) {
       const url = new URL(adminUrl);
       url.pathname = `/${encodeURIComponent(original)}`;
-      const handle = { config: { name: original, engine: 'postgres' as const, connectionEnv: 'CUTOVER_TEARDOWN' }, connectionString: url.toString() };
+      const handle = {
+        config: { name: original, engine: 'postgres' as const, connectionEnv: 'CUTOVER_TEARDOWN' },
+        connectionString: url.toString(),
+      };
       await engine.dropTemporary(handle).catch(() => undefined);
     }
     for (const name of names) await admin.query(`drop database if exists ${admin.escapeIdentifier(name)} with (force)`);

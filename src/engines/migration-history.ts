@@ -44,7 +44,11 @@ export function checkAgainstHistory(
 }
 
 /** The applied migrations this package lacks, refused unless allowed; by name only (preflight has no checksums). */
-export function missingFrom(applied: readonly string[], migrations: ReadonlyArray<{ name: string }>, options: MigrationOptions = {}): string[] {
+export function missingFrom(
+  applied: readonly string[],
+  migrations: ReadonlyArray<{ name: string }>,
+  options: MigrationOptions = {},
+): string[] {
   const inPackage = new Set(migrations.map((m) => m.name));
   const missing = applied.filter((name) => !inPackage.has(name)).sort(byteOrder);
   if (missing.length > 0 && options.allowMissing !== true) throw missingFromPackage(missing);

@@ -11,7 +11,6 @@ import { makeTemporaryReadOnly } from './postgres/read-only.js';
 import { createRestorePoint, dropRestorePoint, restoreFromRestorePoint } from './postgres/restore-point.js';
 import { withConnection } from './postgres/session.js';
 
-
 export interface PostgresEngineOptions {
   /** Where pg_dump and pg_restore live, e.g. /usr/lib/postgresql/15/bin. */
   binDir: string;
@@ -46,8 +45,10 @@ export function createPostgresEngine(options: PostgresEngineOptions): DatabaseEn
     stopFollowing: (db, heartbeat, stopOptions = {}) =>
       guarded(db, 'cannot stop the temporary copy following the original', (names) => stopFollowing(db, names, heartbeat, stopOptions)),
     makeTemporaryReadOnly: (db) => guarded(db, 'cannot make the temporary copy read-only', (names) => makeTemporaryReadOnly(db, names)),
-    createRestorePoint: (db, heartbeat) => guarded(db, 'cannot create the restore point', (names) => createRestorePoint(db, names, heartbeat)),
-    restoreFromRestorePoint: (db, heartbeat) => guarded(db, 'cannot restore the restore point', (names) => restoreFromRestorePoint(db, names, heartbeat)),
+    createRestorePoint: (db, heartbeat) =>
+      guarded(db, 'cannot create the restore point', (names) => createRestorePoint(db, names, heartbeat)),
+    restoreFromRestorePoint: (db, heartbeat) =>
+      guarded(db, 'cannot restore the restore point', (names) => restoreFromRestorePoint(db, names, heartbeat)),
     dropRestorePoint: (db) => guarded(db, 'cannot drop the restore point', (names) => dropRestorePoint(db, names)),
     applyMigrations: (db, migrations, heartbeat, options) =>
       guarded(db, 'cannot apply migrations', async (names) => {

@@ -13,7 +13,6 @@ import { makeTemporaryReadOnly } from './sqlserver/read-only.js';
 import { createRestorePoint, dropRestorePoint, restoreFromRestorePoint } from './sqlserver/restore-point.js';
 import type { Connector } from './sqlserver/session.js';
 
-
 /** Why a SQL Server copy does not follow its original (docs/data-safety.md has the design). */
 const SNAPSHOT_ONLY = 'SQL Server copies are snapshots as of the copy: following the original is not supported on SQL Server yet';
 
@@ -64,7 +63,8 @@ export function createSqlServerEngine(options: SqlServerEngineOptions = {}): Dat
     stopFollowing: async () => ({ wasFollowing: false, caughtUp: false, waitedMs: 0, lagBytes: 0, sequencesSynced: 0 }),
     makeTemporaryReadOnly: (db) => guarded(db, 'cannot make the temporary copy read-only', makeTemporaryReadOnly),
     createRestorePoint: (db, heartbeat) => guarded(db, 'cannot create the restore point', (op) => createRestorePoint(op, heartbeat)),
-    restoreFromRestorePoint: (db, heartbeat) => guarded(db, 'cannot restore the restore point', (op) => restoreFromRestorePoint(op, heartbeat)),
+    restoreFromRestorePoint: (db, heartbeat) =>
+      guarded(db, 'cannot restore the restore point', (op) => restoreFromRestorePoint(op, heartbeat)),
     dropRestorePoint: (db) => guarded(db, 'cannot drop the restore point', dropRestorePoint),
     applyMigrations: (db, migrations, heartbeat, options) =>
       guarded(db, 'cannot apply migrations', (op) =>

@@ -5,7 +5,10 @@ export function createLogger(name: string) {
   return pino({
     name,
     level: process.env.CUTOVER_LOG_LEVEL ?? 'info',
-    redact: { paths: ['*.connectionString', '*.password', '*.token', '*.authorization', 'connectionString', 'password', 'token', 'authorization'], censor: '***' },
+    redact: {
+      paths: ['*.connectionString', '*.password', '*.token', '*.authorization', 'connectionString', 'password', 'token', 'authorization'],
+      censor: '***',
+    },
   });
 }
 

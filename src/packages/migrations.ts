@@ -34,7 +34,9 @@ export async function checkMigrationsFolder(root: string, folder: string, declar
     const where = `${checked.path}/${entry.name}`;
     if (!entry.isFile()) throw invalid(`migration "${where}": only .sql files belong in the migrations folder, not folders`);
     if (!MIGRATION_FILE_PATTERN.test(entry.name)) {
-      throw invalid(`migration "${where}": file name must match ${String(MIGRATION_FILE_PATTERN)} (letters, digits, ".", "_", "-", ending in .sql)`);
+      throw invalid(
+        `migration "${where}": file name must match ${String(MIGRATION_FILE_PATTERN)} (letters, digits, ".", "_", "-", ending in .sql)`,
+      );
     }
     try {
       strictUtf8.decode(await readFile(join(dir, entry.name)));

@@ -55,7 +55,10 @@ export function parseManifest(text: string): ParsedManifest {
   try {
     data = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
-    throw new PackageError('invalid-manifest', `${MANIFEST_FILE}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new PackageError(
+      'invalid-manifest',
+      `${MANIFEST_FILE}: not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   const result = manifestSchema.safeParse(data);
   if (!result.success) {

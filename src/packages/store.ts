@@ -159,6 +159,7 @@ export function createPackageStore(dir: string, options: PackageStoreOptions = {
     importPackage,
     getPackage,
     listPackages,
-    readMigrations: async (pkg, engine) => readMigrationFiles(pkg.dir, engine ? await migrationsFolderFor(pkg.dir, pkg.manifest.migrations, engine) : pkg.manifest.migrations),
+    readMigrations: async (pkg, engine) =>
+      readMigrationFiles(pkg.dir, engine ? await migrationsFolderFor(pkg.dir, pkg.manifest.migrations, engine) : pkg.manifest.migrations),
   };
 }

@@ -18,7 +18,9 @@ async function wrappedFolderHint(root: string): Promise<string> {
   const entries = await readdir(root, { withFileTypes: true });
   const only = entries.length === 1 ? entries[0] : undefined;
   if (!only?.isDirectory()) return '';
-  return (await exists(join(root, only.name, MANIFEST_FILE))) ? ` (it is inside the folder "${only.name}/": pack the folder's contents, not the folder)` : '';
+  return (await exists(join(root, only.name, MANIFEST_FILE)))
+    ? ` (it is inside the folder "${only.name}/": pack the folder's contents, not the folder)`
+    : '';
 }
 
 /** Checks a staged package: its manifest and its migrations. Returns the manifest with defaults applied. */

@@ -20,14 +20,18 @@ export interface SlackActivityDeps {
 
 /** Errors that retrying cannot fix: the token, the channel or the app's scopes. */
 const misconfigurations: Record<string, (what: { tokenEnv: string; channel: string; environment: string }) => string> = {
-  invalid_auth: ({ tokenEnv }) => `Slack refused the bot token in ${tokenEnv} (invalid_auth): set it to the app's Bot User OAuth Token (xoxb-...)`,
+  invalid_auth: ({ tokenEnv }) =>
+    `Slack refused the bot token in ${tokenEnv} (invalid_auth): set it to the app's Bot User OAuth Token (xoxb-...)`,
   not_authed: ({ tokenEnv }) => `Slack received no bot token (not_authed): set ${tokenEnv}`,
   account_inactive: ({ tokenEnv }) => `the Slack bot token in ${tokenEnv} belongs to a deactivated app or user (account_inactive)`,
   token_revoked: ({ tokenEnv }) => `the Slack bot token in ${tokenEnv} was revoked (token_revoked): reinstall the app and update the token`,
   missing_scope: () => 'the Slack app lacks a scope (missing_scope): it needs chat:write and commands',
-  channel_not_found: ({ channel, environment }) => `Slack has no channel ${channel} the bot can see (channel_not_found): check environments.${environment}.slack.channel`,
-  not_in_channel: ({ channel }) => `the Slack bot is not a member of channel ${channel} (not_in_channel): invite it with /invite in that channel`,
-  is_archived: ({ channel, environment }) => `Slack channel ${channel} is archived (is_archived): unarchive it or change environments.${environment}.slack.channel`,
+  channel_not_found: ({ channel, environment }) =>
+    `Slack has no channel ${channel} the bot can see (channel_not_found): check environments.${environment}.slack.channel`,
+  not_in_channel: ({ channel }) =>
+    `the Slack bot is not a member of channel ${channel} (not_in_channel): invite it with /invite in that channel`,
+  is_archived: ({ channel, environment }) =>
+    `Slack channel ${channel} is archived (is_archived): unarchive it or change environments.${environment}.slack.channel`,
 };
 
 function isPlatformError(error: unknown): error is WebAPIPlatformError {
@@ -49,7 +53,13 @@ export function createSlackActivities({ config, env = process.env, webClient }: 
   const makeClient =
     webClient ??
     ((token: string): SlackWebClient =>
-      new WebClient(token, { slackApiUrl: slack?.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 10_000, logLevel: LogLevel.ERROR }));
+      new WebClient(token, {
+        slackApiUrl: slack?.apiUrl,
+        retryConfig: { retries: 0 },
+        rejectRateLimitedCalls: true,
+        timeout: 10_000,
+        logLevel: LogLevel.ERROR,
+      }));
 
   return {
     /** Posts or updates the environment's Slack message; null when Slack is not configured for it. */
@@ -60,7 +70,10 @@ export function createSlackActivities({ config, env = process.env, webClient }: 
       const channel = environment.slack.channel;
       const token = env[slack.botTokenEnv];
       if (!token) {
-        throw ApplicationFailure.nonRetryable(`Slack is configured for environment ${status.environment} but ${slack.botTokenEnv} (the bot token) is not set for the worker`, slackMisconfigured);
+        throw ApplicationFailure.nonRetryable(
+          `Slack is configured for environment ${status.environment} but ${slack.botTokenEnv} (the bot token) is not set for the worker`,
+          slackMisconfigured,
+        );
       }
       const client = makeClient(token);
       const context = { tokenEnv: slack.botTokenEnv, channel, environment: status.environment };
@@ -74,7 +87,9 @@ export function createSlackActivities({ config, env = process.env, webClient }: 
       }
 
       async function post(message: SlackMessage, threadTs?: string): Promise<SlackMessageRef> {
-        const answer = await call('chat.postMessage', () => client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, thread_ts: threadTs, unfurl_links: false }));
+        const answer = await call('chat.postMessage', () =>
+          client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, thread_ts: threadTs, unfurl_links: false }),
+        );
         return { channel: answer.channel ?? channel, ts: answer.ts ?? '' };
       }
 

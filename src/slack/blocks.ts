@@ -10,7 +10,13 @@ interface ButtonElement {
   text: { type: 'plain_text'; text: string };
   value: string;
   style?: 'primary' | 'danger';
-  confirm?: { title: { type: 'plain_text'; text: string }; text: Text; confirm: { type: 'plain_text'; text: string }; deny: { type: 'plain_text'; text: string }; style?: 'danger' };
+  confirm?: {
+    title: { type: 'plain_text'; text: string };
+    text: Text;
+    confirm: { type: 'plain_text'; text: string };
+    deny: { type: 'plain_text'; text: string };
+    style?: 'danger';
+  };
 }
 export type SlackBlock =
   | { type: 'header'; text: { type: 'plain_text'; text: string; emoji?: boolean } }
@@ -90,7 +96,9 @@ export function decisionButtons(deploymentId: string): SlackBlock {
         // Restoring the database throws away every write made since the restore point: ask twice.
         confirm: {
           title: plain('Reset with database?'),
-          text: md('The previous version goes back and the database is restored to the restore point taken before the migrations. *Writes made since then are lost.*'),
+          text: md(
+            'The previous version goes back and the database is restored to the restore point taken before the migrations. *Writes made since then are lost.*',
+          ),
           confirm: plain('Reset code and database'),
           deny: plain('Cancel'),
           style: 'danger',
@@ -100,7 +108,11 @@ export function decisionButtons(deploymentId: string): SlackBlock {
   };
 }
 
-export function awaitingVerificationMessage(status: DeploymentStatus, previewUrls: Record<string, string>, approvers: string[]): SlackMessage {
+export function awaitingVerificationMessage(
+  status: DeploymentStatus,
+  previewUrls: Record<string, string>,
+  approvers: string[],
+): SlackMessage {
   const id = status.deploymentId;
   return {
     text: `Deployment ${id} of ${status.package.version} to ${status.environment} awaits verification`,
@@ -129,7 +141,9 @@ export function reminderMessage(status: DeploymentStatus, resetAt: string | null
     blocks: [
       {
         type: 'section',
-        text: md(`:hourglass_flowing_sand: Deployment \`${escapeMrkdwn(status.deploymentId)}\` still awaits verification since ${slackDate(since)}: *Complete* or *Reset* above.${deadline}`),
+        text: md(
+          `:hourglass_flowing_sand: Deployment \`${escapeMrkdwn(status.deploymentId)}\` still awaits verification since ${slackDate(since)}: *Complete* or *Reset* above.${deadline}`,
+        ),
       },
     ],
   };
@@ -138,7 +152,8 @@ export function reminderMessage(status: DeploymentStatus, resetAt: string | null
 function outcomeLine(status: DeploymentStatus, event: OutcomeEvent): string {
   const by = formatRequester(status.decision?.requestedBy);
   const reason = status.decision?.reason ? escapeMrkdwn(status.decision.reason) : null;
-  if (event === 'completed') return `:white_check_mark: *Completed*${by ? ` by ${by}` : ''}: public traffic is on ${escapeMrkdwn(status.package.version)}.`;
+  if (event === 'completed')
+    return `:white_check_mark: *Completed*${by ? ` by ${by}` : ''}: public traffic is on ${escapeMrkdwn(status.package.version)}.`;
   if (event === 'reset') {
     const what = status.decision?.rollbackDatabase ? 'code and database rolled back' : 'code rolled back, database kept';
     const who = by ? ` by ${by}` : reason ? ` automatically (${reason})` : '';
@@ -153,13 +168,21 @@ function outcomeLine(status: DeploymentStatus, event: OutcomeEvent): string {
   ].join('\n');
 }
 
-const outcomeTitles: Record<OutcomeEvent, string> = { completed: 'Deployment completed', reset: 'Deployment reset', failed: 'Deployment failed' };
+const outcomeTitles: Record<OutcomeEvent, string> = {
+  completed: 'Deployment completed',
+  reset: 'Deployment reset',
+  failed: 'Deployment failed',
+};
 
 /** Replaces the awaiting-verification message: the buttons go, the outcome and who decided stay. */
 export function outcomeMessage(status: DeploymentStatus, event: OutcomeEvent): SlackMessage {
   const text = outcomeLine(status, event);
   return {
     text: `${outcomeTitles[event]}: ${status.deploymentId} (${status.environment})`,
-    blocks: [{ type: 'header', text: plain(`${outcomeTitles[event]}: ${status.environment}`) }, facts(status), { type: 'section', text: md(text) }],
+    blocks: [
+      { type: 'header', text: plain(`${outcomeTitles[event]}: ${status.environment}`) },
+      facts(status),
+      { type: 'section', text: md(text) },
+    ],
   };
 }

@@ -47,7 +47,8 @@ export function createSlackInbound({ config, deployments }: SlackInboundDeps) {
   function refuseDecision(environment: string, userId: string, decision: SlackDecision): SlackReply | null {
     const slack = config.environments[environment]?.slack;
     if (!slack) return reply(`Slack approvals are not enabled for environment ${environment}.`);
-    if (!slack.approvers.includes(userId)) return reply(`Only the approvers of ${environment} can ${decision.action} a deployment; nothing was changed.`);
+    if (!slack.approvers.includes(userId))
+      return reply(`Only the approvers of ${environment} can ${decision.action} a deployment; nothing was changed.`);
     return null;
   }
 
@@ -112,14 +113,18 @@ export function createSlackInbound({ config, deployments }: SlackInboundDeps) {
         return reply(`\`/cutover ${verb}\` takes a deployment id, not an environment: ${hint}. ${commandUsage}`);
       }
       if (!deploymentIdPattern.test(subject)) return reply(commandUsage);
-      const decision: SlackDecision = verb === 'complete' ? { action: 'complete' } : { action: 'reset', rollbackDatabase: extra !== undefined };
+      const decision: SlackDecision =
+        verb === 'complete' ? { action: 'complete' } : { action: 'reset', rollbackDatabase: extra !== undefined };
       return decide(subject, input.userId, decision, input.triggerId);
     },
   };
 }
 
 export function statusLine(status: DeploymentStatus): string {
-  const actions = status.actions.length > 0 ? `Available now: ${status.actions.map((a) => (a === 'complete' ? 'Complete' : 'Reset')).join(', ')}.` : 'No action is available now.';
+  const actions =
+    status.actions.length > 0
+      ? `Available now: ${status.actions.map((a) => (a === 'complete' ? 'Complete' : 'Reset')).join(', ')}.`
+      : 'No action is available now.';
   const previous = status.previousPackage ? ` (previous: ${status.previousPackage.version})` : '';
   return `Deployment \`${status.deploymentId}\` of ${status.package.name} ${status.package.version}${previous} to ${status.environment}, mode ${status.mode}, is *${status.phase}*. ${actions}`;
 }

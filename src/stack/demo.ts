@@ -38,7 +38,9 @@ async function waitForPhase(apiUrl: string, id: string, phases: string[]): Promi
     }
     if (status.phase === 'failed') {
       const log = await fetch(`${apiUrl}/v1/deployments/${id}/log`).then((r) => r.text());
-      throw new Error(`deployment ${id} failed (${status.failure?.class}): ${status.failure?.message}\n${status.failure?.remediation}\n\n${log}`);
+      throw new Error(
+        `deployment ${id} failed (${status.failure?.class}): ${status.failure?.message}\n${status.failure?.remediation}\n\n${log}`,
+      );
     }
     if (phases.includes(status.phase)) return status;
     await new Promise((r) => setTimeout(r, 500));
@@ -55,7 +57,11 @@ async function deploy(apiUrl: string, environment: string, pkg: string, mode: st
 export async function runDemo({ apiUrl, config, temporalUi }: { apiUrl: string; config: LoadedConfig; temporalUi: string }) {
   const environment = 'demo';
   if (!config.environments[environment]) throw new Error('the demo needs the environment "demo" of cutover.yaml');
-  const env = await api<{ livePackage: { version: string } | null; runningDeployment: string | null }>(apiUrl, 'GET', `/v1/environments/${environment}`);
+  const env = await api<{ livePackage: { version: string } | null; runningDeployment: string | null }>(
+    apiUrl,
+    'GET',
+    `/v1/environments/${environment}`,
+  );
   if (env.runningDeployment) {
     console.log(`The demo environment already has a deployment in progress: ${env.runningDeployment}`);
     return printNext(apiUrl, await api<Status>(apiUrl, 'GET', `/v1/deployments/${env.runningDeployment}`), temporalUi);
@@ -68,7 +74,11 @@ export async function runDemo({ apiUrl, config, temporalUi }: { apiUrl: string; 
     await api(apiUrl, 'POST', `/v1/deployments/${v1}/complete`, { requestedBy: 'demo' });
     await waitForPhase(apiUrl, v1, ['completed']);
     const site = config.environments[environment]!.sites[0]!;
-    await fetch(`http://127.0.0.1:${site.publicPort}/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body: 'Written while v1 was live' }) });
+    await fetch(`http://127.0.0.1:${site.publicPort}/notes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ body: 'Written while v1 was live' }),
+    });
   }
   console.log('\nDeploying demo-app v2 in readonly mode (adds a column through a migration)');
   const v2 = await deploy(apiUrl, environment, demoPackage('v2'), 'readonly');
@@ -78,14 +88,20 @@ export async function runDemo({ apiUrl, config, temporalUi }: { apiUrl: string; 
 function printNext(apiUrl: string, status: Status, temporalUi: string) {
   const id = status.deploymentId;
   console.log(`\nDeployment ${id} is ${status.phase}.`);
-  for (const [site, url] of Object.entries(status.links.publics)) console.log(`  public  ${site}: ${url}   (the clone, read-only: writes answer 503)`);
-  for (const [site, url] of Object.entries(status.links.previews)) console.log(`  preview ${site}: ${url}   (the new version on the migrated database)`);
+  for (const [site, url] of Object.entries(status.links.publics))
+    console.log(`  public  ${site}: ${url}   (the clone, read-only: writes answer 503)`);
+  for (const [site, url] of Object.entries(status.links.previews))
+    console.log(`  preview ${site}: ${url}   (the new version on the migrated database)`);
   console.log(`  API:             ${apiUrl}/v1/deployments/${id}`);
   console.log(`  Temporal Web UI: ${status.links.temporalUi || temporalUi}`);
   console.log('\nThen decide:');
   console.log(`  curl -X POST ${apiUrl}/v1/deployments/${id}/complete`);
-  console.log(`  curl -X POST -H 'content-type: application/json' -d '{"rollbackDatabase":false}' ${apiUrl}/v1/deployments/${id}/reset   # code only`);
-  console.log(`  curl -X POST -H 'content-type: application/json' -d '{"rollbackDatabase":true}' ${apiUrl}/v1/deployments/${id}/reset    # code and database`);
+  console.log(
+    `  curl -X POST -H 'content-type: application/json' -d '{"rollbackDatabase":false}' ${apiUrl}/v1/deployments/${id}/reset   # code only`,
+  );
+  console.log(
+    `  curl -X POST -H 'content-type: application/json' -d '{"rollbackDatabase":true}' ${apiUrl}/v1/deployments/${id}/reset    # code and database`,
+  );
   console.log(`  temporal workflow update execute --workflow-id ${id} --name complete --input '{}'`);
   console.log(`  curl ${apiUrl}/v1/deployments/${id}/log`);
 }

@@ -86,6 +86,7 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  const tail = log && existsSync(log) ? `\n--- last lines of ${log} ---\n${readFileSync(log, 'utf8').split('\n').slice(-20).join('\n')}` : '';
+  const tail =
+    log && existsSync(log) ? `\n--- last lines of ${log} ---\n${readFileSync(log, 'utf8').split('\n').slice(-20).join('\n')}` : '';
   throw new Error(`${what} did not become ready within ${Math.round(timeoutMs / 1000)} s${tail}`);
 }

@@ -33,11 +33,14 @@ async function reachable(url: string): Promise<boolean> {
 
 /** Databases whose connection variable is unset get a local PostgreSQL cluster under the state dir. */
 async function provideLocalDatabases(config: LoadedConfig, env: NodeJS.ProcessEnv): Promise<string[]> {
-  const missing = Object.values(config.environments).flatMap((e) => e.databases).filter((db) => !env[db.connectionEnv]);
+  const missing = Object.values(config.environments)
+    .flatMap((e) => e.databases)
+    .filter((db) => !env[db.connectionEnv]);
   if (missing.length === 0) return [];
   const notes: string[] = [];
   const unsupported = missing.filter((db) => db.engine !== 'postgres');
-  if (unsupported.length) throw new Error(`set ${unsupported.map((d) => d.connectionEnv).join(', ')}: Cutover only provides local PostgreSQL databases`);
+  if (unsupported.length)
+    throw new Error(`set ${unsupported.map((d) => d.connectionEnv).join(', ')}: Cutover only provides local PostgreSQL databases`);
   // Only our own cluster is reused (known by its pid file), never whatever else answers on a port.
   const dataDir = join(config.stateDir, 'postgres');
   const portFile = join(dataDir, 'port');
@@ -85,7 +88,14 @@ export async function startStack(config: LoadedConfig) {
   if (!(await temporalUp().catch(() => false))) {
     if (!isLocalDevServer(temporal)) await explained(temporal, () => client.workflowService.getSystemInfo({}));
     if (!runningPid(config.stateDir, 'temporal')) {
-      const child = startDevServer({ dataDir: join(config.stateDir, 'temporal'), port: temporalPort, uiPort: config.temporal.uiPort, namespace: temporal.namespace, ip: temporalHost, detached: true });
+      const child = startDevServer({
+        dataDir: join(config.stateDir, 'temporal'),
+        port: temporalPort,
+        uiPort: config.temporal.uiPort,
+        namespace: temporal.namespace,
+        ip: temporalHost,
+        detached: true,
+      });
       writeFileSync(join(config.stateDir, 'run', 'temporal.pid'), String(child.pid));
       started.push({ name: 'temporal', pid: child.pid!, log: join(config.stateDir, 'temporal', 'temporal.log'), reused: false });
     }
@@ -125,7 +135,12 @@ export async function startStack(config: LoadedConfig) {
     }
   }
   await waitFor('the API', () => reachable(`${apiUrl}/health`), 60_000, logFile(config.stateDir, 'api'));
-  await waitFor('the worker and host agent', async () => (await pollers(client, temporal.namespace, config.temporal.taskQueue)) > 0, 90_000, logFile(config.stateDir, 'worker'));
+  await waitFor(
+    'the worker and host agent',
+    async () => (await pollers(client, temporal.namespace, config.temporal.taskQueue)) > 0,
+    90_000,
+    logFile(config.stateDir, 'worker'),
+  );
 
   await connection.close();
   return { apiUrl, started, notes, temporal, temporalUi: `http://${temporalHost}:${config.temporal.uiPort}` };

@@ -24,12 +24,20 @@ const order = (name: string) =>
 
 const pidNames = (stateDir: string): string[] => {
   const runDir = join(stateDir, 'run');
-  return existsSync(runDir) ? readdirSync(runDir).filter((f) => f.endsWith('.pid')).map((f) => f.slice(0, -'.pid'.length)) : [];
+  return existsSync(runDir)
+    ? readdirSync(runDir)
+        .filter((f) => f.endsWith('.pid'))
+        .map((f) => f.slice(0, -'.pid'.length))
+    : [];
 };
 
 const slotDirs = (stateDir: string): string[] => {
   const hostsDir = join(stateDir, 'hosts');
-  return existsSync(hostsDir) ? readdirSync(hostsDir).map((host) => join(hostsDir, host, 'slots')).filter((dir) => existsSync(dir)) : [];
+  return existsSync(hostsDir)
+    ? readdirSync(hostsDir)
+        .map((host) => join(hostsDir, host, 'slots'))
+        .filter((dir) => existsSync(dir))
+    : [];
 };
 
 async function gone(slot: SlotRecord, timeoutMs: number): Promise<boolean> {
@@ -95,7 +103,9 @@ function candidates(explicit: string | undefined): { stacks: Candidate[]; notes:
     const { stateDir } = loadConfig(defaultFile);
     if (!stacks.some((stack) => stack.stateDir === stateDir)) stacks.push({ config: defaultFile, stateDir, found: 'the default config' });
   } catch (error) {
-    const reason = existsSync(defaultFile) ? `the default config cannot be read: ${(error as Error).message}` : `there is no default config ${defaultFile}`;
+    const reason = existsSync(defaultFile)
+      ? `the default config cannot be read: ${(error as Error).message}`
+      : `there is no default config ${defaultFile}`;
     notes.push(reason);
   }
   return { stacks, notes };

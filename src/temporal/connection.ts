@@ -78,7 +78,13 @@ function messageChain(error: unknown): string {
     if (text && !parts.some((p) => p.includes(text))) parts.push(text);
   }
   // grpc-js ends its messages with an empty "Resolution note" and OpenSSL's with a newline.
-  return parts.join(': ').replace(/\s*Resolution note: *\.?/g, '').replace(/\s+/g, ' ').trim() || 'unknown error';
+  return (
+    parts
+      .join(': ')
+      .replace(/\s*Resolution note: *\.?/g, '')
+      .replace(/\s+/g, ' ')
+      .trim() || 'unknown error'
+  );
 }
 
 const clientCertSettings =

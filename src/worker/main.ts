@@ -24,7 +24,12 @@ export interface CutoverWorker {
   shutdown(): Promise<void>;
 }
 
-export async function startWorker(options: { config: LoadedConfig; connection?: NativeConnection; taskQueue?: string; env?: NodeJS.ProcessEnv }): Promise<CutoverWorker> {
+export async function startWorker(options: {
+  config: LoadedConfig;
+  connection?: NativeConnection;
+  taskQueue?: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<CutoverWorker> {
   const { config } = options;
   const temporal = resolveTemporalSettings(config.temporal, options.env ?? process.env);
   const connection = options.connection ?? (await connectWorkerConnection(temporal));
@@ -59,7 +64,10 @@ async function main() {
   const log = createLogger('cutover-worker');
   const config = loadConfig(process.argv.find((a, i) => process.argv[i - 1] === '--config'));
   const w = await startWorker({ config });
-  log.info({ taskQueue: config.temporal.taskQueue, temporal: w.temporal, workflows: w.workflows }, `worker started: Temporal at ${w.temporal.describe()}`);
+  log.info(
+    { taskQueue: config.temporal.taskQueue, temporal: w.temporal, workflows: w.workflows },
+    `worker started: Temporal at ${w.temporal.describe()}`,
+  );
   for (const note of w.temporal.target.notes) log.warn(note);
   onShutdownSignal(async () => {
     log.info('worker shutting down');

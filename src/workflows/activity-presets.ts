@@ -36,7 +36,12 @@ export function activityPresets(plan: EnvironmentPlan) {
       heartbeatTimeout: heartbeatMs,
       retry: { ...retry, initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 8 },
     }),
-    host: proxyActivities<HostActivities>({ taskQueue: plan.hostTaskQueue, startToCloseTimeout: stepMs, heartbeatTimeout: heartbeatMs, retry }),
+    host: proxyActivities<HostActivities>({
+      taskQueue: plan.hostTaskQueue,
+      startToCloseTimeout: stepMs,
+      heartbeatTimeout: heartbeatMs,
+      retry,
+    }),
     warmup: proxyActivities<HostActivities>({
       taskQueue: plan.hostTaskQueue,
       startToCloseTimeout: '10 minutes',

@@ -27,19 +27,28 @@ export function handleMessages(record: DeploymentRecord): void {
       if (refusal) throw ApplicationFailure.create({ type: refusals.alreadyApproved, message: refusal, nonRetryable: true });
     },
   });
-  setHandler(resetUpdate, (req) => decide(record, { action: 'reset', rollbackDatabase: req.rollbackDatabase, requestedBy: req.requestedBy, reason: req.reason }), {
-    validator: (req) => {
-      if (typeof req?.rollbackDatabase !== 'boolean') throw new Error('rollbackDatabase must be true or false');
-      refuseUnless(record, 'reset');
+  setHandler(
+    resetUpdate,
+    (req) => decide(record, { action: 'reset', rollbackDatabase: req.rollbackDatabase, requestedBy: req.requestedBy, reason: req.reason }),
+    {
+      validator: (req) => {
+        if (typeof req?.rollbackDatabase !== 'boolean') throw new Error('rollbackDatabase must be true or false');
+        refuseUnless(record, 'reset');
+      },
     },
-  });
+  );
   setHandler(completeSignal, (opts) => {
     const refusal = record.actions().includes('complete') ? approvalRefusal(record, opts) : notAvailable(record, 'complete');
     if (refusal) record.log(`Ignored a Complete signal: ${refusal}`, 'warn');
     else approve(record, opts);
   });
   setHandler(resetSignal, (req) => {
-    const decision: Decision = { action: 'reset', rollbackDatabase: req?.rollbackDatabase === true, requestedBy: req?.requestedBy, reason: req?.reason };
+    const decision: Decision = {
+      action: 'reset',
+      rollbackDatabase: req?.rollbackDatabase === true,
+      requestedBy: req?.requestedBy,
+      reason: req?.reason,
+    };
     if (record.actions().includes('reset')) decide(record, decision);
     else record.log(`Ignored a Reset signal: ${notAvailable(record, 'reset')}`, 'warn');
   });
@@ -49,7 +58,8 @@ export function handleMessages(record: DeploymentRecord): void {
 }
 
 function notAvailable(record: DeploymentRecord, action: Action): string {
-  if (record.decision) return `the deployment is already being ${record.decision.action === 'complete' ? 'completed' : 'reset'} (current state: ${record.phase})`;
+  if (record.decision)
+    return `the deployment is already being ${record.decision.action === 'complete' ? 'completed' : 'reset'} (current state: ${record.phase})`;
   return `${action === 'complete' ? 'Complete' : 'Reset'} is not available while the deployment is ${record.phase}`;
 }
 
@@ -91,7 +101,14 @@ function approve(record: DeploymentRecord, opts: CompleteRequest | undefined): D
 
 function decide(record: DeploymentRecord, decision: Decision): DeploymentStatus {
   record.decision = { ...decision, at: record.at() };
-  const what = decision.action === 'complete' ? 'Complete' : decision.rollbackDatabase ? 'Reset (roll back code and database)' : 'Reset (roll back code only)';
-  record.log(`${what} requested${decision.requestedBy ? ` by ${decision.requestedBy}` : ''}${decision.reason ? `: ${decision.reason}` : ''}`);
+  const what =
+    decision.action === 'complete'
+      ? 'Complete'
+      : decision.rollbackDatabase
+        ? 'Reset (roll back code and database)'
+        : 'Reset (roll back code only)';
+  record.log(
+    `${what} requested${decision.requestedBy ? ` by ${decision.requestedBy}` : ''}${decision.reason ? `: ${decision.reason}` : ''}`,
+  );
   return record.status();
 }

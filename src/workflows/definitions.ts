@@ -36,14 +36,7 @@ export const siteRoles = ['zdd', 'maintenance-page'] as const;
 export type SiteRole = (typeof siteRoles)[number];
 
 export type SiteState =
-  | 'live'
-  | 'entering-maintenance'
-  | 'in-maintenance'
-  | 'upgrading'
-  | 'preview'
-  | 'going-live'
-  | 'rolling-back'
-  | 'failed';
+  'live' | 'entering-maintenance' | 'in-maintenance' | 'upgrading' | 'preview' | 'going-live' | 'rolling-back' | 'failed';
 
 export interface SiteStatus {
   name: string;

@@ -5,7 +5,17 @@
 import type { RouteTarget, ServedPackage, SitePlan } from '../activities/contract.js';
 import { failureClasses, type ClassifiedFailure } from '../failures.js';
 import { terminalPhases } from './definitions.js';
-import type { Action, Approval, Decision, DeploymentRequest, DeploymentStatus, LogLine, Phase, PhaseTiming, SiteStatus } from './definitions.js';
+import type {
+  Action,
+  Approval,
+  Decision,
+  DeploymentRequest,
+  DeploymentStatus,
+  LogLine,
+  Phase,
+  PhaseTiming,
+  SiteStatus,
+} from './definitions.js';
 import type { SlackMessageRef } from '../slack/contract.js';
 
 export type SlotRoute = Extract<RouteTarget, { kind: 'slot' }>;
@@ -73,7 +83,13 @@ export class DeploymentRecord {
 
   trackSite(plan: SitePlan, serving: string | null, liveClone: SlotRoute | null) {
     const inMaintenance = serving === 'maintenance-page' || liveClone !== null;
-    const status: SiteStatus = { name: plan.name, role: plan.role, state: inMaintenance ? 'in-maintenance' : 'live', serving, previewSlot: null };
+    const status: SiteStatus = {
+      name: plan.name,
+      role: plan.role,
+      state: inMaintenance ? 'in-maintenance' : 'live',
+      serving,
+      previewSlot: null,
+    };
     this.siteProgress.set(plan.name, { plan, status, inMaintenance, cloneSlot: liveClone, preview: null });
   }
 
@@ -94,7 +110,10 @@ export class DeploymentRecord {
   fail(failure: ClassifiedFailure) {
     this.failure = failure;
     this.enter('failed');
-    this.log(`Deployment failed${failure.site ? ` on site ${failure.site}` : ''}: ${failureClasses[failure.class].title}: ${failure.message}`, 'error');
+    this.log(
+      `Deployment failed${failure.site ? ` on site ${failure.site}` : ''}: ${failureClasses[failure.class].title}: ${failure.message}`,
+      'error',
+    );
     this.log(`What to do: ${failure.remediation}`, 'error');
   }
 

@@ -26,7 +26,10 @@ let forbiddenSha: string;
 const agents: Array<{ agent: HostAgent; running: Promise<void> }> = [];
 const children: ChildProcess[] = [];
 
-async function call<K extends keyof HostActivities>(activity: K, input: Parameters<HostActivities[K]>[0]): Promise<Awaited<ReturnType<HostActivities[K]>>> {
+async function call<K extends keyof HostActivities>(
+  activity: K,
+  input: Parameters<HostActivities[K]>[0],
+): Promise<Awaited<ReturnType<HostActivities[K]>>> {
   const result = await client.workflow.execute(callHostActivity, {
     taskQueue: workflowQueue,
     workflowId: `agent-test-${id}-${activity}-${suffix()}`,
@@ -85,7 +88,11 @@ beforeAll(async () => {
   connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   clientConnection = await Connection.connect({ address: inject('temporalAddress') });
   client = new Client({ connection: clientConnection });
-  workflowWorker = await Worker.create({ connection, taskQueue: workflowQueue, workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)) });
+  workflowWorker = await Worker.create({
+    connection,
+    taskQueue: workflowQueue,
+    workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
+  });
   workflowsRunning = workflowWorker.run();
 });
 
@@ -94,7 +101,8 @@ afterAll(async () => {
   // Slots outlive agents by design: stop what the tests left, through an agent that runs.
   if (setup && connection && !agents.some((a) => a.agent.worker.getState() === 'RUNNING')) await startInProcessAgent();
   if (setup) {
-    for (const slot of await call('listSlots', { environment }).catch(() => [] as SlotInfo[])) await call('stopSlot', { slotId: slot.slotId, graceMs: 2000 });
+    for (const slot of await call('listSlots', { environment }).catch(() => [] as SlotInfo[]))
+      await call('stopSlot', { slotId: slot.slotId, graceMs: 2000 });
   }
   for (const { agent } of agents) agent.shutdown();
   await Promise.allSettled(agents.map((a) => a.running));

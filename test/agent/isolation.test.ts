@@ -31,8 +31,8 @@ const twoHosts = config(
   'slack: { signingSecretEnv: SLACK_SIGNING, botTokenEnv: SLACK_BOT }',
 );
 
-describe('the host agent\'s own environment', () => {
-  test('keeps its own host\'s application logins (the admin login where there is none) and drops every other secret', () => {
+describe("the host agent's own environment", () => {
+  test("keeps its own host's application logins (the admin login where there is none) and drops every other secret", () => {
     const env = {
       PATH: '/usr/bin',
       HOME: '/root',

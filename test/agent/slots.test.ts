@@ -97,11 +97,19 @@ beforeAll(async () => {
   ];
   for (const mode of modes) shas.set(mode, (await importTestPackage(setup.store, mode)).ref.sha256);
   demoSha = (await setup.store.importPackage(demoApp)).ref.sha256;
-  activities = createHostActivities({ config: setup.config, host: setup.host, store: setup.store, stateDir: setup.stateDir, cutoverRoot: process.cwd(), env: agentEnv });
+  activities = createHostActivities({
+    config: setup.config,
+    host: setup.host,
+    store: setup.store,
+    stateDir: setup.stateDir,
+    cutoverRoot: process.cwd(),
+    env: agentEnv,
+  });
 });
 
 afterAll(async () => {
-  for (const slot of activities ? await activities.listSlots({ environment }) : []) await activities.stopSlot({ slotId: slot.slotId, graceMs: 2000 });
+  for (const slot of activities ? await activities.listSlots({ environment }) : [])
+    await activities.stopSlot({ slotId: slot.slotId, graceMs: 2000 });
   await admin(async (c) => {
     for (const db of [dbName, `${dbName}__cutover_tmp`, otherDbName]) await c.query(`drop database if exists ${db} with (force)`);
     for (const role of [...Object.values(roles), ...Object.values(otherRoles)]) await c.query(`drop role if exists ${role}`);
@@ -111,7 +119,16 @@ afterAll(async () => {
 describe('startSlot / listSlots / stopSlot', () => {
   test('starts a slot that warms up, is listed running with its port, and stops', async () => {
     const slot = await activities.startSlot(spec('ok'));
-    expect(slot).toMatchObject({ slotId: slotIdFor(spec('ok')), environment, site: 'web', packageVersion: '1.0.0', databases: 'original', readOnly: false, state: 'running', exitCode: null });
+    expect(slot).toMatchObject({
+      slotId: slotIdFor(spec('ok')),
+      environment,
+      site: 'web',
+      packageVersion: '1.0.0',
+      databases: 'original',
+      readOnly: false,
+      state: 'running',
+      exitCode: null,
+    });
     expect(slot.slotId).toBe(`shop.web.${shas.get('ok')!.slice(0, 12)}.original`);
     const warm = await activities.warmUpSlot({ slotId: slot.slotId, path: '/healthz', timeoutMs: 10_000 });
     expect(warm.status).toBe(200);
@@ -159,7 +176,9 @@ describe('startSlot / listSlots / stopSlot', () => {
 
   test('an exited slot is listed with its exit code, and startSlot starts it again', async () => {
     const first = await activities.startSlot(spec('crash'));
-    await expect.poll(async () => (await activities.listSlots({ environment })).find((s) => s.slotId === first.slotId)?.state, { timeout: 5000 }).toBe('exited');
+    await expect
+      .poll(async () => (await activities.listSlots({ environment })).find((s) => s.slotId === first.slotId)?.state, { timeout: 5000 })
+      .toBe('exited');
     const exited = (await activities.listSlots({ environment })).find((s) => s.slotId === first.slotId)!;
     expect(exited).toMatchObject({ state: 'exited', exitCode: 3, pid: first.pid });
     const again = await activities.startSlot(spec('crash'));
@@ -182,7 +201,14 @@ describe('startSlot / listSlots / stopSlot', () => {
 
   test('a second agent over the same state dir re-adopts running slots', async () => {
     const slot = await activities.startSlot(spec('ok'));
-    const other = createHostActivities({ config: setup.config, host: setup.host, store: setup.store, stateDir: setup.stateDir, cutoverRoot: process.cwd(), env: agentEnv });
+    const other = createHostActivities({
+      config: setup.config,
+      host: setup.host,
+      store: setup.store,
+      stateDir: setup.stateDir,
+      cutoverRoot: process.cwd(),
+      env: agentEnv,
+    });
     expect((await other.listSlots({ environment })).find((s) => s.slotId === slot.slotId)).toEqual(slot);
     expect(await other.startSlot(spec('ok'))).toEqual(slot);
     expect(await other.stopSlot({ slotId: slot.slotId, graceMs: 1000 })).toEqual({ stopped: true });
@@ -190,32 +216,79 @@ describe('startSlot / listSlots / stopSlot', () => {
   });
 
   test('refuses what it cannot run, naming what is wrong', async () => {
-    expect(await failureOf(activities.startSlot(spec('ok', { environment: 'nope' })))).toMatchObject({ type: 'invalid-input', message: expect.stringContaining('Unknown environment "nope"') });
-    expect(await failureOf(activities.startSlot(spec('ok', { site: 'api' })))).toMatchObject({ type: 'invalid-input', message: expect.stringContaining('no site "api"') });
-    expect(await failureOf(activities.startSlot(spec('ok', { packageSha256: 'f'.repeat(64) })))).toMatchObject({ type: 'invalid-input', message: expect.stringContaining('import it first') });
-    expect(await failureOf(activities.warmUpSlot({ slotId: 'shop.web.000000000000.original', path: '/', timeoutMs: 1000 }))).toMatchObject({ type: 'invalid-input', nonRetryable: true });
-    const withoutSecret = createHostActivities({ config: setup.config, host: setup.host, store: setup.store, stateDir: setup.stateDir, cutoverRoot: process.cwd(), env: { PATH: process.env.PATH } });
+    expect(await failureOf(activities.startSlot(spec('ok', { environment: 'nope' })))).toMatchObject({
+      type: 'invalid-input',
+      message: expect.stringContaining('Unknown environment "nope"'),
+    });
+    expect(await failureOf(activities.startSlot(spec('ok', { site: 'api' })))).toMatchObject({
+      type: 'invalid-input',
+      message: expect.stringContaining('no site "api"'),
+    });
+    expect(await failureOf(activities.startSlot(spec('ok', { packageSha256: 'f'.repeat(64) })))).toMatchObject({
+      type: 'invalid-input',
+      message: expect.stringContaining('import it first'),
+    });
+    expect(await failureOf(activities.warmUpSlot({ slotId: 'shop.web.000000000000.original', path: '/', timeoutMs: 1000 }))).toMatchObject({
+      type: 'invalid-input',
+      nonRetryable: true,
+    });
+    const withoutSecret = createHostActivities({
+      config: setup.config,
+      host: setup.host,
+      store: setup.store,
+      stateDir: setup.stateDir,
+      cutoverRoot: process.cwd(),
+      env: { PATH: process.env.PATH },
+    });
     expect(await failureOf(withoutSecret.startSlot(spec('ok', { databases: 'temporary' })))).toMatchObject({
       type: 'invalid-input',
       message: expect.stringContaining(appDatabaseEnv),
     });
-    const missingCommand = await setup.store.importPackage(packageDir({ name: 'agent-test', version: '9.9.9', start: ['no-such-command-for-cutover'], warmupPath: '/' }));
-    expect(await failureOf(activities.startSlot({ ...spec('ok'), packageSha256: missingCommand.ref.sha256 }))).toMatchObject({ type: 'startup-error', message: expect.stringContaining('ENOENT') });
-    expect(await failureOf(activities.slotLogTail({ slotId: 'shop.web.000000000000.original', lines: -1 }))).toMatchObject({ type: 'invalid-input' });
-    const elsewhere = createHostActivities({ config: setup.config, host: 'other-host', store: setup.store, stateDir: setup.stateDir, cutoverRoot: process.cwd(), env: agentEnv });
-    expect(await failureOf(elsewhere.startSlot(spec('ok')))).toMatchObject({ type: 'invalid-input', message: expect.stringContaining(`runs on host ${setup.host}`) });
+    const missingCommand = await setup.store.importPackage(
+      packageDir({ name: 'agent-test', version: '9.9.9', start: ['no-such-command-for-cutover'], warmupPath: '/' }),
+    );
+    expect(await failureOf(activities.startSlot({ ...spec('ok'), packageSha256: missingCommand.ref.sha256 }))).toMatchObject({
+      type: 'startup-error',
+      message: expect.stringContaining('ENOENT'),
+    });
+    expect(await failureOf(activities.slotLogTail({ slotId: 'shop.web.000000000000.original', lines: -1 }))).toMatchObject({
+      type: 'invalid-input',
+    });
+    const elsewhere = createHostActivities({
+      config: setup.config,
+      host: 'other-host',
+      store: setup.store,
+      stateDir: setup.stateDir,
+      cutoverRoot: process.cwd(),
+      env: agentEnv,
+    });
+    expect(await failureOf(elsewhere.startSlot(spec('ok')))).toMatchObject({
+      type: 'invalid-input',
+      message: expect.stringContaining(`runs on host ${setup.host}`),
+    });
   });
 });
 
 describe('the demo app', () => {
   test('warms up on the original and on the read-only clone, which refuses writes clearly', async () => {
-    const original = await activities.startSlot({ environment, site: 'web', packageSha256: demoSha, databases: 'original', readOnly: false });
+    const original = await activities.startSlot({
+      environment,
+      site: 'web',
+      packageSha256: demoSha,
+      databases: 'original',
+      readOnly: false,
+    });
     const clone = await activities.startSlot({ environment, site: 'web', packageSha256: demoSha, databases: 'temporary', readOnly: true });
     for (const slot of [original, clone]) {
       expect(slot.packageVersion).toBe('1.0.0');
       expect((await activities.warmUpSlot({ slotId: slot.slotId, path: '/healthz', timeoutMs: 15_000 })).status).toBe(200);
     }
-    const post = (port: number) => fetch(`http://127.0.0.1:${port}/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body: 'hello' }) });
+    const post = (port: number) =>
+      fetch(`http://127.0.0.1:${port}/notes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ body: 'hello' }),
+      });
     expect((await post(original.port)).status).toBe(201);
     expect((await post(clone.port)).status).toBe(503);
     expect(await activities.slotLogTail({ slotId: clone.slotId, lines: 5 })).toContain('(read-only clone)');
@@ -239,7 +312,15 @@ describe('slot environment and secrets', () => {
     expect(new URL(env.DATABASE_URL!).username).toBe(roles.app);
     expect(env.HOME).toBe(slotHomeOf(setup.stateDir, setup.host, environment));
     expect(env.CUTOVER_DB_APP_URL).toBe(env.DATABASE_URL);
-    expect(env).toMatchObject({ CUTOVER_READONLY: '1', CUTOVER_SLOT: slot.slotId, CUTOVER_SITE: 'web', CUTOVER_ENVIRONMENT: environment, HOST: '127.0.0.1', PORT: String(slot.port), NODE_PATH: join(process.cwd(), 'node_modules') });
+    expect(env).toMatchObject({
+      CUTOVER_READONLY: '1',
+      CUTOVER_SLOT: slot.slotId,
+      CUTOVER_SITE: 'web',
+      CUTOVER_ENVIRONMENT: environment,
+      HOST: '127.0.0.1',
+      PORT: String(slot.port),
+      NODE_PATH: join(process.cwd(), 'node_modules'),
+    });
     // The slot really reaches the read-only copy (pg found through NODE_PATH).
     expect(JSON.parse((await get(slot.port, '/db')).text)).toEqual({ db: `${dbName}__cutover_tmp`, ro: 'on' });
 
@@ -338,10 +419,10 @@ describe('warmUpSlot classification (real processes)', () => {
   });
 });
 
-describe('isolation: a slot cannot reach Cutover\'s secrets nor another environment', () => {
+describe("isolation: a slot cannot reach Cutover's secrets nor another environment", () => {
   const json = async (port: number, path: string) => JSON.parse((await get(port, path)).text) as Record<string, unknown>;
 
-  test.runIf(isRoot())('as root, the slot runs as its environment\'s own user and cannot read the agent\'s environment', async () => {
+  test.runIf(isRoot())("as root, the slot runs as its environment's own user and cannot read the agent's environment", async () => {
     const slot = await activities.startSlot(spec('ok'));
     await activities.warmUpSlot({ slotId: slot.slotId, path: '/healthz', timeoutMs: 10_000 });
     const user = await lookUpUser('cutover-shop');
@@ -362,7 +443,7 @@ describe('isolation: a slot cannot reach Cutover\'s secrets nor another environm
     await activities.stopSlot({ slotId: slot.slotId });
   });
 
-  test('the slot\'s login reads and writes its tables, and can neither drop another environment\'s database nor create one', async () => {
+  test("the slot's login reads and writes its tables, and can neither drop another environment's database nor create one", async () => {
     const slot = await activities.startSlot(spec('ok'));
     await activities.warmUpSlot({ slotId: slot.slotId, path: '/healthz', timeoutMs: 10_000 });
     const sql = (q: string) => json(slot.port, `/sql?q=${encodeURIComponent(q)}`);

@@ -38,7 +38,9 @@ describe('classifyWarmup', () => {
   });
 
   test('an exited process is a startup-error with its exit code and log tail, even if something answered', () => {
-    const verdict = classifyWarmup(observe({ exit: { exitCode: 1, exitSignal: null }, logTail: 'Error: Cannot find module express', attempt: response(200) }));
+    const verdict = classifyWarmup(
+      observe({ exit: { exitCode: 1, exitSignal: null }, logTail: 'Error: Cannot find module express', attempt: response(200) }),
+    );
     expect(verdict).toMatchObject({ outcome: 'failed', failureClass: 'startup-error' });
     expect(verdict.outcome === 'failed' && verdict.message).toMatch(/exited with code 1[\s\S]*Cannot find module express/);
     const killed = classifyWarmup(observe({ exit: { exitCode: null, exitSignal: 'SIGKILL' } }));
@@ -48,44 +50,83 @@ describe('classifyWarmup', () => {
   });
 
   test('403 is ip-forbidden at once', () => {
-    expect(classifyWarmup(observe({ attempt: response(403, 'Forbidden') }))).toMatchObject({ outcome: 'failed', failureClass: 'ip-forbidden' });
+    expect(classifyWarmup(observe({ attempt: response(403, 'Forbidden') }))).toMatchObject({
+      outcome: 'failed',
+      failureClass: 'ip-forbidden',
+    });
   });
 
   test('read-only evidence on a read-only slot → readonly-not-supported', () => {
     const readOnly = true;
     // the failed response says so
-    expect(classifyWarmup(observe({ readOnly, attempt: response(500, 'cannot execute INSERT in a read-only transaction') }))).toMatchObject({ failureClass: 'readonly-not-supported' });
-    expect(classifyWarmup(observe({ readOnly, attempt: response(500, 'database is read-only') }))).toMatchObject({ failureClass: 'readonly-not-supported' });
+    expect(classifyWarmup(observe({ readOnly, attempt: response(500, 'cannot execute INSERT in a read-only transaction') }))).toMatchObject(
+      { failureClass: 'readonly-not-supported' },
+    );
+    expect(classifyWarmup(observe({ readOnly, attempt: response(500, 'database is read-only') }))).toMatchObject({
+      failureClass: 'readonly-not-supported',
+    });
     // a failed response, and the log shows the refused write
-    expect(classifyWarmup(observe({ readOnly, attempt: response(500, 'Internal Server Error'), logTail: 'error: SQLSTATE 25006' }))).toMatchObject({ failureClass: 'readonly-not-supported' });
+    expect(
+      classifyWarmup(observe({ readOnly, attempt: response(500, 'Internal Server Error'), logTail: 'error: SQLSTATE 25006' })),
+    ).toMatchObject({ failureClass: 'readonly-not-supported' });
     // the process died saying read-only
-    expect(classifyWarmup(observe({ readOnly, exit: { exitCode: 1, exitSignal: null }, logTail: 'fatal: database is read-only' }))).toMatchObject({ failureClass: 'readonly-not-supported' });
-    expect(classifyWarmup(observe({ readOnly, exit: { exitCode: 1, exitSignal: null }, logTail: 'could not write: read-only' }))).toMatchObject({ failureClass: 'readonly-not-supported' });
+    expect(
+      classifyWarmup(observe({ readOnly, exit: { exitCode: 1, exitSignal: null }, logTail: 'fatal: database is read-only' })),
+    ).toMatchObject({ failureClass: 'readonly-not-supported' });
+    expect(
+      classifyWarmup(observe({ readOnly, exit: { exitCode: 1, exitSignal: null }, logTail: 'could not write: read-only' })),
+    ).toMatchObject({ failureClass: 'readonly-not-supported' });
     // timed out with refused writes in the log
-    expect(classifyWarmup(observe({ readOnly, timedOut: true, logTail: 'ERROR: cannot execute UPDATE in a read-only transaction' }))).toMatchObject({ failureClass: 'readonly-not-supported' });
+    expect(
+      classifyWarmup(observe({ readOnly, timedOut: true, logTail: 'ERROR: cannot execute UPDATE in a read-only transaction' })),
+    ).toMatchObject({ failureClass: 'readonly-not-supported' });
   });
 
   test('read-only evidence is ignored on a writable slot, and a read-only banner alone fails nothing', () => {
     expect(classifyWarmup(observe({ attempt: response(500, 'read-only transaction') }))).toEqual({ outcome: 'keep-polling' });
-    expect(classifyWarmup(observe({ exit: { exitCode: 1, exitSignal: null }, logTail: 'read-only transaction' }))).toMatchObject({ failureClass: 'startup-error' });
+    expect(classifyWarmup(observe({ exit: { exitCode: 1, exitSignal: null }, logTail: 'read-only transaction' }))).toMatchObject({
+      failureClass: 'startup-error',
+    });
     // An app that announces its read-only mode and is still starting is given its time.
     expect(classifyWarmup(observe({ readOnly: true, logTail: 'running in read-only mode' }))).toEqual({ outcome: 'keep-polling' });
-    expect(classifyWarmup(observe({ readOnly: true, attempt: response(503, 'starting'), logTail: 'listening on http://127.0.0.1:4000 (read-only clone)' }))).toEqual({ outcome: 'keep-polling' });
-    expect(classifyWarmup(observe({ readOnly: true, exit: { exitCode: 1, exitSignal: null }, logTail: 'listening (read-only clone)\nTypeError: x is undefined' }))).toMatchObject({ failureClass: 'startup-error' });
-    expect(classifyWarmup(observe({ readOnly: true, attempt: response(200), logTail: 'ERROR 25006 caught, continuing read-only' }))).toEqual({ outcome: 'ready' });
+    expect(
+      classifyWarmup(
+        observe({ readOnly: true, attempt: response(503, 'starting'), logTail: 'listening on http://127.0.0.1:4000 (read-only clone)' }),
+      ),
+    ).toEqual({ outcome: 'keep-polling' });
+    expect(
+      classifyWarmup(
+        observe({
+          readOnly: true,
+          exit: { exitCode: 1, exitSignal: null },
+          logTail: 'listening (read-only clone)\nTypeError: x is undefined',
+        }),
+      ),
+    ).toMatchObject({ failureClass: 'startup-error' });
+    expect(
+      classifyWarmup(observe({ readOnly: true, attempt: response(200), logTail: 'ERROR 25006 caught, continuing read-only' })),
+    ).toEqual({ outcome: 'ready' });
   });
 
   test('timeout → warmup-failed naming the last status or connection error, and the log tail', () => {
     const status = classifyWarmup(observe({ timedOut: true, attempt: response(500, 'boom'), logTail: 'TypeError: x is undefined' }));
     expect(status).toMatchObject({ outcome: 'failed', failureClass: 'warmup-failed' });
-    expect(status.outcome === 'failed' && status.message).toMatch(/within 60000 ms[\s\S]*last answer HTTP 500: boom[\s\S]*TypeError: x is undefined/);
+    expect(status.outcome === 'failed' && status.message).toMatch(
+      /within 60000 ms[\s\S]*last answer HTTP 500: boom[\s\S]*TypeError: x is undefined/,
+    );
     const refused = classifyWarmup(observe({ timedOut: true }));
     expect(refused.outcome === 'failed' && refused.message).toContain('connection refused (ECONNREFUSED)');
     expect(refused.outcome === 'failed' && refused.message).toContain('the slot wrote no log lines');
   });
 
   test('messages never carry credentials', () => {
-    const verdict = classifyWarmup(observe({ timedOut: true, attempt: response(500, 'connect postgres://app:hunter22@db/x failed'), logTail: 'url=postgresql://app:hunter22@db:5432/x' }));
+    const verdict = classifyWarmup(
+      observe({
+        timedOut: true,
+        attempt: response(500, 'connect postgres://app:hunter22@db/x failed'),
+        logTail: 'url=postgresql://app:hunter22@db:5432/x',
+      }),
+    );
     expect(verdict.outcome === 'failed' && verdict.message).not.toContain('hunter22');
     expect(verdict.outcome === 'failed' && verdict.message).toContain('postgres://app:***@db/x');
   });
@@ -94,8 +135,12 @@ describe('classifyWarmup', () => {
 describe('scrubSecrets', () => {
   test('URL credentials, connection-string passwords and query passwords', () => {
     expect(scrubSecrets('postgres://user:pass@host:5432/db')).toBe('postgres://user:***@host:5432/db');
-    expect(scrubSecrets('DATABASE_URL=postgresql://u:p%40ss@h/d?sslmode=require')).toBe('DATABASE_URL=postgresql://u:***@h/d?sslmode=require');
-    expect(scrubSecrets('Server=tcp:x,1433;User ID=sa;Password=Str0ng!;Encrypt=true')).toBe('Server=tcp:x,1433;User ID=sa;Password=***;Encrypt=true');
+    expect(scrubSecrets('DATABASE_URL=postgresql://u:p%40ss@h/d?sslmode=require')).toBe(
+      'DATABASE_URL=postgresql://u:***@h/d?sslmode=require',
+    );
+    expect(scrubSecrets('Server=tcp:x,1433;User ID=sa;Password=Str0ng!;Encrypt=true')).toBe(
+      'Server=tcp:x,1433;User ID=sa;Password=***;Encrypt=true',
+    );
     expect(scrubSecrets('pwd = "a b c";')).toBe('pwd = ***;');
     expect(scrubSecrets('postgres://h/d?user=u&password=pw1')).toBe('postgres://h/d?user=u&password=***');
     expect(scrubSecrets('the secret is hunter22, see', ['hunter22'])).toBe('the secret is ***, see');
@@ -150,6 +195,8 @@ describe('readLogTail', () => {
 
 test('slot ids and host task queues', () => {
   const sha = 'ab'.repeat(32);
-  expect(slotIdFor({ environment: 'acme-production', site: 'shop', packageSha256: sha, databases: 'temporary' })).toBe('acme-production.shop.abababababab.temporary');
+  expect(slotIdFor({ environment: 'acme-production', site: 'shop', packageSha256: sha, databases: 'temporary' })).toBe(
+    'acme-production.shop.abababababab.temporary',
+  );
   expect(hostTaskQueue('local')).toBe('cutover-host-local');
 });

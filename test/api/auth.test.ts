@@ -94,12 +94,22 @@ describe('bearer tokens', () => {
   });
 
   test('a role that does not grant the action: 403 naming the role needed, before the request is even validated', async () => {
-    const res = await app.request('/v1/packages', { method: 'POST', headers: { authorization: `Bearer ${secrets.ops}`, 'content-type': 'text/plain' }, body: 'x' });
+    const res = await app.request('/v1/packages', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secrets.ops}`, 'content-type': 'text/plain' },
+      body: 'x',
+    });
     expect(res.status).toBe(403);
     expect(((await res.json()) as any).error.message).toBe('token ops may not upload packages: it needs the role deployer');
-    const start = await app.request('/v1/environments/shop-eu/deployments', { method: 'POST', headers: { authorization: `Bearer ${secrets.eu}` } });
+    const start = await app.request('/v1/environments/shop-eu/deployments', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secrets.eu}` },
+    });
     expect(start.status).toBe(403);
-    const complete = await app.request('/v1/deployments/shop-eu-20260101-000000-abcd/complete', { method: 'POST', headers: { authorization: `Bearer ${secrets.ci}` } });
+    const complete = await app.request('/v1/deployments/shop-eu-20260101-000000-abcd/complete', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secrets.ci}` },
+    });
     expect(complete.status).toBe(403);
     expect(((await complete.json()) as any).error.message).toMatch(/needs the role approver/);
   });

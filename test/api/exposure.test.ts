@@ -87,7 +87,7 @@ describe('the Host header', () => {
     expect((await send(port, 'GET', '/health', { host: `127.0.0.1.evil.example` })).status).toBe(421);
   });
 
-  test.each(['127.0.0.1', 'localhost', '[::1]', 'LOCALHOST'])('loopback names are the API\'s own: Host %s', async (host) => {
+  test.each(['127.0.0.1', 'localhost', '[::1]', 'LOCALHOST'])("loopback names are the API's own: Host %s", async (host) => {
     const { port } = await serveOpenApi();
     const r = await send(port, 'GET', '/v1/environments', { host: `${host}:${port}` });
     expect(r.status).toBe(200);

@@ -94,12 +94,26 @@ const absentPackage = fc
   .oneof(fc.string(), fc.stringMatching(/^sha256:[0-9a-f]{0,70}$/), fc.stringMatching(/^[./a-z0-9-]{1,30}$/))
   .filter((s) => !existsSync(isAbsolute(s) ? s : resolve(configDir, s)));
 
-const value = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }), fc.object({ maxDepth: 1 }));
+const value = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string(), { maxLength: 2 }),
+  fc.object({ maxDepth: 1 }),
+);
 const startBody = fc.record(
-  { package: fc.oneof(absentPackage, value), mode: fc.oneof(fc.constantFrom(...modes), value), requestedBy: fc.oneof(fc.string({ maxLength: 300 }), value) },
+  {
+    package: fc.oneof(absentPackage, value),
+    mode: fc.oneof(fc.constantFrom(...modes), value),
+    requestedBy: fc.oneof(fc.string({ maxLength: 300 }), value),
+  },
   { requiredKeys: [] },
 );
-const decisionBody = fc.record({ rollbackDatabase: fc.oneof(fc.boolean(), value), requestedBy: fc.oneof(fc.string({ maxLength: 300 }), value), reason: value }, { requiredKeys: [] });
+const decisionBody = fc.record(
+  { rollbackDatabase: fc.oneof(fc.boolean(), value), requestedBy: fc.oneof(fc.string({ maxLength: 300 }), value), reason: value },
+  { requiredKeys: [] },
+);
 const body = fc.oneof(
   { weight: 4, arbitrary: startBody.map((b) => JSON.stringify(b)) },
   { weight: 2, arbitrary: decisionBody.map((b) => JSON.stringify(b)) },
@@ -110,9 +124,23 @@ const body = fc.oneof(
   fc.constant(''),
 );
 
-const deploymentId = fc.oneof(fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), fc.constant(`${environment}-20260101-000000-abcd`), fc.string().map(encodeURIComponent));
-const environmentName = fc.oneof(fc.constant(environment), fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/), fc.string().map(encodeURIComponent));
-const contentType = fc.oneof({ weight: 6, arbitrary: fc.constant('application/json') }, fc.constant('text/plain'), fc.constant(undefined), fc.constant('application/x-www-form-urlencoded'), fc.string());
+const deploymentId = fc.oneof(
+  fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),
+  fc.constant(`${environment}-20260101-000000-abcd`),
+  fc.string().map(encodeURIComponent),
+);
+const environmentName = fc.oneof(
+  fc.constant(environment),
+  fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/),
+  fc.string().map(encodeURIComponent),
+);
+const contentType = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('application/json') },
+  fc.constant('text/plain'),
+  fc.constant(undefined),
+  fc.constant('application/x-www-form-urlencoded'),
+  fc.string(),
+);
 
 describe('malformed requests', () => {
   test('bodies: never a 5xx, never a state change', async () => {
@@ -154,22 +182,49 @@ describe('malformed requests', () => {
 
   test('paths, methods and query strings: never a 5xx, never a state change', async () => {
     const segment = fc.oneof(
-      fc.constantFrom('v1', 'deployments', 'environments', 'packages', 'log', 'complete', 'reset', environment, '..', '.', '%2F', '%00', '', 'health', 'openapi.json', 'docs'),
+      fc.constantFrom(
+        'v1',
+        'deployments',
+        'environments',
+        'packages',
+        'log',
+        'complete',
+        'reset',
+        environment,
+        '..',
+        '.',
+        '%2F',
+        '%00',
+        '',
+        'health',
+        'openapi.json',
+        'docs',
+      ),
       fc.string().map(encodeURIComponent),
     );
-    const query = fc.dictionary(fc.constantFrom('environment', 'phase', 'mode', 'version', 'pageSize', 'pageToken', 'follow', 'after', 'x'), fc.oneof(fc.string(), fc.constantFrom(environment, 'awaiting-verification', 'true', '1', '0', '-1', '1e3')), { maxKeys: 4 });
+    const query = fc.dictionary(
+      fc.constantFrom('environment', 'phase', 'mode', 'version', 'pageSize', 'pageToken', 'follow', 'after', 'x'),
+      fc.oneof(fc.string(), fc.constantFrom(environment, 'awaiting-verification', 'true', '1', '0', '-1', '1e3')),
+      { maxKeys: 4 },
+    );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'), fc.array(segment, { minLength: 1, maxLength: 5 }), query, authorization, async (method, segments, q, auth) => {
-        // follow=true on a real deployment would stream; there is none, so every follow is a 404 or earlier.
-        const path = `/${segments.join('/')}?${new URLSearchParams(q)}`;
-        let res: Response;
-        try {
-          res = await app.request(path, { method, headers: auth === undefined ? {} : { authorization: auth } });
-        } catch {
-          return;
-        }
-        await expectSane(res, `${method} ${path}`);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'),
+        fc.array(segment, { minLength: 1, maxLength: 5 }),
+        query,
+        authorization,
+        async (method, segments, q, auth) => {
+          // follow=true on a real deployment would stream; there is none, so every follow is a 404 or earlier.
+          const path = `/${segments.join('/')}?${new URLSearchParams(q)}`;
+          let res: Response;
+          try {
+            res = await app.request(path, { method, headers: auth === undefined ? {} : { authorization: auth } });
+          } catch {
+            return;
+          }
+          await expectSane(res, `${method} ${path}`);
+        },
+      ),
       { numRuns: 1500 },
     );
     await assertNothingChanged();
@@ -180,15 +235,28 @@ describe('malformed requests', () => {
     const upload = fc.oneof(
       bytes,
       bytes.map((b) => new Uint8Array(gzipSync(b))),
-      fc.tuple(fc.string({ minLength: 1, maxLength: 100 }), bytes).map(([name, content]) => new Uint8Array(gzipSync(Buffer.concat([tarHeader(name, content.length), Buffer.from(content), Buffer.alloc(1024)])))),
+      fc
+        .tuple(fc.string({ minLength: 1, maxLength: 100 }), bytes)
+        .map(
+          ([name, content]) =>
+            new Uint8Array(gzipSync(Buffer.concat([tarHeader(name, content.length), Buffer.from(content), Buffer.alloc(1024)]))),
+        ),
       fc.integer({ min: 33, max: 40 }).map((kb) => new Uint8Array(Buffer.concat([Buffer.from([0x1f, 0x8b]), randomBytes(kb * 1024)]))),
     );
     await fc.assert(
-      fc.asyncProperty(upload, fc.constantFrom('application/gzip', 'application/octet-stream', 'application/json', 'text/plain'), async (payload, type) => {
-        const res = await app.request('/v1/packages', { method: 'POST', headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': type }, body: payload });
-        const status = await expectSane(res, `upload of ${payload.length} bytes as ${type}`);
-        expect([413, 415, 422]).toContain(status);
-      }),
+      fc.asyncProperty(
+        upload,
+        fc.constantFrom('application/gzip', 'application/octet-stream', 'application/json', 'text/plain'),
+        async (payload, type) => {
+          const res = await app.request('/v1/packages', {
+            method: 'POST',
+            headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': type },
+            body: payload,
+          });
+          const status = await expectSane(res, `upload of ${payload.length} bytes as ${type}`);
+          expect([413, 415, 422]).toContain(status);
+        },
+      ),
       { numRuns: 300 },
     );
     await assertNothingChanged();

@@ -29,7 +29,9 @@ async function document(): Promise<any> {
 const appRoutes = () =>
   new Set(
     app.routes
-      .filter((r) => r.method !== 'ALL' && !documentation.has(r.path) && !r.path.startsWith(`${DOCS_PATH}/`) && !r.path.startsWith('/slack/'))
+      .filter(
+        (r) => r.method !== 'ALL' && !documentation.has(r.path) && !r.path.startsWith(`${DOCS_PATH}/`) && !r.path.startsWith('/slack/'),
+      )
       .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`),
   );
 
@@ -50,7 +52,11 @@ describe('the OpenAPI document', () => {
   test('lists every route of the app, and nothing the app does not answer', async () => {
     const doc = await document();
     const documented = new Set(
-      Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) => Object.keys(ops).filter((m) => methods.includes(m)).map((m) => `${m.toUpperCase()} ${path}`)),
+      Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+        Object.keys(ops)
+          .filter((m) => methods.includes(m))
+          .map((m) => `${m.toUpperCase()} ${path}`),
+      ),
     );
     expect([...documented].sort()).toEqual([...appRoutes()].sort());
     expect(documented).toEqual(
@@ -87,9 +93,11 @@ describe('the OpenAPI document', () => {
         expect(op.responses['401'].headers['WWW-Authenticate'], where).toBeTruthy();
         expect(op.description, where).toMatch(/Needs a token with/);
         if (path.includes('{')) expect(op.responses['400'], where).toBeTruthy();
-        if (op.requestBody?.content?.['application/json']) expect(Object.keys(op.responses), where).toEqual(expect.arrayContaining(['400', '415']));
+        if (op.requestBody?.content?.['application/json'])
+          expect(Object.keys(op.responses), where).toEqual(expect.arrayContaining(['400', '415']));
         for (const [status, response] of Object.entries(op.responses as Record<string, any>)) {
-          if (Number(status) >= 400) expect(response.content['application/json'].schema, `${where} ${status}`).toEqual({ $ref: '#/components/schemas/Error' });
+          if (Number(status) >= 400)
+            expect(response.content['application/json'].schema, `${where} ${status}`).toEqual({ $ref: '#/components/schemas/Error' });
         }
       }
     }
@@ -119,7 +127,12 @@ describe('the OpenAPI document', () => {
   });
 
   test('serves no other file of the Swagger UI package, nor anything outside it', async () => {
-    for (const path of ['swagger-ui-dist/package.json', 'swagger-ui-dist/index.html', 'swagger-ui-dist/..%2Fpackage.json', 'swagger-ui-dist/%2E%2E']) {
+    for (const path of [
+      'swagger-ui-dist/package.json',
+      'swagger-ui-dist/index.html',
+      'swagger-ui-dist/..%2Fpackage.json',
+      'swagger-ui-dist/%2E%2E',
+    ]) {
       expect((await app.request(`${DOCS_PATH}/${path}`)).status, path).toBe(404);
     }
   });

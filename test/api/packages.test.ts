@@ -127,7 +127,12 @@ describe('uploads', () => {
       while (uploading) {
         const started = performance.now();
         // A health check that fails (the connection reset by a stalled server) counts as never answered.
-        const answered = await fetch(`${server.url}/health`).then((r) => r.text()).then(() => true, () => false);
+        const answered = await fetch(`${server.url}/health`)
+          .then((r) => r.text())
+          .then(
+            () => true,
+            () => false,
+          );
         healthMs.push(answered ? performance.now() - started : Infinity);
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -169,7 +174,9 @@ describe('uploads', () => {
     const res = await upload(server.url, api.authorization, readFileSync(tarball));
     const body = (await res.json()) as { error: { message: string; fields: { field: string }[] } };
     expect(res.status, JSON.stringify(body)).toBe(422);
-    expect(body.error.message).toMatch(/^body: the package was refused: package path "y{20}\/.*…" is refused: it is 301 levels deep, more than the limit of 64$/);
+    expect(body.error.message).toMatch(
+      /^body: the package was refused: package path "y{20}\/.*…" is refused: it is 301 levels deep, more than the limit of 64$/,
+    );
     expect(body.error.fields.map((f) => f.field)).toEqual(['body']);
     expect(body.error.message).not.toContain(scratch);
     expect(body.error.message).not.toContain('staging');
@@ -188,7 +195,15 @@ describe('packages named by host path', () => {
   test('a token reads only under packages.roots; outside, one answer for a file, a folder, a missing path or a way out', async () => {
     const api = await apiFor('roots', { auth: true, packages: `{ roots: [${root}] }` });
     const missing = `/no-such-place-${randomBytes(4).toString('hex')}`;
-    const refused = ['/etc/passwd', '/etc', missing, outside, join(root, 'escape'), join(root, 'missing'), `${root}/../${basename(outside)}`];
+    const refused = [
+      '/etc/passwd',
+      '/etc',
+      missing,
+      outside,
+      join(root, 'escape'),
+      join(root, 'missing'),
+      `${root}/../${basename(outside)}`,
+    ];
     const answers = new Set<string>();
     for (const path of refused) {
       const res = await api.deploy(path);

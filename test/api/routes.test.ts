@@ -44,7 +44,8 @@ afterAll(async () => {
 
 /** A request as someone: a role's token, the stack's all-roles token, or none at all. */
 async function as(who: Who, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const authorization: Record<string, string> = who === 'nobody' ? {} : { authorization: `Bearer ${who === 'admin' ? stack.adminToken : tokens[who]}` };
+  const authorization: Record<string, string> =
+    who === 'nobody' ? {} : { authorization: `Bearer ${who === 'admin' ? stack.adminToken : tokens[who]}` };
   const raw = body instanceof Uint8Array || typeof body === 'string';
   const res = await stack.app.request(path, {
     method,
@@ -139,7 +140,11 @@ describe('environments', () => {
     const all = await as('viewer', 'GET', '/v1/environments');
     expect(all.status).toBe(200);
     expect(all.body.environments).toEqual([
-      expect.objectContaining({ name: env, sites: [expect.objectContaining({ name: 'web', role: 'zdd', publicUrl: `${stack.publicUrl()}/` })], databases: [{ name: 'app', engine: 'postgres' }] }),
+      expect.objectContaining({
+        name: env,
+        sites: [expect.objectContaining({ name: 'web', role: 'zdd', publicUrl: `${stack.publicUrl()}/` })],
+        databases: [{ name: 'app', engine: 'postgres' }],
+      }),
     ]);
     expect((await as('elsewhere', 'GET', '/v1/environments')).body.environments).toEqual([]);
   });
@@ -148,7 +153,12 @@ describe('environments', () => {
     const r = await as('viewer', 'GET', `/v1/environments/${env}`);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ name: env, runningDeployment: null, inMaintenance: false });
-    expectError(await as('viewer', 'GET', '/v1/environments/Not_A_Name'), 400, /^path\.environment: must be an environment name/, 'path.environment');
+    expectError(
+      await as('viewer', 'GET', '/v1/environments/Not_A_Name'),
+      400,
+      /^path\.environment: must be an environment name/,
+      'path.environment',
+    );
     // Another environment's answer is the one of an environment that does not exist: a token learns no names.
     expectNotFound(await as('elsewhere', 'GET', `/v1/environments/${env}`), 'environment named', env);
     expectError(await as('viewer', 'GET', '/v1/environments/nowhere'), 404, /no environment named nowhere/);
@@ -159,7 +169,11 @@ describe('packages', () => {
   test('POST /v1/packages stores a .tar.gz and returns its id and the checksum of the upload', async () => {
     const r = await upload('deployer', v1.bytes);
     expect(r.status, r.text).toBe(201);
-    expect(r.body).toMatchObject({ name: 'demo-app', version: '1.0.0', upload: { bytes: v1.bytes.length, sha256: createHash('sha256').update(v1.bytes).digest('hex') } });
+    expect(r.body).toMatchObject({
+      name: 'demo-app',
+      version: '1.0.0',
+      upload: { bytes: v1.bytes.length, sha256: createHash('sha256').update(v1.bytes).digest('hex') },
+    });
     expect(r.body.package).toBe(`sha256:${r.body.id}`);
     expect(r.headers.get('location')).toBe(`/v1/packages/${r.body.id}`);
     v1.id = r.body.id;
@@ -174,8 +188,19 @@ describe('packages', () => {
     expectError(await upload('deployer', new Uint8Array()), 422, /^body: is empty/, 'body');
     expectError(await upload('deployer', gzipSync(randomBytes(2000))), 422, /^body: the package was refused/, 'body');
     expectError(await upload('deployer', gzipSync(Buffer.alloc(4096))), 422, /^body: the package was refused/, 'body');
-    expectError(await upload('deployer', Buffer.concat([Buffer.from([0x1f, 0x8b]), randomBytes(70 * 1024)])), 413, /^the upload is larger than 64 KB, the most this API accepts$/);
-    expectError(await as('deployer', 'POST', '/v1/packages', v1.bytes, { 'content-type': 'application/gzip', 'content-length': String(10 * 1024 * 1024) }), 413, /larger than/);
+    expectError(
+      await upload('deployer', Buffer.concat([Buffer.from([0x1f, 0x8b]), randomBytes(70 * 1024)])),
+      413,
+      /^the upload is larger than 64 KB, the most this API accepts$/,
+    );
+    expectError(
+      await as('deployer', 'POST', '/v1/packages', v1.bytes, {
+        'content-type': 'application/gzip',
+        'content-length': String(10 * 1024 * 1024),
+      }),
+      413,
+      /larger than/,
+    );
   });
 
   test('GET /v1/packages and /v1/packages/{id}: 200, 400, 403, 404', async () => {
@@ -198,16 +223,35 @@ describe('a deployment from start to Complete', () => {
 
   test('POST /v1/environments/{environment}/deployments refuses: 400, 403, 404, 422', async () => {
     const path = `/v1/environments/${env}/deployments`;
-    expectError(await as('deployer', 'POST', path, { package: `sha256:${v1.id}`, mode: 'fast' }), 400, /^body\.mode: must be one of readonly, readwrite, maintenance-page/, 'body.mode');
+    expectError(
+      await as('deployer', 'POST', path, { package: `sha256:${v1.id}`, mode: 'fast' }),
+      400,
+      /^body\.mode: must be one of readonly, readwrite, maintenance-page/,
+      'body.mode',
+    );
     expectError(await as('deployer', 'POST', path, { mode: 'readonly' }), 400, /^body\.package: is required/, 'body.package');
     expectError(await as('deployer', 'POST', path, { package: `sha256:${v1.id}`, surprise: 1 }), 400, /surprise/);
     const allow = { package: `sha256:${v1.id}`, allowMissingMigrations: 'yes' };
-    expectError(await as('deployer', 'POST', path, allow), 400, /^body\.allowMissingMigrations: must be true or false/, 'body.allowMissingMigrations');
+    expectError(
+      await as('deployer', 'POST', path, allow),
+      400,
+      /^body\.allowMissingMigrations: must be true or false/,
+      'body.allowMissingMigrations',
+    );
     expectError(await as('deployer', 'POST', path, '{"package":', { 'content-type': 'application/json' }), 400, /malformed request/);
     expectError(await as('viewer', 'POST', path, { package: `sha256:${v1.id}` }), 403, /needs the role deployer/);
     expectNotFound(await as('elsewhere', 'POST', path, { package: `sha256:${v1.id}` }), 'environment named', env);
-    expectError(await as('deployer', 'POST', '/v1/environments/nowhere/deployments', { package: `sha256:${v1.id}` }), 404, /no environment named nowhere/);
-    expectError(await as('deployer', 'POST', path, { package: `sha256:${'0'.repeat(64)}` }), 422, /^body\.package: no package/, 'body.package');
+    expectError(
+      await as('deployer', 'POST', '/v1/environments/nowhere/deployments', { package: `sha256:${v1.id}` }),
+      404,
+      /no environment named nowhere/,
+    );
+    expectError(
+      await as('deployer', 'POST', path, { package: `sha256:${'0'.repeat(64)}` }),
+      422,
+      /^body\.package: no package/,
+      'body.package',
+    );
     expect((await as('viewer', 'GET', `/v1/deployments?environment=${env}`)).body.deployments).toEqual([]);
   });
 
@@ -246,14 +290,27 @@ describe('a deployment from start to Complete', () => {
     await stack.waitForPhase(id, ['awaiting-verification']);
     const list = await listUntil(`environment=${env}&phase=awaiting-verification`, (l) => l.deployments.length > 0);
     expect(list.deployments).toEqual([
-      expect.objectContaining({ deploymentId: id, environment: env, phase: 'awaiting-verification', mode: 'readonly', packageVersion: '1.0.0', execution: 'running', links: { self: `/v1/deployments/${id}` } }),
+      expect.objectContaining({
+        deploymentId: id,
+        environment: env,
+        phase: 'awaiting-verification',
+        mode: 'readonly',
+        packageVersion: '1.0.0',
+        execution: 'running',
+        links: { self: `/v1/deployments/${id}` },
+      }),
     ]);
     expect((await as('viewer', 'GET', `/v1/deployments?environment=${env}&phase=completed`)).body.deployments).toEqual([]);
     expect((await as('viewer', 'GET', `/v1/deployments?environment=${env}&version=9.9.9`)).body.deployments).toEqual([]);
     // A token limited elsewhere sees none of it, even without asking for an environment.
     expect((await as('elsewhere', 'GET', '/v1/deployments?phase=awaiting-verification')).body.deployments).toEqual([]);
     expectError(await as('viewer', 'GET', '/v1/deployments?phase=waiting'), 400, /^query\.phase: must be one of/, 'query.phase');
-    expectError(await as('viewer', 'GET', '/v1/deployments?pageSize=1000'), 400, /^query\.pageSize: must be a whole number from 1 to 100/, 'query.pageSize');
+    expectError(
+      await as('viewer', 'GET', '/v1/deployments?pageSize=1000'),
+      400,
+      /^query\.pageSize: must be a whole number from 1 to 100/,
+      'query.pageSize',
+    );
     expectError(await as('viewer', 'GET', '/v1/deployments?version=1.0"%20OR%20"x'), 400, /^query\.version/, 'query.version');
     expectNotFound(await as('elsewhere', 'GET', `/v1/deployments?environment=${env}`), 'environment named', env);
     expectError(await as('viewer', 'GET', '/v1/deployments?environment=nowhere'), 404, /no environment named nowhere/);
@@ -281,7 +338,9 @@ describe('a deployment from start to Complete', () => {
     const lines = events.filter((e) => e.event === 'line');
     expect(lines.map((e) => Number(e.id))).toEqual(lines.map((_, i) => i + 1));
     const messages = lines.map((e) => JSON.parse(e.data).message as string);
-    expect(messages).toEqual(expect.arrayContaining([expect.stringMatching(/^Awaiting verification/), 'Complete requested by bob (token approver)']));
+    expect(messages).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Awaiting verification/), 'Complete requested by bob (token approver)']),
+    );
 
     const again = await as('approver', 'POST', `/v1/deployments/${id}/complete`, {});
     expectError(again, 409, /completed/);
@@ -296,10 +355,21 @@ describe('a deployment from start to Complete', () => {
     const total = text.text.trim().split('\n').length;
     const after = await as('viewer', 'GET', `/v1/deployments/${id}/log?after=${total - 1}`);
     expect(after.text.trim().split('\n')).toHaveLength(1);
-    const resumed = await stack.app.request(`/v1/deployments/${id}/log?follow=true`, { headers: { authorization: `Bearer ${tokens.viewer}`, 'last-event-id': String(total - 2) } });
+    const resumed = await stack.app.request(`/v1/deployments/${id}/log?follow=true`, {
+      headers: { authorization: `Bearer ${tokens.viewer}`, 'last-event-id': String(total - 2) },
+    });
     const events = await collect(resumed.body!);
-    expect(events.map((e) => [e.event, e.id])).toEqual([['line', String(total - 1)], ['line', String(total)], ['end', undefined]]);
-    expectError(await as('viewer', 'GET', `/v1/deployments/${id}/log?follow=yes`), 400, /^query\.follow: must be true or false/, 'query.follow');
+    expect(events.map((e) => [e.event, e.id])).toEqual([
+      ['line', String(total - 1)],
+      ['line', String(total)],
+      ['end', undefined],
+    ]);
+    expectError(
+      await as('viewer', 'GET', `/v1/deployments/${id}/log?follow=yes`),
+      400,
+      /^query\.follow: must be true or false/,
+      'query.follow',
+    );
     expectNotFound(await as('elsewhere', 'GET', `/v1/deployments/${id}/log`), 'deployment with id', id);
     expectError(await as('viewer', 'GET', `/v1/deployments/${env}-20200101-000000-0000/log?follow=true`), 404, /no deployment/);
   });
@@ -316,10 +386,19 @@ describe('a deployment Reset, and one completed from the temporal CLI', () => {
     v2 = (await stack.waitForPhase(second, ['awaiting-verification'])).package.sha256;
     const path = `/v1/deployments/${second}/reset`;
     expectError(await as('approver', 'POST', path, {}), 400, /^body\.rollbackDatabase: is required/, 'body.rollbackDatabase');
-    expectError(await as('approver', 'POST', path, { rollbackDatabase: 'yes' }), 400, /^body\.rollbackDatabase: must be true or false/, 'body.rollbackDatabase');
+    expectError(
+      await as('approver', 'POST', path, { rollbackDatabase: 'yes' }),
+      400,
+      /^body\.rollbackDatabase: must be true or false/,
+      'body.rollbackDatabase',
+    );
     expectError(await as('viewer', 'POST', path, { rollbackDatabase: false }), 403, /needs one of the roles deployer, approver/);
     expectNotFound(await as('elsewhere', 'POST', path, { rollbackDatabase: false }), 'deployment with id', second);
-    expectError(await as('approver', 'POST', `/v1/deployments/${env}-20200101-000000-0000/reset`, { rollbackDatabase: false }), 404, /no deployment/);
+    expectError(
+      await as('approver', 'POST', `/v1/deployments/${env}-20200101-000000-0000/reset`, { rollbackDatabase: false }),
+      404,
+      /no deployment/,
+    );
     const reset = await as('deployer', 'POST', path, { rollbackDatabase: true });
     expect(reset.status, reset.text).toBe(200);
     expect(reset.body.decision).toMatchObject({ action: 'reset', rollbackDatabase: true, requestedBy: 'deployer' });
@@ -330,33 +409,65 @@ describe('a deployment Reset, and one completed from the temporal CLI', () => {
   });
 
   test('found awaiting verification by a search-attribute query on Temporal, completed with the temporal CLI', async () => {
-    const third = (await as('deployer', 'POST', `/v1/environments/${env}/deployments`, { package: `sha256:${v2}`, mode: 'readwrite' })).body.deploymentId as string;
+    const third = (await as('deployer', 'POST', `/v1/environments/${env}/deployments`, { package: `sha256:${v2}`, mode: 'readwrite' })).body
+      .deploymentId as string;
     await stack.waitForPhase(third, ['awaiting-verification']);
     const query = `WorkflowType = "deploymentWorkflow" AND CutoverEnvironment = "${env}" AND CutoverPhase = "awaiting-verification"`;
     const found: string[] = [];
-    for (const deadline = Date.now() + 20_000; found.length === 0 && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 20_000; found.length === 0 && Date.now() < deadline;) {
       for await (const wf of stack.client.workflow.list({ query })) found.push(wf.workflowId);
       if (found.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(found).toEqual([third]);
 
-    const cli = (...args: string[]) => promisify(execFile)(inject('temporalCli'), [...args, '--address', inject('temporalAddress'), '--namespace', 'default']);
-    const updated = await cli('workflow', 'update', 'execute', '--workflow-id', third, '--name', 'complete', '--input', '{"requestedBy":"temporal-cli"}');
+    const cli = (...args: string[]) =>
+      promisify(execFile)(inject('temporalCli'), [...args, '--address', inject('temporalAddress'), '--namespace', 'default']);
+    const updated = await cli(
+      'workflow',
+      'update',
+      'execute',
+      '--workflow-id',
+      third,
+      '--name',
+      'complete',
+      '--input',
+      '{"requestedBy":"temporal-cli"}',
+    );
     expect(updated.stdout).toMatch(/completing|awaiting-verification|deploymentId/);
     const done = await stack.waitForPhase(third, ['completed']);
     expect(done.decision).toMatchObject({ action: 'complete', requestedBy: 'temporal-cli' });
-    const listed = await cli('workflow', 'list', '--query', `CutoverEnvironment = "${env}" AND CutoverMode = "readwrite"`, '--output', 'json');
+    const listed = await cli(
+      'workflow',
+      'list',
+      '--query',
+      `CutoverEnvironment = "${env}" AND CutoverMode = "readwrite"`,
+      '--output',
+      'json',
+    );
     expect(listed.stdout).toContain(third);
 
     // Three deployments now: two pages of two, newest first, then the last one.
-    const first = await listUntil(`environment=${env}&pageSize=2`, (l) => l.deployments.length === 2 && l.deployments.every((d: any) => d.phase !== 'awaiting-verification'));
+    const first = await listUntil(
+      `environment=${env}&pageSize=2`,
+      (l) => l.deployments.length === 2 && l.deployments.every((d: any) => d.phase !== 'awaiting-verification'),
+    );
     expect(first.nextPageToken).toEqual(expect.any(String));
     const next = await as('viewer', 'GET', `/v1/deployments?environment=${env}&pageSize=2&pageToken=${first.nextPageToken}`);
     expect(next.status, next.text).toBe(200);
     const ids = [...first.deployments, ...next.body.deployments].map((d: any) => d.deploymentId);
     expect([...ids].sort()).toEqual([firstId, second, third].sort());
-    expectError(await as('viewer', 'GET', `/v1/deployments?environment=${env}&pageToken=bm90LWEtdG9rZW4`), 400, /^query\.pageToken: is not a page token/, 'query.pageToken');
+    expectError(
+      await as('viewer', 'GET', `/v1/deployments?environment=${env}&pageToken=bm90LWEtdG9rZW4`),
+      400,
+      /^query\.pageToken: is not a page token/,
+      'query.pageToken',
+    );
     // A token of another query (here: another filter) is refused too, rather than giving a wrong page.
-    expectError(await as('viewer', 'GET', `/v1/deployments?environment=${env}&phase=completed&pageToken=${first.nextPageToken}`), 400, /^query\.pageToken/, 'query.pageToken');
+    expectError(
+      await as('viewer', 'GET', `/v1/deployments?environment=${env}&phase=completed&pageToken=${first.nextPageToken}`),
+      400,
+      /^query\.pageToken/,
+      'query.pageToken',
+    );
   });
 });

@@ -32,7 +32,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  if (configFile) await run('npm', ['run', 'stop', '--', '--config', configFile], { cwd: cutoverRoot, env, timeout: 120_000 }).catch(() => undefined);
+  if (configFile)
+    await run('npm', ['run', 'stop', '--', '--config', configFile], { cwd: cutoverRoot, env, timeout: 120_000 }).catch(() => undefined);
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -75,7 +76,9 @@ function processGroup(leader: number): Array<{ pid: number; cmdline: string }> {
 async function waitForLine(output: () => string, pattern: RegExp, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const line = output().split('\n').find((l) => pattern.test(l));
+    const line = output()
+      .split('\n')
+      .find((l) => pattern.test(l));
     if (line) return line;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -84,7 +87,16 @@ async function waitForLine(output: () => string, pattern: RegExp, timeoutMs: num
 
 describe('npm run build', () => {
   test('compiles every entry point to dist/ as JavaScript with source maps, and writes the workflow bundle', () => {
-    const entries = ['api/main', 'worker/main', 'platform/agent/main', 'platform/router/main', 'stack/start', 'stack/stop', 'cli/main', 'packages/unpack-job'];
+    const entries = [
+      'api/main',
+      'worker/main',
+      'platform/agent/main',
+      'platform/router/main',
+      'stack/start',
+      'stack/stop',
+      'cli/main',
+      'packages/unpack-job',
+    ];
     for (const entry of entries) {
       expect(existsSync(join(distDir, 'src', `${entry}.js`)), entry).toBe(true);
       expect(existsSync(join(distDir, 'src', `${entry}.js.map`)), entry).toBe(true);
@@ -106,7 +118,8 @@ describe('npm run build', () => {
       .map((file) => ({ workflowId: file, history: JSON.parse(readFileSync(join(dir, file), 'utf8')) }));
     const replay = async (options: Parameters<typeof Worker.runReplayHistories>[0]) => {
       const outcomes: Array<[string, string]> = [];
-      for await (const r of Worker.runReplayHistories(options, histories)) outcomes.push([r.workflowId, r.error ? r.error.name : 'replays']);
+      for await (const r of Worker.runReplayHistories(options, histories))
+        outcomes.push([r.workflowId, r.error ? r.error.name : 'replays']);
       return outcomes;
     };
     const fromBundle = await replay({ workflowBundle: { codePath: prebuiltWorkflowBundle } });
@@ -117,7 +130,10 @@ describe('npm run build', () => {
 
   test('a worker started from dist/ loads the prebuilt bundle instead of bundling the workflows at start', async () => {
     const config = await writeConfig('worker');
-    const child = spawn(process.execPath, [join(distDir, 'src', 'worker', 'main.js'), '--config', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(distDir, 'src', 'worker', 'main.js'), '--config', config], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -145,10 +161,13 @@ describe('npm run build', () => {
     expect(stdout).toContain('Cutover is up');
     const runDir = join(root, 'start', 'run');
     const leaders = Object.fromEntries(
-      readdirSync(runDir).filter((f) => f.endsWith('.pid')).map((f) => [f.slice(0, -'.pid'.length), Number(readFileSync(join(runDir, f), 'utf8'))]),
+      readdirSync(runDir)
+        .filter((f) => f.endsWith('.pid'))
+        .map((f) => [f.slice(0, -'.pid'.length), Number(readFileSync(join(runDir, f), 'utf8'))]),
     );
     // One of each: the API, the worker, the host's agent and its router (agent-<host>, router-<host>).
-    const entryOf = (name: string) => ({ api: 'api', worker: 'worker', agent: 'platform/agent', router: 'platform/router' })[name.split('-')[0]!];
+    const entryOf = (name: string) =>
+      ({ api: 'api', worker: 'worker', agent: 'platform/agent', router: 'platform/router' })[name.split('-')[0]!];
     expect(Object.keys(leaders).map(entryOf).sort()).toEqual(['api', 'platform/agent', 'platform/router', 'worker']);
     const processes = Object.values(leaders).flatMap((pid) => processGroup(pid));
     for (const [name, pid] of Object.entries(leaders)) {
@@ -165,7 +184,11 @@ describe('npm run build', () => {
     expect(script.status).toBe(200);
     expect(script.headers.get('content-type')).toMatch(/javascript/);
 
-    const { stdout: stopped } = await run('npm', ['run', 'stop', '--', '--config', configFile], { cwd: cutoverRoot, env, timeout: 120_000 });
+    const { stdout: stopped } = await run('npm', ['run', 'stop', '--', '--config', configFile], {
+      cwd: cutoverRoot,
+      env,
+      timeout: 120_000,
+    });
     expect(stopped).toContain('api: stopped');
     expect(stopped).toContain('worker: stopped');
     configFile = undefined;

@@ -41,7 +41,13 @@ interface Run {
   stderr: string;
 }
 
-const childEnv = (extra: Record<string, string>) => ({ ...process.env, CUTOVER_API_URL: api.url, CUTOVER_TOKEN: tokens.ci, CUTOVER_POLL_MS: '150', ...extra });
+const childEnv = (extra: Record<string, string>) => ({
+  ...process.env,
+  CUTOVER_API_URL: api.url,
+  CUTOVER_TOKEN: tokens.ci,
+  CUTOVER_POLL_MS: '150',
+  ...extra,
+});
 
 /** `cutover ...` from a directory that is not the repository; stdout is a pipe, so progress is one line per phase. */
 function cutover(args: string[], env: Record<string, string> = {}): Promise<Run> {

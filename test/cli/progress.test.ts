@@ -18,7 +18,11 @@ function deployment(phase: Deployment['phase'], timings: Array<[string, number, 
     actions: [],
     decision: null,
     failure: null,
-    timings: timings.map(([p, start, end]) => ({ phase: p as Deployment['phase'], startedAt: at(start), ...(end === undefined ? {} : { endedAt: at(end) }) })),
+    timings: timings.map(([p, start, end]) => ({
+      phase: p as Deployment['phase'],
+      startedAt: at(start),
+      ...(end === undefined ? {} : { endedAt: at(end) }),
+    })),
     warnings: [],
     startedAt: at(0),
     endedAt: null,
@@ -38,12 +42,42 @@ describe('the live progress display', () => {
     const progress = createProgress(out);
     progress.update(deployment('preflight', [['preflight', 0]]));
     progress.update(deployment('preflight', [['preflight', 0]]));
-    progress.update(deployment('clone', [['preflight', 0, 1], ['clone', 1]]));
+    progress.update(
+      deployment('clone', [
+        ['preflight', 0, 1],
+        ['clone', 1],
+      ]),
+    );
     const failure = { class: 'warmup-failed', message: 'no 200 on /healthz', remediation: 'make the warmup path answer 200', site: 'web' };
-    progress.update(deployment('failed', [['preflight', 0, 1], ['clone', 1, 3]], { failure }));
-    progress.update(deployment('failed', [['preflight', 0, 1], ['clone', 1, 3]], { failure }));
+    progress.update(
+      deployment(
+        'failed',
+        [
+          ['preflight', 0, 1],
+          ['clone', 1, 3],
+        ],
+        { failure },
+      ),
+    );
+    progress.update(
+      deployment(
+        'failed',
+        [
+          ['preflight', 0, 1],
+          ['clone', 1, 3],
+        ],
+        { failure },
+      ),
+    );
     expect(chunks.join('')).toBe(
-      ['08:00:00 preflight', '08:00:01 clone', '08:00:03 failed', '    warmup-failed (site web): no 200 on /healthz', '    what to do: make the warmup path answer 200', ''].join('\n'),
+      [
+        '08:00:00 preflight',
+        '08:00:01 clone',
+        '08:00:03 failed',
+        '    warmup-failed (site web): no 200 on /healthz',
+        '    what to do: make the warmup path answer 200',
+        '',
+      ].join('\n'),
     );
   });
 
@@ -51,12 +85,25 @@ describe('the live progress display', () => {
     const { out, chunks } = recorder(true);
     let now = Date.parse(at(2));
     const progress = createProgress(out, () => now);
-    progress.update(deployment('clone', [['preflight', 0, 1], ['clone', 1]]));
+    progress.update(
+      deployment('clone', [
+        ['preflight', 0, 1],
+        ['clone', 1],
+      ]),
+    );
     now = Date.parse(at(5));
-    progress.update(deployment('awaiting-verification', [['preflight', 0, 1], ['clone', 1, 3], ['awaiting-verification', 3]]));
+    progress.update(
+      deployment('awaiting-verification', [
+        ['preflight', 0, 1],
+        ['clone', 1, 3],
+        ['awaiting-verification', 3],
+      ]),
+    );
     expect(chunks[0]).toBe(`  ✓ ${'preflight'.padEnd(22)} 1.0s\n  ▸ ${'clone'.padEnd(22)} 1.0s …\n`);
     // Cursor up two lines, clear below, and the three lines again.
-    expect(chunks[1]).toBe(`\x1b[2F\x1b[J  ✓ ${'preflight'.padEnd(22)} 1.0s\n  ✓ ${'clone'.padEnd(22)} 2.0s\n  ▸ ${'awaiting-verification'.padEnd(22)} 2.0s\n`);
+    expect(chunks[1]).toBe(
+      `\x1b[2F\x1b[J  ✓ ${'preflight'.padEnd(22)} 1.0s\n  ✓ ${'clone'.padEnd(22)} 2.0s\n  ▸ ${'awaiting-verification'.padEnd(22)} 2.0s\n`,
+    );
   });
 
   test('durations read well', () => {

@@ -47,10 +47,14 @@ export function composeSpecSchema(): Record<string, unknown> {
  * A services table of the docs: name → what it is, its healthcheck. By default the demo stack's, in docs/sqlserver.md
  * ("## The docker compose stack"); the production profile's is in docs/operations.md.
  */
-export function servicesNamedInDocs(doc = 'docs/sqlserver.md', heading = 'The docker compose stack'): Map<string, { what: string; healthcheck: string }> {
+export function servicesNamedInDocs(
+  doc = 'docs/sqlserver.md',
+  heading = 'The docker compose stack',
+): Map<string, { what: string; healthcheck: string }> {
   const text = readFileSync(join(ROOT, doc), 'utf8');
   const section = text.split(/^## /m).find((s) => s.startsWith(heading)) ?? '';
   const rows = new Map<string, { what: string; healthcheck: string }>();
-  for (const match of section.matchAll(/^\| `([a-z0-9-]+)` \| (.*) \| (.*) \|$/gm)) rows.set(match[1]!, { what: match[2]!, healthcheck: match[3]! });
+  for (const match of section.matchAll(/^\| `([a-z0-9-]+)` \| (.*) \| (.*) \|$/gm))
+    rows.set(match[1]!, { what: match[2]!, healthcheck: match[3]! });
   return rows;
 }

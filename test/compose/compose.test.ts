@@ -44,9 +44,19 @@ describe('the services the docs name', () => {
   const named = servicesNamedInDocs();
 
   test('the docs name the stack’s services, and the stack has no service the docs do not name', () => {
-    expect([...named.keys()]).toEqual(['temporal', 'sqlserver', 'sqlserver-init', 'cutover-platform', 'cutover-worker', 'cutover-api', 'demo']);
+    expect([...named.keys()]).toEqual([
+      'temporal',
+      'sqlserver',
+      'sqlserver-init',
+      'cutover-platform',
+      'cutover-worker',
+      'cutover-api',
+      'demo',
+    ]);
     // The demo stack is every service outside a profile; the production profile has a table of its own (production.test.ts).
-    const demo = Object.entries(compose.services).filter(([, service]) => !service.profiles).map(([name]) => name);
+    const demo = Object.entries(compose.services)
+      .filter(([, service]) => !service.profiles)
+      .map(([name]) => name);
     expect(demo.sort()).toEqual([...named.keys()].sort());
   });
 
@@ -69,7 +79,8 @@ describe('the services the docs name', () => {
       for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
         const target = compose.services[dependency];
         expect(target, `${name} depends on ${dependency}`).toBeDefined();
-        const expected = target?.restart === 'no' ? 'service_completed_successfully' : target?.healthcheck ? 'service_healthy' : 'service_started';
+        const expected =
+          target?.restart === 'no' ? 'service_completed_successfully' : target?.healthcheck ? 'service_healthy' : 'service_started';
         // network_mode: service:x only needs x started; everything else waits for health.
         if (service.network_mode === `service:${dependency}` && condition === 'service_started') continue;
         expect(condition, `${name} → ${dependency}`).toBe(expected);
@@ -89,7 +100,8 @@ describe('what each service runs', () => {
     expect(args).toContain('--db-filename /data/temporal.sqlite');
     expect(temporal.volumes).toContain('temporal-data:/data');
     expect(temporal.ports).toEqual(expect.arrayContaining(['127.0.0.1:7233:7233', '127.0.0.1:8233:8233']));
-    for (const attribute of ['CutoverEnvironment', 'CutoverPhase', 'CutoverPackageVersion', 'CutoverMode']) expect(args).toContain(`--search-attribute ${attribute}=Keyword`);
+    for (const attribute of ['CutoverEnvironment', 'CutoverPhase', 'CutoverPackageVersion', 'CutoverMode'])
+      expect(args).toContain(`--search-attribute ${attribute}=Keyword`);
   });
 
   test('SQL Server 2022 with the EULA accepted, its data on a volume, and a healthcheck by sqlcmd -C', () => {
@@ -154,7 +166,7 @@ describe('what each service runs', () => {
     expect(compose.services['cutover-platform']!.ports).toEqual(expect.arrayContaining(published));
   });
 
-  test('every published port is on the host\'s loopback only: nothing of the demo is reachable from the network', () => {
+  test("every published port is on the host's loopback only: nothing of the demo is reachable from the network", () => {
     const published = Object.entries(compose.services).flatMap(([name, service]) => (service.ports ?? []).map((p) => [name, p] as const));
     expect(published.length).toBeGreaterThan(0);
     for (const [name, port] of published) expect(port, name).toMatch(/^127\.0\.0\.1:\d+:\d+$/);

@@ -47,7 +47,8 @@ describe('.github/workflows/ci.yml', () => {
     const commands = runs(suite);
     expect(commands).toContain('bash scripts/setup.sh');
     expect(commands).toMatch(/^npm test$/m);
-    for (const pkg of ['postgresql', 'haproxy', 'nginx-light', 'openssl']) expect(commands).toMatch(new RegExp(`apt-get install [^\\n]*\\b${pkg}\\b`));
+    for (const pkg of ['postgresql', 'haproxy', 'nginx-light', 'openssl'])
+      expect(commands).toMatch(new RegExp(`apt-get install [^\\n]*\\b${pkg}\\b`));
     expect(suite.steps.some((step) => step.uses?.startsWith('actions/setup-go@'))).toBe(true);
   });
 
@@ -74,8 +75,17 @@ describe('.github/workflows/ci.yml', () => {
     const url = job.env?.MSSQL_URL;
     expect(url).toBeDefined();
     // Read as test/engines/sqlserver.contract.test.ts reads it, by the engine's own parser.
-    const settings = settingsOf({ config: { name: 'master', engine: 'sqlserver', connectionEnv: 'MSSQL_URL' } as DatabaseConfig, connectionString: url! });
-    expect(settings).toMatchObject({ server: name, port: 1433, user: 'sa', password: service.env?.MSSQL_SA_PASSWORD, trustServerCertificate: true });
+    const settings = settingsOf({
+      config: { name: 'master', engine: 'sqlserver', connectionEnv: 'MSSQL_URL' } as DatabaseConfig,
+      connectionString: url!,
+    });
+    expect(settings).toMatchObject({
+      server: name,
+      port: 1433,
+      user: 'sa',
+      password: service.env?.MSSQL_SA_PASSWORD,
+      trustServerCertificate: true,
+    });
 
     const commands = runs(job);
     expect(commands).toContain('bash scripts/setup.sh');

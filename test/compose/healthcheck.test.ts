@@ -12,8 +12,11 @@ import { ROOT } from './compose-file.js';
 /** The compose healthcheck script, run as the container runs it; resolves with its exit code and output. */
 function healthcheck(part: string, config: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    execFile('node', ['deploy/compose/healthcheck.mjs', part], { cwd: ROOT, env: { ...process.env, CUTOVER_CONFIG: config }, timeout: 30_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+    execFile(
+      'node',
+      ['deploy/compose/healthcheck.mjs', part],
+      { cwd: ROOT, env: { ...process.env, CUTOVER_CONFIG: config }, timeout: 30_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
     );
   });
 }
@@ -62,7 +65,9 @@ describe('deploy/compose/healthcheck.mjs against a real Temporal server', () => 
       .withAbortSignal(polls.signal, () =>
         // A long poll needs a deadline; the server answers empty just before it.
         connection.withDeadline(Date.now() + 70_000, async (): Promise<unknown> =>
-          kind === 'workflow' ? connection.workflowService.pollWorkflowTaskQueue(request) : connection.workflowService.pollActivityTaskQueue(request),
+          kind === 'workflow'
+            ? connection.workflowService.pollWorkflowTaskQueue(request)
+            : connection.workflowService.pollActivityTaskQueue(request),
         ),
       )
       .catch(() => undefined);

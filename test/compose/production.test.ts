@@ -22,7 +22,8 @@ const service = (name: string): ComposeService => {
   return found;
 };
 /** What Compose gives a container when the shell sets nothing: every ${VAR:-default} is its default. */
-const withDefaults = (env: Record<string, string> = {}) => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
+const withDefaults = (env: Record<string, string> = {}) =>
+  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
 const script = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
 describe('the production profile, as docs/operations.md lists it', () => {
@@ -31,24 +32,34 @@ describe('the production profile, as docs/operations.md lists it', () => {
   test('the docs name exactly the services of the profile, and they are all in it', () => {
     expect([...named.keys()].sort()).toEqual(Object.keys(production).sort());
     expect(Object.keys(production)).toEqual(
-      expect.arrayContaining(['temporal-postgresql', 'temporal-schema', 'temporal-server', 'temporal-namespace', 'temporal-ui', ...cutoverProcesses]),
+      expect.arrayContaining([
+        'temporal-postgresql',
+        'temporal-schema',
+        'temporal-server',
+        'temporal-namespace',
+        'temporal-ui',
+        ...cutoverProcesses,
+      ]),
     );
   });
 
-  test.each([...servicesNamedInDocs('docs/operations.md', 'The compose profile production')])('%s has the healthcheck the docs give', (name, row) => {
-    const s = service(name);
-    if (row.healthcheck === 'one-shot') {
-      expect(s.restart).toBe('no');
-      return;
-    }
-    if (row.healthcheck === 'none') {
-      // Nothing may wait for a service that cannot say it is healthy.
-      for (const other of Object.values(compose.services)) expect(Object.keys(other.depends_on ?? {})).not.toContain(name);
-      return;
-    }
-    expect(s.healthcheck?.test?.[0]).toBe('CMD');
-    for (const arg of s.healthcheck?.test ?? []) if (arg.startsWith('deploy/')) expect(existsSync(join(ROOT, arg)), arg).toBe(true);
-  });
+  test.each([...servicesNamedInDocs('docs/operations.md', 'The compose profile production')])(
+    '%s has the healthcheck the docs give',
+    (name, row) => {
+      const s = service(name);
+      if (row.healthcheck === 'one-shot') {
+        expect(s.restart).toBe('no');
+        return;
+      }
+      if (row.healthcheck === 'none') {
+        // Nothing may wait for a service that cannot say it is healthy.
+        for (const other of Object.values(compose.services)) expect(Object.keys(other.depends_on ?? {})).not.toContain(name);
+        return;
+      }
+      expect(s.healthcheck?.test?.[0]).toBe('CMD');
+      for (const arg of s.healthcheck?.test ?? []) if (arg.startsWith('deploy/')) expect(existsSync(join(ROOT, arg)), arg).toBe(true);
+    },
+  );
 
   test('naming its services starts nothing of the demo: they depend on services of the profile only, and the demo on none of them', () => {
     for (const [name, s] of Object.entries(production)) {
@@ -82,7 +93,9 @@ describe('Temporal on PostgreSQL, from Temporal’s official images', () => {
     const schema = script('deploy/compose/temporal-schema.sh');
     for (const db of ['temporal', 'temporal_visibility']) {
       expect(schema).toContain(`--db ${db} setup-schema -v 0.0`);
-      expect(schema).toMatch(new RegExp(`--db ${db} update-schema -d "\\$schemas/${db === 'temporal' ? 'temporal' : 'visibility'}/versioned"`));
+      expect(schema).toMatch(
+        new RegExp(`--db ${db} update-schema -d "\\$schemas/${db === 'temporal' ? 'temporal' : 'visibility'}/versioned"`),
+      );
     }
     // The password reaches temporal-sql-tool through SQL_PASSWORD, never its command line.
     expect(schema).not.toMatch(/--pw|--password/);
@@ -106,7 +119,9 @@ describe('Temporal on PostgreSQL, from Temporal’s official images', () => {
   test('dclint finds no error in docker-compose.yml: no host port is published twice, by the demo and the profile', () => {
     const linter = new DCLinter({ rules: {}, quiet: true, debug: false, exclude: [] });
     const [result] = linter.lintFiles([join(ROOT, 'docker-compose.yml')], false);
-    const errors = (result?.messages ?? []).filter((m: { type: string }) => m.type === 'error').map((m: { line: number; message: string }) => `${m.line}: ${m.message}`);
+    const errors = (result?.messages ?? [])
+      .filter((m: { type: string }) => m.type === 'error')
+      .map((m: { line: number; message: string }) => `${m.line}: ${m.message}`);
     expect(errors).toEqual([]);
   });
 });
@@ -120,7 +135,8 @@ describe('Cutover’s processes from the compiled image', () => {
       expect(s.build, name).toBe('.');
       const files = (s.command ?? []).join(' ').match(/\b(?:dist\/src|deploy)\/[\w/.-]+\.m?js\b/g) ?? [];
       expect(files.length, name).toBeGreaterThan(0);
-      for (const file of files) expect(existsSync(join(ROOT, file.replace(/^dist\/(src\/.*)\.js$/, '$1.ts'))), `${name}: ${file}`).toBe(true);
+      for (const file of files)
+        expect(existsSync(join(ROOT, file.replace(/^dist\/(src\/.*)\.js$/, '$1.ts'))), `${name}: ${file}`).toBe(true);
       expect(s.volumes).toContain('./deploy/compose/cutover.production.yaml:/etc/cutover/cutover.yaml:ro');
       expect(s.environment?.CUTOVER_CONFIG).toBe('/etc/cutover/cutover.yaml');
     }
@@ -130,7 +146,11 @@ describe('Cutover’s processes from the compiled image', () => {
     expect(config.temporal.written).toEqual({ address: false, namespace: false });
     for (const name of cutoverProcesses) {
       const settings = resolveTemporalSettings(config.temporal, { HOME: '/nonexistent', ...withDefaults(service(name).environment) });
-      expect(settings.target, name).toMatchObject({ address: 'temporal-server:7233', namespace: 'cutover', origins: { address: 'TEMPORAL_ADDRESS' } });
+      expect(settings.target, name).toMatchObject({
+        address: 'temporal-server:7233',
+        namespace: 'cutover',
+        origins: { address: 'TEMPORAL_ADDRESS' },
+      });
     }
   });
 
@@ -146,7 +166,11 @@ describe('Cutover’s processes from the compiled image', () => {
   });
 
   test('the worker has production settings, and Docker waits longer than its shutdown grace before killing it', () => {
-    expect(config.worker).toMatchObject({ maxConcurrentActivityTaskExecutions: 20, maxConcurrentWorkflowTaskExecutions: 10, maxCachedWorkflows: 200 });
+    expect(config.worker).toMatchObject({
+      maxConcurrentActivityTaskExecutions: 20,
+      maxConcurrentWorkflowTaskExecutions: 10,
+      maxCachedWorkflows: 200,
+    });
     expect(durationMs(service('production-worker').stop_grace_period!)).toBeGreaterThan(durationMs(config.worker.shutdownGraceTime));
   });
 

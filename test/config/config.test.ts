@@ -67,7 +67,9 @@ describe('environment configuration', () => {
     expect(problems(valid.replace('previewPort: 8091', 'previewPort: 8080'))).toEqual([
       'environments.prod.sites[1].previewPort: port 8080 is already used by environments.prod.sites[0].publicPort',
     ]);
-    expect(problems(valid.replace('{ adminPort: 7400 }', '{ adminPort: 7400, tls: true }'))).toEqual(['environments.prod.router: unknown field(s) tls']);
+    expect(problems(valid.replace('{ adminPort: 7400 }', '{ adminPort: 7400, tls: true }'))).toEqual([
+      'environments.prod.router: unknown field(s) tls',
+    ]);
     expect(problems(valid.replace('connectionEnv: PROD_APP_DB', 'connectionEnv: "postgres://u:secret@db/app"'))).toEqual([
       'environments.prod.databases[0].connectionEnv: must be an environment variable name (A-Z, 0-9, _)',
     ]);

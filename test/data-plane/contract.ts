@@ -282,7 +282,10 @@ export function dataPlaneContract(name: string, start: StartDataPlane, expectati
         return;
       }
       await dp.setLive('shop', slot('ab', a, b));
-      await dp.setWeights('shop', [replicaOf(a), replicaOf(b)].map((r, i) => ({ ...r, weight: i === 0 ? 0 : 10 })));
+      await dp.setWeights(
+        'shop',
+        [replicaOf(a), replicaOf(b)].map((r, i) => ({ ...r, weight: i === 0 ? 0 : 10 })),
+      );
       expect(await answeredBy(under.publicUrl('shop'), 10)).toEqual(new Map([['b', 10]]));
       await dp.setWeights('shop', [{ ...replicaOf(a), weight: 1 }]);
       const seen = await answeredBy(under.publicUrl('shop'), 44);

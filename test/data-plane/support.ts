@@ -124,7 +124,12 @@ export async function waitUntil(what: string, check: () => Promise<boolean> | bo
   void proc?.exited.then(() => (exited = true));
   for (;;) {
     if (exited) throw new Error(`${what}: the process exited:\n${proc!.output()}`);
-    if (await Promise.resolve().then(check).catch(() => false)) return;
+    if (
+      await Promise.resolve()
+        .then(check)
+        .catch(() => false)
+    )
+      return;
     if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${proc ? `:\n${proc.output()}` : ''}`);
     await sleep(25);
   }
@@ -212,12 +217,14 @@ export const startHaproxy: StartDataPlane = async (options) => {
 };
 
 /** nginx with its master in the foreground; `setup` adds to the generated config (clientKeepAliveSeconds). */
-export const startNginx = (setup: Pick<NginxSetup, 'clientKeepAliveSeconds'> = {}): StartDataPlane => async (options) => {
-  const files = await writeNginxConfig({ dir: options.dir, sites: options.sites, ...setup });
-  const dataPlane = createNginxDataPlane({ dir: options.dir, sites: options.sites, ...setup });
-  return harness(options, dataPlane, async () => {
-    const proc = spawnGroup('/usr/sbin/nginx', ['-p', options.dir, '-c', files.config, '-g', 'daemon off;'], { cpu: options.cpu });
-    await waitUntil('nginx listens', () => listening(options.sites[0]!.publicPort), proc);
-    return proc;
-  });
-};
+export const startNginx =
+  (setup: Pick<NginxSetup, 'clientKeepAliveSeconds'> = {}): StartDataPlane =>
+  async (options) => {
+    const files = await writeNginxConfig({ dir: options.dir, sites: options.sites, ...setup });
+    const dataPlane = createNginxDataPlane({ dir: options.dir, sites: options.sites, ...setup });
+    return harness(options, dataPlane, async () => {
+      const proc = spawnGroup('/usr/sbin/nginx', ['-p', options.dir, '-c', files.config, '-g', 'daemon off;'], { cpu: options.cpu });
+      await waitUntil('nginx listens', () => listening(options.sites[0]!.publicPort), proc);
+      return proc;
+    });
+  };

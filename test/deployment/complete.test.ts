@@ -26,7 +26,11 @@ describe('smooth deployment, Complete path', () => {
     const live = await get(`${stack.publicUrl()}/notes`);
     expect(live.status).toBe(200);
     expect(live.headers.get('x-app-version')).toBe('1.0.0');
-    const written = await fetch(`${stack.publicUrl()}/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body: 'before v2' }) });
+    const written = await fetch(`${stack.publicUrl()}/notes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ body: 'before v2' }),
+    });
     expect(written.status).toBe(201);
 
     const traffic = startTraffic(stack.publicUrl(), { readers: 4 });
@@ -42,12 +46,18 @@ describe('smooth deployment, Complete path', () => {
     const onClone = new Set((await cloneRows()).map((r) => r.body));
     expect(onClone.has('before v2')).toBe(true);
     expect(traffic.report.acceptedWrites.filter((b) => !onClone.has(b))).toEqual([]);
-    const refused = await fetch(`${stack.publicUrl()}/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body: 'during' }) });
+    const refused = await fetch(`${stack.publicUrl()}/notes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ body: 'during' }),
+    });
     expect(refused.status).toBe(503);
     expect(((await refused.json()) as any).message).toMatch(/read-only during a deployment/);
     const preview = await get(`${stack.previewUrl()}/notes`);
     expect(preview.headers.get('x-app-version')).toBe('2.0.0');
-    expect(await stack.databaseNames()).toEqual(expect.arrayContaining([`${stack.environment}_app__cutover_tmp`, `${stack.environment}_app__cutover_rp`]));
+    expect(await stack.databaseNames()).toEqual(
+      expect.arrayContaining([`${stack.environment}_app__cutover_tmp`, `${stack.environment}_app__cutover_rp`]),
+    );
 
     const log = await stack.api('GET', `/v1/deployments/${v2}/log`);
     expect(log.text).toContain('Enabling zero downtime deployment mode readonly on site web');
@@ -57,7 +67,9 @@ describe('smooth deployment, Complete path', () => {
     const done = await stack.waitForPhase(v2, ['completed']);
     await stack.recordHistory(v2, 'complete');
     await stack.recordHistory(`environment-${stack.environment}`, 'environment');
-    const passwords = Object.values(stack.env).flatMap((v) => (v && /^postgres(ql)?:\/\//.test(v) ? [decodeURIComponent(new URL(v).password)] : []));
+    const passwords = Object.values(stack.env).flatMap((v) =>
+      v && /^postgres(ql)?:\/\//.test(v) ? [decodeURIComponent(new URL(v).password)] : [],
+    );
     expect(passwords.filter(Boolean).length).toBeGreaterThan(0);
     for (const id of [v1, v2]) {
       const history = JSON.stringify(await stack.client.workflow.getHandle(id).fetchHistory());
@@ -78,7 +90,9 @@ describe('smooth deployment, Complete path', () => {
     const after = await get(`${stack.publicUrl()}/notes`);
     expect(after.headers.get('x-app-version')).toBe('2.0.0');
     expect(after.headers.get('x-slot')).toMatch(/\.original$/);
-    const columns = await stack.sql<{ column_name: string }>("select column_name from information_schema.columns where table_name = 'notes'");
+    const columns = await stack.sql<{ column_name: string }>(
+      "select column_name from information_schema.columns where table_name = 'notes'",
+    );
     expect(columns.map((c) => c.column_name)).toContain('author');
     expect(await stack.databaseNames()).toEqual([`${stack.environment}_app`]);
     expect((await stack.sql<{ body: string }>('select body from notes order by id limit 1')).map((r) => r.body)).toEqual(['before v2']);

@@ -5,7 +5,12 @@ import { startTraffic } from '../support/traffic.js';
 
 let stack: TestStack;
 beforeAll(async () => {
-  stack = await startTestStack({ sites: [{ name: 'web', role: 'zdd' }, { name: 'scheduler', role: 'maintenance-page' }] });
+  stack = await startTestStack({
+    sites: [
+      { name: 'web', role: 'zdd' },
+      { name: 'scheduler', role: 'maintenance-page' },
+    ],
+  });
   await stack.deployAndComplete('examples/demo-app/v1');
 });
 afterAll(async () => {
@@ -28,7 +33,10 @@ describe('modes and site roles', () => {
     expect((await fetch(`${stack.previewUrl('scheduler')}/notes`)).headers.get('x-app-version')).toBe('2.0.0');
 
     // At most one deployment per environment: the second request is refused, naming the first.
-    const busy = await stack.api('POST', `/v1/environments/${stack.environment}/deployments`, { package: resolve('examples/demo-app/v1'), mode: 'readonly' });
+    const busy = await stack.api('POST', `/v1/environments/${stack.environment}/deployments`, {
+      package: resolve('examples/demo-app/v1'),
+      mode: 'readonly',
+    });
     expect(busy.status).toBe(409);
     expect(busy.body.error.code).toBe('environment-busy');
     expect(busy.body.error.message).toContain(id);
@@ -46,7 +54,12 @@ describe('modes and site roles', () => {
     expect(report.failedReads).toEqual([]);
     expect((await fetch(`${stack.publicUrl('scheduler')}/notes`)).headers.get('x-app-version')).toBe('2.0.0');
     const after = await stack.api('GET', `/v1/environments/${stack.environment}`);
-    expect(after.body).toMatchObject({ inMaintenance: false, runningDeployment: null, livePackage: { version: '2.0.0' }, lastDeployment: { deploymentId: id, outcome: 'completed' } });
+    expect(after.body).toMatchObject({
+      inMaintenance: false,
+      runningDeployment: null,
+      livePackage: { version: '2.0.0' },
+      lastDeployment: { deploymentId: id, outcome: 'completed' },
+    });
   }, 180_000);
 
   test('maintenance-page mode: no clone, no temporary database, every site shows the maintenance page', async () => {
@@ -70,7 +83,11 @@ describe('modes and site roles', () => {
     const id = await stack.deploy('examples/demo-app/v2', 'readwrite');
     const status = await stack.waitForPhase(id, ['awaiting-verification']);
     expect(status.warnings.join(' ')).toMatch(/writes accepted by the clone .* are lost/);
-    const write = await fetch(`${stack.publicUrl('web')}/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body: 'to the clone' }) });
+    const write = await fetch(`${stack.publicUrl('web')}/notes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ body: 'to the clone' }),
+    });
     expect(write.status).toBe(201);
     await stack.api('POST', `/v1/deployments/${id}/reset`, { rollbackDatabase: false });
     await stack.waitForPhase(id, ['reset']);

@@ -11,7 +11,12 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const columns = async () => (await stack.sql<{ column_name: string }>("select column_name from information_schema.columns where table_name = 'notes' order by ordinal_position")).map((c) => c.column_name);
+const columns = async () =>
+  (
+    await stack.sql<{ column_name: string }>(
+      "select column_name from information_schema.columns where table_name = 'notes' order by ordinal_position",
+    )
+  ).map((c) => c.column_name);
 const version = async () => (await fetch(`${stack.publicUrl()}/notes`)).headers.get('x-app-version');
 
 async function deployV2AndReset(rollbackDatabase: boolean) {
@@ -59,6 +64,8 @@ describe('smooth deployment, Reset paths', () => {
     await deployV2AndReset(true);
     expect(await columns()).not.toContain('author');
     expect((await stack.sql<{ body: string }>("select body from notes where body = 'written on v1'")).length).toBe(1);
-    expect((await stack.sql<{ name: string }>('select name from cutover_migrations order by name')).map((r) => r.name)).toEqual(['0001_create_notes.sql']);
+    expect((await stack.sql<{ name: string }>('select name from cutover_migrations order by name')).map((r) => r.name)).toEqual([
+      '0001_create_notes.sql',
+    ]);
   }, 180_000);
 });

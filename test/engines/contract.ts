@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test, type TestContext } from 'vitest';
-import { EngineError, type CopyResult, type DatabaseEngine, type DatabaseHandle, type DatabaseRole, type Migration } from '../../src/engines/engine.js';
+import {
+  EngineError,
+  type CopyResult,
+  type DatabaseEngine,
+  type DatabaseHandle,
+  type DatabaseRole,
+  type Migration,
+} from '../../src/engines/engine.js';
 import { isReadOnlyViolation } from './read-only-violation.js';
 
 /** One application session on one physical database. */
@@ -229,7 +236,10 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
       await c.engine.stopFollowing(db, noHeartbeat);
       await queryOnce(c, db, 'original', c.dialect.writeTransaction('after the copy'));
       // Not copied again, and a copy whose following was stopped does not start following again.
-      expect(await c.engine.copyToTemporary(db, noHeartbeat)).toMatchObject({ following: false, snapshotReason: expect.stringMatching(/existed already/) });
+      expect(await c.engine.copyToTemporary(db, noHeartbeat)).toMatchObject({
+        following: false,
+        snapshotReason: expect.stringMatching(/existed already/),
+      });
       expect((await consistency(c, db, 'temporary')).items).toBe(100);
       expect((await consistency(c, db, 'original')).items).toBe(101);
     });
@@ -304,7 +314,11 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
       expect(beats.length).toBeGreaterThan(0);
       expect(await queryOnce(c, db, 'original', c.dialect.schemaSignature)).toEqual(signature);
       expect(await consistency(c, db, 'original')).toEqual(data);
-      expect(await c.engine.inspect(db)).toMatchObject({ original: { exists: true }, restorePoint: { exists: true }, appliedMigrations: [] });
+      expect(await c.engine.inspect(db)).toMatchObject({
+        original: { exists: true },
+        restorePoint: { exists: true },
+        appliedMigrations: [],
+      });
 
       // Restoring again ends in the same state; the restore point stays until it is dropped.
       await queryOnce(c, db, 'original', c.dialect.writeTransaction('written after the restore'));
@@ -355,11 +369,20 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
       const widget: Migration = { name: '0002_widget.sql', sql: c.dialect.insertWidget };
       const beats: unknown[] = [];
       // Given out of order: 0002 needs the table of 0001.
-      expect(await c.engine.applyMigrations(db, [widget, widgets], (d) => beats.push(d))).toEqual({ applied: [widgets.name, widget.name], alreadyApplied: [] });
+      expect(await c.engine.applyMigrations(db, [widget, widgets], (d) => beats.push(d))).toEqual({
+        applied: [widgets.name, widget.name],
+        alreadyApplied: [],
+      });
       expect(beats.length).toBeGreaterThan(0);
-      expect(await c.engine.applyMigrations(db, [widgets, widget], noHeartbeat)).toEqual({ applied: [], alreadyApplied: [widgets.name, widget.name] });
+      expect(await c.engine.applyMigrations(db, [widgets, widget], noHeartbeat)).toEqual({
+        applied: [],
+        alreadyApplied: [widgets.name, widget.name],
+      });
       const items: Migration = { name: '0003_items.sql', sql: c.dialect.changeItems };
-      expect(await c.engine.applyMigrations(db, [items, widget, widgets], noHeartbeat)).toEqual({ applied: [items.name], alreadyApplied: [widgets.name, widget.name] });
+      expect(await c.engine.applyMigrations(db, [items, widget, widgets], noHeartbeat)).toEqual({
+        applied: [items.name],
+        alreadyApplied: [widgets.name, widget.name],
+      });
 
       const history = await queryOnce(c, db, 'original', c.dialect.history);
       expect(history.map((r) => ({ name: r.name, checksum: r.checksum }))).toEqual(
@@ -375,7 +398,10 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
         { name: '0001_widgets.sql', sql: c.dialect.createWidgets },
         { name: '0002_widget.sql', sql: c.dialect.insertWidget },
       ];
-      const results = await Promise.all([c.engine.applyMigrations(db, migrations, noHeartbeat), c.engine.applyMigrations(db, migrations, noHeartbeat)]);
+      const results = await Promise.all([
+        c.engine.applyMigrations(db, migrations, noHeartbeat),
+        c.engine.applyMigrations(db, migrations, noHeartbeat),
+      ]);
       expect(results.flatMap((r) => r.applied).sort()).toEqual(migrations.map((m) => m.name));
       expect(results.flatMap((r) => r.alreadyApplied).sort()).toEqual(migrations.map((m) => m.name));
     });
@@ -461,7 +487,16 @@ export function describeEngineContract(engineName: string, makeContext: MakeEngi
       const c = use(t);
       const db = await seeded(c, 1);
       for (const name of ['../0001_x.sql', '0001 x.sql', '0001_x.txt', '']) {
-        const error = await rejection(c.engine.applyMigrations(db, [{ name: '0000_ok.sql', sql: c.dialect.createWidgets }, { name, sql: 'select 1' }], noHeartbeat));
+        const error = await rejection(
+          c.engine.applyMigrations(
+            db,
+            [
+              { name: '0000_ok.sql', sql: c.dialect.createWidgets },
+              { name, sql: 'select 1' },
+            ],
+            noHeartbeat,
+          ),
+        );
         expect(error).toMatchObject({ failureClass: 'invalid-input' });
       }
       expect((await c.engine.inspect(db)).appliedMigrations).toEqual([]);

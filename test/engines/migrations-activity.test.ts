@@ -61,7 +61,12 @@ afterAll(async () => {
 
 const migrate = (environment: string, packageSha256: string, allowMissingMigrations?: boolean) =>
   // Refusals are expected here: the harness need not log them (they still reach the test).
-  new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => undefined) }).run(activities.applyMigrations, { environment, database: 'app', packageSha256, allowMissingMigrations });
+  new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => undefined) }).run(activities.applyMigrations, {
+    environment,
+    database: 'app',
+    packageSha256,
+    allowMissingMigrations,
+  });
 
 describe('applyMigrations activity: a package older than the database', () => {
   test('is refused (non-retryable migration-failed, naming the migration) unless the request allows it', async () => {
@@ -72,11 +77,19 @@ describe('applyMigrations activity: a package older than the database', () => {
       expect(error).toMatchObject({ type: 'migration-failed', nonRetryable: true });
       expect((error as Error).message).toMatch(/already applied migration 0002_add_author\.sql that this package does not have/);
     }
-    expect(await migrate('strict', v1, true)).toEqual({ applied: [], alreadyApplied: ['0001_create_notes.sql'], missing: ['0002_add_author.sql'] });
+    expect(await migrate('strict', v1, true)).toEqual({
+      applied: [],
+      alreadyApplied: ['0001_create_notes.sql'],
+      missing: ['0002_add_author.sql'],
+    });
   });
 
   test("is deployed when the environment's config allows it", async () => {
     await migrate('lenient', v2);
-    expect(await migrate('lenient', v1)).toEqual({ applied: [], alreadyApplied: ['0001_create_notes.sql'], missing: ['0002_add_author.sql'] });
+    expect(await migrate('lenient', v1)).toEqual({
+      applied: [],
+      alreadyApplied: ['0001_create_notes.sql'],
+      missing: ['0002_add_author.sql'],
+    });
   });
 });

@@ -135,7 +135,9 @@ export async function makePostgresContext(options: PostgresContextOptions): Prom
       await admin.query(`drop database ${pg.escapeIdentifier(originalOf(db))} with (force)`);
     },
     async databasesOf(db) {
-      const result = await admin.query<{ datname: string }>('select datname from pg_database where datname = any($1::text[])', [physicalOf(db)]);
+      const result = await admin.query<{ datname: string }>('select datname from pg_database where datname = any($1::text[])', [
+        physicalOf(db),
+      ]);
       const original = originalOf(db);
       return result.rows.map((r) => suffixes[r.datname.slice(original.length)] as DatabaseKind).sort();
     },

@@ -100,7 +100,7 @@ describe('the application login (what slots get)', () => {
     expect((await as(a.logins.app, 'select count(*)::int as n from items')).rows).toEqual([{ n: 2 }]);
   });
 
-  test('cannot drop another environment\'s database, nor create one, nor change the schema, nor the migration history', async () => {
+  test("cannot drop another environment's database, nor create one, nor change the schema, nor the migration history", async () => {
     const refused = (why: string) => ({ code: '42501', message: expect.stringContaining(why) });
     expect(await as(a.logins.app, `drop database ${b.database}`)).toMatchObject(refused('must be owner'));
     expect(await as(a.logins.app, `create database logins_${id}_stolen`)).toMatchObject(refused('permission denied to create database'));
@@ -111,7 +111,7 @@ describe('the application login (what slots get)', () => {
     expect(await exists(b.database)).toBe(true);
   });
 
-  test('cannot even connect to another environment\'s database', async () => {
+  test("cannot even connect to another environment's database", async () => {
     expect(await as(a.logins.app, 'select 1', b.database)).toMatchObject({
       code: '42501',
       message: expect.stringContaining('permission denied for database'),
@@ -120,7 +120,7 @@ describe('the application login (what slots get)', () => {
 });
 
 describe('the migration login', () => {
-  test('changes its own database\'s schema, and cannot drop a database (another\'s or its own) nor create one', async () => {
+  test("changes its own database's schema, and cannot drop a database (another's or its own) nor create one", async () => {
     expect(await as(a.logins.migration, `drop database ${b.database}`)).toMatchObject({ code: '42501' });
     expect(await as(a.logins.migration, `drop database ${a.database}`, 'postgres')).toMatchObject({ code: '42501' });
     expect(await as(a.logins.migration, `create database logins_${id}_stolen`)).toMatchObject({ code: '42501' });
@@ -143,7 +143,7 @@ describe('the migration login', () => {
   });
 });
 
-describe('copies and restores keep each login\'s rights', () => {
+describe("copies and restores keep each login's rights", () => {
   test('the read-only temporary copy lets the application login read, refuses its writes, and keeps other environments out', async () => {
     await engine.copyToTemporary(a.handle, noHeartbeat);
     await engine.makeTemporaryReadOnly(a.handle);

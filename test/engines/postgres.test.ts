@@ -26,8 +26,12 @@ async function failureOf(work: () => unknown): Promise<Error> {
 describe('connection strings and names', () => {
   test('a slot gets the same server, credentials and options, with only the database swapped', () => {
     const db = handle('postgres://app:s%40cret@db.internal:6543/shop?sslmode=require&application_name=web');
-    expect(engine.connectionStringFor(db, 'original')).toBe('postgres://app:s%40cret@db.internal:6543/shop?sslmode=require&application_name=web');
-    expect(engine.connectionStringFor(db, 'temporary')).toBe('postgres://app:s%40cret@db.internal:6543/shop__cutover_tmp?sslmode=require&application_name=web');
+    expect(engine.connectionStringFor(db, 'original')).toBe(
+      'postgres://app:s%40cret@db.internal:6543/shop?sslmode=require&application_name=web',
+    );
+    expect(engine.connectionStringFor(db, 'temporary')).toBe(
+      'postgres://app:s%40cret@db.internal:6543/shop__cutover_tmp?sslmode=require&application_name=web',
+    );
     const odd = handle(`postgresql://app@127.0.0.1/${encodeURIComponent('Shop "Ü"')}`);
     expect(new URL(engine.connectionStringFor(odd, 'temporary')).pathname).toBe(`/${encodeURIComponent('Shop "Ü"__cutover_tmp')}`);
   });
@@ -88,7 +92,14 @@ describe('connection strings and names', () => {
     for (const tool of [dump, restore]) {
       expect(tool.args.join(' ')).not.toContain('s@cret');
       expect(tool.args.join(' ')).not.toContain('s%40cret');
-      expect(tool.env).toMatchObject({ PGHOST: 'db.internal', PGPORT: '6543', PGUSER: 'app', PGPASSWORD: 's@cret', PGSSLMODE: 'verify-full', PGSSLROOTCERT: '/etc/ca.pem' });
+      expect(tool.env).toMatchObject({
+        PGHOST: 'db.internal',
+        PGPORT: '6543',
+        PGUSER: 'app',
+        PGPASSWORD: 's@cret',
+        PGSSLMODE: 'verify-full',
+        PGSSLROOTCERT: '/etc/ca.pem',
+      });
     }
     expect(dump.command).toBe('/pg/bin/pg_dump');
     expect(dump.args).toContain("--dbname=dbname='shop'");
@@ -100,13 +111,20 @@ describe('connection strings and names', () => {
 describe('error classes', () => {
   test('unreachable, starting, overloaded servers are transient; SQL errors are not', () => {
     const pgError = (code: string) => Object.assign(new Error('boom'), { code });
-    for (const transient of [pgError('57P03'), pgError('53300'), pgError('ECONNREFUSED'), new Error('Connection terminated due to connection timeout')]) {
+    for (const transient of [
+      pgError('57P03'),
+      pgError('53300'),
+      pgError('ECONNREFUSED'),
+      new Error('Connection terminated due to connection timeout'),
+    ]) {
       expect(engineFailure(transient, 'doing', [])).toMatchObject({ failureClass: 'transient' });
     }
     const plain = engineFailure(pgError('42P01'), 'doing', []);
     expect(plain).not.toBeInstanceOf(EngineError);
     expect(plain.message).toBe('doing: boom (SQLSTATE 42P01)');
-    expect(engineFailure(new Error('cannot use postgres://u:pw@h/db'), 'doing', ['postgres://u:pw@h/db', 'pw']).message).toBe('doing: cannot use ***');
+    expect(engineFailure(new Error('cannot use postgres://u:pw@h/db'), 'doing', ['postgres://u:pw@h/db', 'pw']).message).toBe(
+      'doing: cannot use ***',
+    );
   });
 
   test('isReadOnlyViolation recognises SQLSTATE 25006, however wrapped', () => {
@@ -165,7 +183,11 @@ describe.each(['superuser', 'application'] as const)('postgres specifics as %s',
     const db = await database(oddSchema);
     await ctx.engine.copyToTemporary(db, noHeartbeat);
     await ctx.engine.makeTemporaryReadOnly(db);
-    const [row] = await run(db, 'temporary', `select last_value, double_it(21) as doubled, (select count(*) from "Odd ""Schema""".";drop table x;--") as odd from invoice_numbers`);
+    const [row] = await run(
+      db,
+      'temporary',
+      `select last_value, double_it(21) as doubled, (select count(*) from "Odd ""Schema""".";drop table x;--") as odd from invoice_numbers`,
+    );
     expect(row).toEqual({ last_value: '5000', doubled: 42, odd: '1' });
     const session = await ctx.connect(db, 'temporary');
     try {
@@ -190,7 +212,12 @@ describe.each(['superuser', 'application'] as const)('postgres specifics as %s',
       await refused(session, 'create table sessions (id int)');
       await session.query('set default_transaction_read_only = off');
       if (role === 'superuser') {
-        for (const ddl of ['create table sessions (id int)', 'drop trigger cutover_read_only on notes', 'alter table notes disable trigger all', 'alter table notes add column x int']) {
+        for (const ddl of [
+          'create table sessions (id int)',
+          'drop trigger cutover_read_only on notes',
+          'alter table notes disable trigger all',
+          'alter table notes add column x int',
+        ]) {
           const error = await refused(session, ddl);
           expect(error.message).toMatch(/^cannot execute [A-Z ]+: the site is read-only during a deployment$/);
         }
@@ -232,18 +259,21 @@ describe.each(['superuser', 'application'] as const)('postgres specifics as %s',
     expect((await ctx.engine.inspect(db)).appliedMigrations).toEqual([]);
   });
 
-  test.skipIf(role !== 'application')('a failing pg_dump is reported with its own words, without the password, and leaves no work in progress', async () => {
-    const db = await database('create table mine (id int);');
-    // A table the application role may not read: pg_dump must fail on it.
-    const adminUrl = new URL(inject('pgAdminUrl'));
-    adminUrl.pathname = new URL(db.connectionString).pathname;
-    const admin = new pg.Client(adminUrl.toString());
-    await admin.connect();
-    await admin.query('create table secret_stuff (id int); revoke all on secret_stuff from public');
-    await admin.end();
-    const error = await failureOf(() => ctx.engine.copyToTemporary(db, noHeartbeat));
-    expect(error.message).toMatch(/pg_dump exited with code 1: .*permission denied for table secret_stuff/s);
-    expect(error.message).not.toContain(ctx.password);
-    expect(await ctx.databasesOf(db)).toEqual(['original']);
-  });
+  test.skipIf(role !== 'application')(
+    'a failing pg_dump is reported with its own words, without the password, and leaves no work in progress',
+    async () => {
+      const db = await database('create table mine (id int);');
+      // A table the application role may not read: pg_dump must fail on it.
+      const adminUrl = new URL(inject('pgAdminUrl'));
+      adminUrl.pathname = new URL(db.connectionString).pathname;
+      const admin = new pg.Client(adminUrl.toString());
+      await admin.connect();
+      await admin.query('create table secret_stuff (id int); revoke all on secret_stuff from public');
+      await admin.end();
+      const error = await failureOf(() => ctx.engine.copyToTemporary(db, noHeartbeat));
+      expect(error.message).toMatch(/pg_dump exited with code 1: .*permission denied for table secret_stuff/s);
+      expect(error.message).not.toContain(ctx.password);
+      expect(await ctx.databasesOf(db)).toEqual(['original']);
+    },
+  );
 });

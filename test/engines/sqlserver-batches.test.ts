@@ -15,7 +15,10 @@ describe('GO splitter: tricky scripts', () => {
 
   test("2. GO inside a string literal, N'…' and with doubled quotes, is text", () => {
     const script = "INSERT INTO notes (body) VALUES (N'first line\nGO\nit''s still the same ''string''\ngo');\nGO\nSELECT 1;";
-    expect(texts(splitBatches(script))).toEqual(["INSERT INTO notes (body) VALUES (N'first line\nGO\nit''s still the same ''string''\ngo');", 'SELECT 1;']);
+    expect(texts(splitBatches(script))).toEqual([
+      "INSERT INTO notes (body) VALUES (N'first line\nGO\nit''s still the same ''string''\ngo');",
+      'SELECT 1;',
+    ]);
   });
 
   test('3. GO inside a bracketed identifier, with ]] escapes, is text', () => {
@@ -33,9 +36,13 @@ describe('GO splitter: tricky scripts', () => {
     expect(texts(splitBatches(script))).toEqual(['/* outer\n/* inner\nGO\n*/\nGO\nstill the outer comment */\nSELECT 4;', 'SELECT 5;']);
   });
 
-  test("6. quotes and brackets inside comments do not open strings: the GO after them still splits", () => {
+  test('6. quotes and brackets inside comments do not open strings: the GO after them still splits', () => {
     const script = "-- it's a comment with [ and \" and '\nSELECT 6; /* don't [ */\nGO\nSELECT 7; -- '\nGO\nSELECT 8;";
-    expect(texts(splitBatches(script))).toEqual(["-- it's a comment with [ and \" and '\nSELECT 6; /* don't [ */", "SELECT 7; -- '", 'SELECT 8;']);
+    expect(texts(splitBatches(script))).toEqual([
+      "-- it's a comment with [ and \" and '\nSELECT 6; /* don't [ */",
+      "SELECT 7; -- '",
+      'SELECT 8;',
+    ]);
   });
 
   test('7. comment markers inside strings and identifiers are text: the GO after them still splits', () => {
@@ -77,7 +84,7 @@ describe('GO splitter: tricky scripts', () => {
     const script = [
       'CREATE OR ALTER PROCEDURE dbo.rebuild AS',
       'BEGIN',
-      "  -- GO here is a comment",
+      '  -- GO here is a comment',
       "  DECLARE @sql nvarchar(max) = N'SELECT 1;",
       'GO',
       "SELECT ''two'';';",

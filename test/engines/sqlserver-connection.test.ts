@@ -24,7 +24,9 @@ function thrown(work: () => unknown): Error {
 
 describe('sqlserver:// connection strings', () => {
   test('every part and option is read; the password is percent-decoded', () => {
-    const db = handle('sqlserver://app%40corp:p%40ss%3Aw%2Frd@db.internal:14330/Shop%20DB?encrypt=false&trustServerCertificate=true&applicationName=web&connectTimeout=5000');
+    const db = handle(
+      'sqlserver://app%40corp:p%40ss%3Aw%2Frd@db.internal:14330/Shop%20DB?encrypt=false&trustServerCertificate=true&applicationName=web&connectTimeout=5000',
+    );
     expect(settingsOf(db)).toEqual({
       server: 'db.internal',
       port: 14330,
@@ -40,7 +42,13 @@ describe('sqlserver:// connection strings', () => {
   });
 
   test('defaults: encrypted, certificate checked, application "cutover"; IPv6 hosts and named instances', () => {
-    expect(settingsOf(handle('sqlserver://sa:pw@[::1]/shop'))).toMatchObject({ server: '::1', port: undefined, encrypt: true, trustServerCertificate: false, applicationName: 'cutover' });
+    expect(settingsOf(handle('sqlserver://sa:pw@[::1]/shop'))).toMatchObject({
+      server: '::1',
+      port: undefined,
+      encrypt: true,
+      trustServerCertificate: false,
+      applicationName: 'cutover',
+    });
     expect(settingsOf(handle('sqlserver://sa:pw@host/shop?instanceName=SQLEXPRESS'))).toMatchObject({ instanceName: 'SQLEXPRESS' });
   });
 
@@ -58,13 +66,20 @@ describe('sqlserver:// connection strings', () => {
       options: { encrypt: true, trustServerCertificate: true, appName: 'cutover' },
     });
     expect(mssqlConfigFor(handle('sqlserver://sa:pw@db:1433/shop?instanceName=X'), 'shop').port).toBeUndefined();
-    expect(mssqlConfigFor(handle('sqlserver://sa:pw@db/shop'), 'shop', { timeoutMs: 5000, requestTimeoutMs: 5000 })).toMatchObject({ connectionTimeout: 5000, requestTimeout: 5000 });
+    expect(mssqlConfigFor(handle('sqlserver://sa:pw@db/shop'), 'shop', { timeoutMs: 5000, requestTimeoutMs: 5000 })).toMatchObject({
+      connectionTimeout: 5000,
+      requestTimeout: 5000,
+    });
   });
 
   test('a slot gets the same server, credentials and options, with only the database swapped', () => {
     const db = handle('sqlserver://app:s%40cret@db.internal:1433/shop?encrypt=true&trustServerCertificate=true');
-    expect(engine.connectionStringFor(db, 'original')).toBe('sqlserver://app:s%40cret@db.internal:1433/shop?encrypt=true&trustServerCertificate=true');
-    expect(engine.connectionStringFor(db, 'temporary')).toBe('sqlserver://app:s%40cret@db.internal:1433/shop__cutover_tmp?encrypt=true&trustServerCertificate=true');
+    expect(engine.connectionStringFor(db, 'original')).toBe(
+      'sqlserver://app:s%40cret@db.internal:1433/shop?encrypt=true&trustServerCertificate=true',
+    );
+    expect(engine.connectionStringFor(db, 'temporary')).toBe(
+      'sqlserver://app:s%40cret@db.internal:1433/shop__cutover_tmp?encrypt=true&trustServerCertificate=true',
+    );
     const odd = handle(`sqlserver://app:pw@h/${encodeURIComponent("Shop ]'Ü/?#")}`);
     const temporary = new URL(engine.connectionStringFor(odd, 'temporary'));
     expect(decodeURIComponent(temporary.pathname.slice(1))).toBe("Shop ]'Ü/?#__cutover_tmp");
@@ -87,7 +102,9 @@ describe('sqlserver:// connection strings', () => {
       expect(error.message).toMatch(message);
       expect(error.message).not.toContain('hunter2');
     }
-    expect(thrown(() => engine.connectionStringFor(handle('sqlserver://u:pw@h/shop?encrypt=maybe'), 'original')).message).toMatch(/SHOP_DATABASE_URL \(database shop\)/);
+    expect(thrown(() => engine.connectionStringFor(handle('sqlserver://u:pw@h/shop?encrypt=maybe'), 'original')).message).toMatch(
+      /SHOP_DATABASE_URL \(database shop\)/,
+    );
   });
 
   test('resolveDatabaseHandle checks a SQL Server URL at once, naming the variable, never its value', () => {
@@ -112,7 +129,9 @@ describe('SQL Server errors', () => {
     const refused = sqlError(3906, 'Failed to update database "shop__cutover_tmp" because the database is read-only.');
     expect(isReadOnlyViolation(refused)).toBe(true);
     expect(isReadOnlyViolation(new Error('activity failed', { cause: refused }))).toBe(true);
-    expect(isReadOnlyViolation(Object.assign(sqlError(3621, 'The statement has been terminated.'), { precedingErrors: [refused] }))).toBe(true);
+    expect(isReadOnlyViolation(Object.assign(sqlError(3621, 'The statement has been terminated.'), { precedingErrors: [refused] }))).toBe(
+      true,
+    );
     expect(isReadOnlyViolation(Object.assign(new Error('request failed'), { originalError: refused }))).toBe(true);
     expect(isReadOnlyViolation(new EngineError('readonly-not-supported', 'x', '3906'))).toBe(true);
     expect(isReadOnlyViolation(engineFailure(refused, 'doing', []))).toBe(true);
@@ -123,7 +142,13 @@ describe('SQL Server errors', () => {
 
   test('broken connections, deadlocks, Azure failovers and databases in use are transient; SQL errors are not', () => {
     const connection = (code: string) => Object.assign(new Error('Failed to connect'), { name: 'ConnectionError', code });
-    for (const transient of [connection('ESOCKET'), connection('ETIMEOUT'), sqlError(1205, 'deadlock victim'), sqlError(40613, 'Database is not currently available'), sqlError(3702, 'in use')]) {
+    for (const transient of [
+      connection('ESOCKET'),
+      connection('ETIMEOUT'),
+      sqlError(1205, 'deadlock victim'),
+      sqlError(40613, 'Database is not currently available'),
+      sqlError(3702, 'in use'),
+    ]) {
       expect(isTransient(transient), transient.message).toBe(true);
       expect(engineFailure(transient, 'doing', [])).toMatchObject({ failureClass: 'transient' });
     }
@@ -131,7 +156,9 @@ describe('SQL Server errors', () => {
     const plain = engineFailure(sqlError(208, "Invalid object name 'x'."), 'doing', []);
     expect(plain).not.toBeInstanceOf(EngineError);
     expect(plain.message).toBe("doing: Invalid object name 'x'. (error 208)");
-    expect(engineFailure(new Error('cannot use sqlserver://u:pw@h/db'), 'doing', ['sqlserver://u:pw@h/db', 'pw']).message).toBe('doing: cannot use ***');
+    expect(engineFailure(new Error('cannot use sqlserver://u:pw@h/db'), 'doing', ['sqlserver://u:pw@h/db', 'pw']).message).toBe(
+      'doing: cannot use ***',
+    );
   });
 
   test('a server that does not answer is a transient failure of the real driver, without the password', async () => {

@@ -105,7 +105,9 @@ export async function makeSqlServerContext(adminUrl: string): Promise<EngineCont
     });
     if (!row) return;
     const force = !azure && row.state === 'ONLINE' && Number(row.snapshot) === 0;
-    await admin.run({ text: `${force ? `ALTER DATABASE ${quoteName(name)} SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\n` : ''}DROP DATABASE ${quoteName(name)};` });
+    await admin.run({
+      text: `${force ? `ALTER DATABASE ${quoteName(name)} SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\n` : ''}DROP DATABASE ${quoteName(name)};`,
+    });
   };
 
   const connect = async (db: DatabaseHandle, role: DatabaseRole): Promise<Session> => {
@@ -144,7 +146,8 @@ export async function makeSqlServerContext(adminUrl: string): Promise<EngineCont
         params: { name: `${originalOf(db)}__cutover_rp` },
       });
       // A database with a snapshot cannot be dropped by anyone: reverting to a snapshot never leaves the original missing.
-      if (Number(row?.snapshot) === 1) return 'the restore point is a database snapshot, and a database that has one cannot be dropped: a restore never leaves the original missing';
+      if (Number(row?.snapshot) === 1)
+        return 'the restore point is a database snapshot, and a database that has one cannot be dropped: a restore never leaves the original missing';
       await dropIfExists(originalOf(db));
       return undefined;
     },
@@ -159,7 +162,8 @@ export async function makeSqlServerContext(adminUrl: string): Promise<EngineCont
     },
     async dispose(db) {
       // Snapshots first: a database that has one cannot be dropped.
-      for (const suffix of ['__cutover_rp', '__cutover_rp_partial', '__cutover_tmp', '__cutover_tmp_partial', '']) await dropIfExists(originalOf(db) + suffix);
+      for (const suffix of ['__cutover_rp', '__cutover_rp_partial', '__cutover_tmp', '__cutover_tmp_partial', ''])
+        await dropIfExists(originalOf(db) + suffix);
     },
     close: () => admin.close(),
   };

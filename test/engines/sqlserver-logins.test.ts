@@ -87,7 +87,7 @@ describe('the engine uses each login for its job', () => {
     logins: { migration: url('shop_migrator'), app: url('shop_app') },
   };
 
-  test('migrations run as the migration login, copies as Cutover\'s own, and slots get the application login', async () => {
+  test("migrations run as the migration login, copies as Cutover's own, and slots get the application login", async () => {
     const server = new FakeSqlServer({ shop: {} });
     const logins: string[] = [];
     const connect: Connector = (db, database, options) => {

@@ -16,7 +16,8 @@ const handle = (config: Partial<DatabaseHandle['config']> = {}): DatabaseHandle 
   config: { ...shop, ...config },
   connectionString: `sqlserver://cutover:${encodeURIComponent(PASSWORD)}@db.internal:1433/shop?encrypt=true&trustServerCertificate=true`,
 });
-const engineOn = (server: FakeSqlServer, options: SqlServerEngineOptions = {}) => createSqlServerEngine({ connect: server.connect, nonce: () => 'n0nce', pollIntervalMs: 0, ...options });
+const engineOn = (server: FakeSqlServer, options: SqlServerEngineOptions = {}) =>
+  createSqlServerEngine({ connect: server.connect, nonce: () => 'n0nce', pollIntervalMs: 0, ...options });
 
 const AZURE = { engineEdition: 5, dataPath: null, logPath: null, backupPath: null };
 const tag = fileTag;
@@ -34,7 +35,8 @@ const states = (...names: string[]): Sent => ({
   params: Object.fromEntries(names.map((n, i) => [`name${i}`, n])),
 });
 const onMaster = (text: string): Sent => ({ database: 'master', text });
-const SESSIONS = "SELECT COALESCE(NULLIF(program_name, N''), N'(unnamed)') AS program, login_name AS login FROM sys.dm_exec_sessions WHERE database_id = DB_ID() AND session_id <> @@SPID AND is_user_process = 1;";
+const SESSIONS =
+  "SELECT COALESCE(NULLIF(program_name, N''), N'(unnamed)') AS program, login_name AS login FROM sys.dm_exec_sessions WHERE database_id = DB_ID() AND session_id <> @@SPID AND is_user_process = 1;";
 
 /** BACKUP, FILELISTONLY, RESTORE WITH MOVE and the clean-up of one backup-restore copy. */
 function backupRestore(source: string, target: string, directory = BACKUP_DIR): Sent[] {
@@ -87,7 +89,9 @@ describe('copy to the temporary database', () => {
     const server = new FakeSqlServer({ shop: {}, shop__cutover_tmp: { state: 'RESTORING' }, shop__cutover_tmp_partial: {} });
     await engineOn(server).copyToTemporary(handle(), () => undefined);
     expect(server.texts()).toContain('DROP DATABASE [shop__cutover_tmp];');
-    expect(server.texts()).toContain('ALTER DATABASE [shop__cutover_tmp_partial] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\nDROP DATABASE [shop__cutover_tmp_partial];');
+    expect(server.texts()).toContain(
+      'ALTER DATABASE [shop__cutover_tmp_partial] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\nDROP DATABASE [shop__cutover_tmp_partial];',
+    );
     expect([...server.databases.keys()].sort()).toEqual(['shop', 'shop__cutover_tmp']);
   });
 
@@ -115,7 +119,9 @@ describe('copy to the temporary database', () => {
   test('a failing BACKUP is reported with the server’s cause and conclusion; nothing is left behind', async () => {
     const server = new FakeSqlServer({ shop: {} });
     const backupFailed = Object.assign(sqlError(3013, 'BACKUP DATABASE is terminating abnormally.'), {
-      precedingErrors: [sqlError(3201, "Cannot open backup device '/var/opt/mssql/backup/x.bak'. Operating system error 5(Access is denied.).")],
+      precedingErrors: [
+        sqlError(3201, "Cannot open backup device '/var/opt/mssql/backup/x.bak'. Operating system error 5(Access is denied.)."),
+      ],
     });
     server.fail(/^BACKUP DATABASE/, backupFailed);
     const error = await failure(() => engineOn(server).copyToTemporary(handle(), () => undefined));
@@ -192,7 +198,11 @@ describe('read-only copy', () => {
     const server = new FakeSqlServer({ shop: {}, shop__cutover_tmp: {} });
     await engineOn(server).makeTemporaryReadOnly(handle());
     await engineOn(server).makeTemporaryReadOnly(handle());
-    expect(server.sent).toEqual([states('shop__cutover_tmp'), onMaster('ALTER DATABASE [shop__cutover_tmp] SET READ_ONLY WITH ROLLBACK IMMEDIATE;'), states('shop__cutover_tmp')]);
+    expect(server.sent).toEqual([
+      states('shop__cutover_tmp'),
+      onMaster('ALTER DATABASE [shop__cutover_tmp] SET READ_ONLY WITH ROLLBACK IMMEDIATE;'),
+      states('shop__cutover_tmp'),
+    ]);
   });
 
   test('without a temporary copy it fails, naming it', async () => {
@@ -216,7 +226,9 @@ describe('restore point', () => {
         text: 'SELECT name AS logicalName, file_id AS fileId, physical_name AS physicalName FROM sys.master_files WHERE database_id = DB_ID(@database) AND type = 0 ORDER BY file_id;',
         params: { database: 'shop' },
       },
-      onMaster(`CREATE DATABASE [shop__cutover_rp] ON (NAME = N'shop', FILENAME = N'/var/opt/mssql/data/cutover-${tag('shop__cutover_rp')}-n0nce-1.ss') AS SNAPSHOT OF [shop];`),
+      onMaster(
+        `CREATE DATABASE [shop__cutover_rp] ON (NAME = N'shop', FILENAME = N'/var/opt/mssql/data/cutover-${tag('shop__cutover_rp')}-n0nce-1.ss') AS SNAPSHOT OF [shop];`,
+      ),
       onMaster(UNLOCK),
     ]);
     server.sent.length = 0;
@@ -228,7 +240,9 @@ describe('restore point', () => {
     const server = new FakeSqlServer({ shop: {} });
     server.profile = { engineEdition: 3, dataPath: null, logPath: null, backupPath: '/b' };
     await engineOn(server).createRestorePoint(handle(), () => undefined);
-    expect(server.texts()).toContain(`CREATE DATABASE [shop__cutover_rp] ON (NAME = N'shop', FILENAME = N'D:\\SQL\\Data\\cutover-${tag('shop__cutover_rp')}-n0nce-1.ss') AS SNAPSHOT OF [shop];`);
+    expect(server.texts()).toContain(
+      `CREATE DATABASE [shop__cutover_rp] ON (NAME = N'shop', FILENAME = N'D:\\SQL\\Data\\cutover-${tag('shop__cutover_rp')}-n0nce-1.ss') AS SNAPSHOT OF [shop];`,
+    );
   });
 
   test('refused, not forced, while a session is connected to the original', async () => {
@@ -316,11 +330,20 @@ describe('restore point', () => {
 
   test('restore is refused while connected, and without a restore point', async () => {
     const server = new FakeSqlServer({ shop: {}, shop__cutover_rp: { snapshot: true } });
-    server.sessions.set('shop', [{ program: '(unnamed)', login: 'app' }, { program: '(unnamed)', login: 'app' }]);
+    server.sessions.set('shop', [
+      { program: '(unnamed)', login: 'app' },
+      { program: '(unnamed)', login: 'app' },
+    ]);
     const connected = await failure(() => engineOn(server).restoreFromRestorePoint(handle(), () => undefined));
-    expect(connected).toMatchObject({ failureClass: 'transient', message: 'cannot restore "shop": 2 session(s) ((unnamed) as app) still connected to "shop"' });
+    expect(connected).toMatchObject({
+      failureClass: 'transient',
+      message: 'cannot restore "shop": 2 session(s) ((unnamed) as app) still connected to "shop"',
+    });
     const none = await failure(() => engineOn(new FakeSqlServer({ shop: {} })).restoreFromRestorePoint(handle(), () => undefined));
-    expect(none).toMatchObject({ failureClass: 'invalid-input', message: 'database "shop" has no restore point ("shop__cutover_rp") to restore from' });
+    expect(none).toMatchObject({
+      failureClass: 'invalid-input',
+      message: 'database "shop" has no restore point ("shop__cutover_rp") to restore from',
+    });
   });
 
   test('the server’s own refusal (3101, exclusive access) is transient too', async () => {
@@ -348,7 +371,11 @@ describe('restore point', () => {
 
 describe('dropping the temporary copy', () => {
   test('SQL Server: SINGLE_USER WITH ROLLBACK IMMEDIATE then DROP, so a clone left connected cannot keep it; idempotent', async () => {
-    const server = new FakeSqlServer({ shop: {}, shop__cutover_tmp: { readOnly: true }, shop__cutover_tmp_partial: { state: 'RESTORING' } });
+    const server = new FakeSqlServer({
+      shop: {},
+      shop__cutover_tmp: { readOnly: true },
+      shop__cutover_tmp_partial: { state: 'RESTORING' },
+    });
     server.sessions.set('shop__cutover_tmp', [{ program: 'web', login: 'app' }]);
     await engineOn(server).dropTemporary(handle());
     await engineOn(server).dropTemporary(handle());
@@ -386,13 +413,21 @@ describe('inspect and ping', () => {
     });
     expect(server.sent).toEqual([
       states('shop', 'shop__cutover_tmp', 'shop__cutover_rp'),
-      { database: 'shop', text: "IF OBJECT_ID(N'dbo.cutover_migrations', N'U') IS NOT NULL SELECT name FROM dbo.cutover_migrations ORDER BY name;" },
+      {
+        database: 'shop',
+        text: "IF OBJECT_ID(N'dbo.cutover_migrations', N'U') IS NOT NULL SELECT name FROM dbo.cutover_migrations ORDER BY name;",
+      },
     ]);
   });
 
   test('a missing original is reported as missing, without connecting to it', async () => {
     const server = new FakeSqlServer({});
-    expect(await engineOn(server).inspect(handle())).toEqual({ original: { exists: false }, temporary: { exists: false, readOnly: false, following: false }, restorePoint: { exists: false }, appliedMigrations: [] });
+    expect(await engineOn(server).inspect(handle())).toEqual({
+      original: { exists: false },
+      temporary: { exists: false, readOnly: false, following: false },
+      restorePoint: { exists: false },
+      appliedMigrations: [],
+    });
     expect(server.sent.map((s) => s.database)).toEqual(['master']);
   });
 
@@ -410,18 +445,25 @@ describe('migrations', () => {
     "IF @lock < 0 THROW 51000, N'Cutover could not lock the migration history', 1;";
   const onShop = (text: string, params?: Record<string, string>): Sent => ({ database: 'shop', text, ...(params ? { params } : {}) });
   const lookup = (name: string) => onShop('SELECT checksum FROM dbo.cutover_migrations WHERE name = @name;', { name });
-  const record = (m: Migration) => onShop('INSERT INTO dbo.cutover_migrations (name, checksum) VALUES (@name, @checksum);', { name: m.name, checksum: checksumOf(m.sql) });
+  const record = (m: Migration) =>
+    onShop('INSERT INTO dbo.cutover_migrations (name, checksum) VALUES (@name, @checksum);', { name: m.name, checksum: checksumOf(m.sql) });
   const DEPTH = onShop('SELECT @@TRANCOUNT AS depth, XACT_STATE() AS state;');
   const COMMIT = onShop('COMMIT TRANSACTION;');
   const ROLLBACK = onShop('IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;');
 
-  const widgets: Migration = { name: '0001_widgets.sql', sql: 'CREATE TABLE widgets (id int PRIMARY KEY);\nGO\nCREATE VIEW widget_ids AS SELECT id FROM widgets;\n' };
-  const widget: Migration = { name: '0002_widget.sql', sql: "INSERT INTO widgets VALUES (1);" };
+  const widgets: Migration = {
+    name: '0001_widgets.sql',
+    sql: 'CREATE TABLE widgets (id int PRIMARY KEY);\nGO\nCREATE VIEW widget_ids AS SELECT id FROM widgets;\n',
+  };
+  const widget: Migration = { name: '0002_widget.sql', sql: 'INSERT INTO widgets VALUES (1);' };
 
   test('in name order, each in one transaction with its history row; batches split on GO and sent one by one', async () => {
     const server = new FakeSqlServer({ shop: {} });
     const beats: unknown[] = [];
-    expect(await engineOn(server).applyMigrations(handle(), [widget, widgets], (d) => beats.push(d))).toEqual({ applied: ['0001_widgets.sql', '0002_widget.sql'], alreadyApplied: [] });
+    expect(await engineOn(server).applyMigrations(handle(), [widget, widgets], (d) => beats.push(d))).toEqual({
+      applied: ['0001_widgets.sql', '0002_widget.sql'],
+      alreadyApplied: [],
+    });
     expect(server.sent[0]?.text.startsWith(ENSURE_HISTORY_START)).toBe(true);
     expect(server.sent.slice(1)).toEqual([
       onShop('SELECT name, checksum FROM dbo.cutover_migrations;'),
@@ -449,13 +491,20 @@ describe('migrations', () => {
     const server = new FakeSqlServer({ shop: {} });
     await engineOn(server).applyMigrations(handle(), [widgets], () => undefined);
     server.sent.length = 0;
-    expect(await engineOn(server).applyMigrations(handle(), [widgets], () => undefined)).toEqual({ applied: [], alreadyApplied: ['0001_widgets.sql'] });
+    expect(await engineOn(server).applyMigrations(handle(), [widgets], () => undefined)).toEqual({
+      applied: [],
+      alreadyApplied: ['0001_widgets.sql'],
+    });
     expect(server.sent.slice(2)).toEqual([onShop(BEGIN), lookup('0001_widgets.sql'), ROLLBACK]);
 
     server.sent.length = 0;
-    const error = await failure(() => engineOn(server).applyMigrations(handle(), [{ ...widgets, sql: `${widgets.sql}-- edited` }, widget], () => undefined));
+    const error = await failure(() =>
+      engineOn(server).applyMigrations(handle(), [{ ...widgets, sql: `${widgets.sql}-- edited` }, widget], () => undefined),
+    );
     expect(error).toMatchObject({ failureClass: 'migration-failed' });
-    expect(error.message).toMatch(/^migration 0001_widgets\.sql was changed after it was applied \(checksum recorded [0-9a-f]{12}…, now [0-9a-f]{12}…\)/);
+    expect(error.message).toMatch(
+      /^migration 0001_widgets\.sql was changed after it was applied \(checksum recorded [0-9a-f]{12}…, now [0-9a-f]{12}…\)/,
+    );
     expect(server.sent).toHaveLength(2);
   });
 
@@ -481,7 +530,10 @@ describe('migrations', () => {
   test('a failing batch is named with the server error and its line in the file; it is rolled back and nothing after it runs', async () => {
     const server = new FakeSqlServer({ shop: {} });
     server.fail(/no_such_table/, sqlError(208, "Invalid object name 'no_such_table'.", 2));
-    const broken: Migration = { name: '0002_broken.sql', sql: 'CREATE TABLE half_done (id int);\nGO\nINSERT INTO half_done VALUES (1);\nSELECT * FROM no_such_table;' };
+    const broken: Migration = {
+      name: '0002_broken.sql',
+      sql: 'CREATE TABLE half_done (id int);\nGO\nINSERT INTO half_done VALUES (1);\nSELECT * FROM no_such_table;',
+    };
     const error = await failure(() =>
       engineOn(server).applyMigrations(handle(), [broken, widgets, { name: '0003_never.sql', sql: 'SELECT 1;' }], () => undefined),
     );
@@ -498,7 +550,9 @@ describe('migrations', () => {
 
   test('a migration that commits itself is refused and not recorded', async () => {
     const server = new FakeSqlServer({ shop: {} });
-    const error = await failure(() => engineOn(server).applyMigrations(handle(), [{ name: '0001_commits.sql', sql: 'CREATE TABLE a (id int);\nCOMMIT;' }], () => undefined));
+    const error = await failure(() =>
+      engineOn(server).applyMigrations(handle(), [{ name: '0001_commits.sql', sql: 'CREATE TABLE a (id int);\nCOMMIT;' }], () => undefined),
+    );
     expect(error).toMatchObject({ failureClass: 'migration-failed' });
     expect(error.message).toMatch(/migration 0001_commits\.sql ended the transaction Cutover runs it in/);
     expect(server.history.size).toBe(0);
@@ -506,7 +560,10 @@ describe('migrations', () => {
 
   test('-- cutover:no-transaction: no transaction, a session lock instead; GO n repeats a batch', async () => {
     const server = new FakeSqlServer({ shop: {} });
-    const m: Migration = { name: '0001_fulltext.sql', sql: '-- cutover:no-transaction\nCREATE FULLTEXT CATALOG notes_catalog;\nGO\nINSERT INTO t DEFAULT VALUES;\nGO 2\n' };
+    const m: Migration = {
+      name: '0001_fulltext.sql',
+      sql: '-- cutover:no-transaction\nCREATE FULLTEXT CATALOG notes_catalog;\nGO\nINSERT INTO t DEFAULT VALUES;\nGO 2\n',
+    };
     await engineOn(server).applyMigrations(handle(), [m], () => undefined);
     expect(server.sent.slice(2)).toEqual([
       onShop(
@@ -525,8 +582,16 @@ describe('migrations', () => {
   test('a statement SQL Server refuses inside a transaction gets the hint', async () => {
     const server = new FakeSqlServer({ shop: {} });
     server.fail(/ALTER DATABASE CURRENT/, sqlError(226, 'ALTER DATABASE statement not allowed within multi-statement transaction.', 1));
-    const error = await failure(() => engineOn(server).applyMigrations(handle(), [{ name: '0001_x.sql', sql: 'ALTER DATABASE CURRENT SET RECOVERY SIMPLE;' }], () => undefined));
-    expect(error.message).toMatch(/\(error 226\) at line 1 \(SQL Server runs this statement only outside a transaction: put "-- cutover:no-transaction" on the first line/);
+    const error = await failure(() =>
+      engineOn(server).applyMigrations(
+        handle(),
+        [{ name: '0001_x.sql', sql: 'ALTER DATABASE CURRENT SET RECOVERY SIMPLE;' }],
+        () => undefined,
+      ),
+    );
+    expect(error.message).toMatch(
+      /\(error 226\) at line 1 \(SQL Server runs this statement only outside a transaction: put "-- cutover:no-transaction" on the first line/,
+    );
   });
 
   test('bad names and a bad GO line are refused before anything is sent', async () => {

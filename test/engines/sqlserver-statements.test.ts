@@ -1,7 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import { backupDatabase, copyOf, deleteBackupFile, fileListOnly, restoreDatabase } from '../../src/engines/sqlserver/statements/copy.js';
 import { databaseStatesQuery, dropDatabase, otherSessionsQuery, renameDatabase } from '../../src/engines/sqlserver/statements/databases.js';
-import { backupFileName, directoryOf, restoredFileName, serverPath, snapshotFileName } from '../../src/engines/sqlserver/statements/files.js';
+import {
+  backupFileName,
+  directoryOf,
+  restoredFileName,
+  serverPath,
+  snapshotFileName,
+} from '../../src/engines/sqlserver/statements/files.js';
 import { acquireOperationLock, operationLockResource, releaseOperationLock } from '../../src/engines/sqlserver/statements/lock.js';
 import {
   appliedMigrationsQuery,
@@ -38,11 +44,15 @@ describe('T-SQL of database housekeeping', () => {
     expect(dropDatabase('shop__cutover_tmp', { force: true })).toEqual({
       text: 'ALTER DATABASE [shop__cutover_tmp] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\nDROP DATABASE [shop__cutover_tmp];',
     });
-    expect(dropDatabase(HOSTILE, { force: true }).text).toBe(`ALTER DATABASE ${HOSTILE_QUOTED} SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\nDROP DATABASE ${HOSTILE_QUOTED};`);
+    expect(dropDatabase(HOSTILE, { force: true }).text).toBe(
+      `ALTER DATABASE ${HOSTILE_QUOTED} SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\nDROP DATABASE ${HOSTILE_QUOTED};`,
+    );
   });
 
   test('rename into place', () => {
-    expect(renameDatabase('shop__cutover_tmp_partial', 'shop__cutover_tmp')).toEqual({ text: 'ALTER DATABASE [shop__cutover_tmp_partial] MODIFY NAME = [shop__cutover_tmp];' });
+    expect(renameDatabase('shop__cutover_tmp_partial', 'shop__cutover_tmp')).toEqual({
+      text: 'ALTER DATABASE [shop__cutover_tmp_partial] MODIFY NAME = [shop__cutover_tmp];',
+    });
     expect(renameDatabase(HOSTILE, 'a]b').text).toBe(`ALTER DATABASE ${HOSTILE_QUOTED} MODIFY NAME = [a]]b];`);
   });
 
@@ -76,7 +86,9 @@ describe('T-SQL of copies', () => {
     expect(backupDatabase('shop', '/var/opt/mssql/backup/cutover-x.bak')).toEqual({
       text: "BACKUP DATABASE [shop] TO DISK = N'/var/opt/mssql/backup/cutover-x.bak' WITH COPY_ONLY, INIT, FORMAT, CHECKSUM, STATS = 10;",
     });
-    expect(backupDatabase(HOSTILE, "C:\\it's\\x.bak").text).toBe(`BACKUP DATABASE ${HOSTILE_QUOTED} TO DISK = N'C:\\it''s\\x.bak' WITH COPY_ONLY, INIT, FORMAT, CHECKSUM, STATS = 10;`);
+    expect(backupDatabase(HOSTILE, "C:\\it's\\x.bak").text).toBe(
+      `BACKUP DATABASE ${HOSTILE_QUOTED} TO DISK = N'C:\\it''s\\x.bak' WITH COPY_ONLY, INIT, FORMAT, CHECKSUM, STATS = 10;`,
+    );
   });
 
   test('RESTORE FILELISTONLY, then RESTORE … WITH MOVE of every logical file', () => {
@@ -139,7 +151,9 @@ describe('T-SQL of read-only copies and restore points', () => {
     expect(createSnapshot('shop__cutover_rp', 'shop', files)).toEqual({
       text: "CREATE DATABASE [shop__cutover_rp] ON (NAME = N'shop', FILENAME = N'/data/a.ss'), (NAME = N'shop''s 2nd', FILENAME = N'/data/b.ss') AS SNAPSHOT OF [shop];",
     });
-    expect(revertToSnapshot('shop', 'shop__cutover_rp')).toEqual({ text: "RESTORE DATABASE [shop] FROM DATABASE_SNAPSHOT = N'shop__cutover_rp';" });
+    expect(revertToSnapshot('shop', 'shop__cutover_rp')).toEqual({
+      text: "RESTORE DATABASE [shop] FROM DATABASE_SNAPSHOT = N'shop__cutover_rp';",
+    });
     expect(revertToSnapshot(HOSTILE, "o'rp").text).toBe(`RESTORE DATABASE ${HOSTILE_QUOTED} FROM DATABASE_SNAPSHOT = N'o''rp';`);
   });
 });
@@ -170,11 +184,16 @@ describe('T-SQL of migrations', () => {
 
   test('history reads and writes take names and checksums as parameters', () => {
     expect(recordedChecksums).toEqual({ text: 'SELECT name, checksum FROM dbo.cutover_migrations;' });
-    expect(recordedChecksumOf("0001_x'.sql")).toEqual({ text: 'SELECT checksum FROM dbo.cutover_migrations WHERE name = @name;', params: { name: "0001_x'.sql" } });
+    expect(recordedChecksumOf("0001_x'.sql")).toEqual({
+      text: 'SELECT checksum FROM dbo.cutover_migrations WHERE name = @name;',
+      params: { name: "0001_x'.sql" },
+    });
     expect(recordMigration('0001_x.sql', 'ab'.repeat(32))).toEqual({
       text: 'INSERT INTO dbo.cutover_migrations (name, checksum) VALUES (@name, @checksum);',
       params: { name: '0001_x.sql', checksum: 'ab'.repeat(32) },
     });
-    expect(appliedMigrationsQuery.text).toBe("IF OBJECT_ID(N'dbo.cutover_migrations', N'U') IS NOT NULL SELECT name FROM dbo.cutover_migrations ORDER BY name;");
+    expect(appliedMigrationsQuery.text).toBe(
+      "IF OBJECT_ID(N'dbo.cutover_migrations', N'U') IS NOT NULL SELECT name FROM dbo.cutover_migrations ORDER BY name;",
+    );
   });
 });

@@ -56,7 +56,12 @@ describe('crash matrix: the worker is SIGKILLed in every phase', () => {
     const done = await stack.waitForPhase(id, ['completed'], 120_000);
     const report = await traffic.stop();
 
-    expect(phasesSeen).toEqual(['cloneDatabase in clone', 'routePublicTraffic in enter-maintenance', 'applyMigrations in upgrade', 'routePreview in warmup']);
+    expect(phasesSeen).toEqual([
+      'cloneDatabase in clone',
+      'routePublicTraffic in enter-maintenance',
+      'applyMigrations in upgrade',
+      'routePreview in warmup',
+    ]);
     expect(done.decision.action).toBe('complete');
     expect(report.failedReads).toEqual([]);
     expect(report.failedWrites).toEqual([]);
@@ -68,7 +73,9 @@ describe('crash matrix: the worker is SIGKILLed in every phase', () => {
     expect((await fetch(`${stack.publicUrl()}/notes`)).headers.get('x-slot')).toMatch(/\.original$/);
     expect((await fetch(`${stack.publicUrl()}/notes`)).headers.get('x-app-version')).toBe('2.0.0');
     expect(await stack.databaseNames()).toEqual([`${stack.environment}_app`]);
-    expect((await stack.sql<{ name: string; n: string }>('select name, count(*) as n from cutover_migrations group by name order by name'))).toEqual([
+    expect(
+      await stack.sql<{ name: string; n: string }>('select name, count(*) as n from cutover_migrations group by name order by name'),
+    ).toEqual([
       { name: '0001_create_notes.sql', n: '1' },
       { name: '0002_add_author.sql', n: '1' },
     ]);

@@ -37,7 +37,9 @@ describe('failure classes, safe states and resume', () => {
     expect(await servingSlot()).toMatch(/\.temporary$/);
     const env = (await stack.api('GET', `/v1/environments/${stack.environment}`)).body;
     expect(env).toMatchObject({ inMaintenance: true, livePackage: { version: '1.0.0' } });
-    expect((await stack.sql<{ name: string }>('select name from cutover_migrations order by name')).map((r) => r.name)).not.toContain('0003_add_tags.sql');
+    expect((await stack.sql<{ name: string }>('select name from cutover_migrations order by name')).map((r) => r.name)).not.toContain(
+      '0003_add_tags.sql',
+    );
 
     const resumed = await stack.deploy('examples/demo-app/v2');
     await stack.waitForPhase(resumed, ['awaiting-verification']);

@@ -7,7 +7,13 @@ const site = (name: string) => stack.config.environments[stack.environment]!.sit
 const slotOf = async (name: string) => (await fetch(`${stack.publicUrl(name)}/notes`)).headers.get('x-slot');
 
 beforeAll(async () => {
-  stack = await startTestStack({ sites: [{ name: 'web', role: 'zdd' }, { name: 'api', role: 'zdd' }], warmupTimeout: '3s' });
+  stack = await startTestStack({
+    sites: [
+      { name: 'web', role: 'zdd' },
+      { name: 'api', role: 'zdd' },
+    ],
+    warmupTimeout: '3s',
+  });
   await stack.deployAndComplete('examples/demo-app/v1');
 });
 afterAll(async () => {
@@ -15,7 +21,7 @@ afterAll(async () => {
 });
 
 describe('multi-site failure to enter maintenance', () => {
-  test('one site\'s clone fails its warm-up: no site moves, the log names it; the re-run enters maintenance on both', async () => {
+  test("one site's clone fails its warm-up: no site moves, the log names it; the re-run enters maintenance on both", async () => {
     const web = startTraffic(stack.publicUrl('web'), { readers: 2, write: false });
     const api = startTraffic(stack.publicUrl('api'), { readers: 2, write: false });
     site('api').warmupPath = '/missing'; // an operator's mistake in cutover.yaml: the api clone never answers 200

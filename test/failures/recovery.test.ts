@@ -23,12 +23,16 @@ describe('recovery after a crash', () => {
     ['the worker, in the upgrade phase', { process: 'worker', crashAt: 'applyMigrations' }, 'upgrade'],
     ['the host agent, in the upgrade phase', { process: 'agent', crashAt: 'startSlot#2' }, 'upgrade'],
   ];
-  test.each(scenarios)('%s: the heartbeat notices, the step is retried and the deployment goes on', async (_name, scenario, phase) => {
-    const recovery = await crashAndRecover(stack, scenario, 'examples/demo-app/v2');
-    expect(recovery.phase).toBe(phase);
-    expect(recovery.timeoutType).toBe('TIMEOUT_TYPE_HEARTBEAT');
-    // Put the environment back for the next scenario.
-    expect((await stack.api('POST', `/v1/deployments/${recovery.deploymentId}/reset`, { rollbackDatabase: true })).status).toBe(200);
-    await stack.waitForPhase(recovery.deploymentId, ['reset'], 120_000);
-  }, 240_000);
+  test.each(scenarios)(
+    '%s: the heartbeat notices, the step is retried and the deployment goes on',
+    async (_name, scenario, phase) => {
+      const recovery = await crashAndRecover(stack, scenario, 'examples/demo-app/v2');
+      expect(recovery.phase).toBe(phase);
+      expect(recovery.timeoutType).toBe('TIMEOUT_TYPE_HEARTBEAT');
+      // Put the environment back for the next scenario.
+      expect((await stack.api('POST', `/v1/deployments/${recovery.deploymentId}/reset`, { rollbackDatabase: true })).status).toBe(200);
+      await stack.waitForPhase(recovery.deploymentId, ['reset'], 120_000);
+    },
+    240_000,
+  );
 });

@@ -36,7 +36,12 @@ async function stopServer(signal: NodeJS.Signals) {
 }
 
 beforeAll(async () => {
-  options = { dataDir: mkdtempSync(join(tmpdir(), 'cutover-temporal-')), port: await freePort(), uiPort: await freePort(), namespace: 'default' };
+  options = {
+    dataDir: mkdtempSync(join(tmpdir(), 'cutover-temporal-')),
+    port: await freePort(),
+    uiPort: await freePort(),
+    namespace: 'default',
+  };
   await startServer();
   stack = await startTestStack({ temporalAddress: `127.0.0.1:${options.port}`, timeouts: { step: '10s', heartbeat: '5s' } });
   await stack.deployAndComplete('examples/demo-app/v1');

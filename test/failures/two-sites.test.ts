@@ -11,7 +11,13 @@ import { startTestStack, type TestStack } from '../support/stack.js';
 let stack: TestStack;
 
 beforeAll(async () => {
-  stack = await startTestStack({ sites: [{ name: 'web', role: 'zdd' }, { name: 'backoffice', role: 'maintenance-page' }], warmupTimeout: '4s' });
+  stack = await startTestStack({
+    sites: [
+      { name: 'web', role: 'zdd' },
+      { name: 'backoffice', role: 'maintenance-page' },
+    ],
+    warmupTimeout: '4s',
+  });
   await stack.deployAndComplete('examples/demo-app/v1');
 });
 afterAll(async () => {
@@ -26,7 +32,12 @@ async function runningSlots() {
 
 async function answer(site: string) {
   const res = await fetch(`${stack.publicUrl(site)}/notes`);
-  return { status: res.status, slot: res.headers.get('x-slot'), version: res.headers.get('x-app-version'), retryAfter: res.headers.get('retry-after') };
+  return {
+    status: res.status,
+    slot: res.headers.get('x-slot'),
+    version: res.headers.get('x-app-version'),
+    retryAfter: res.headers.get('retry-after'),
+  };
 }
 
 async function fail(pkg: string, expected: FailureClass, mode = 'readonly') {
@@ -77,10 +88,14 @@ describe('two sites, every failure class', () => {
 
   test('readonly-not-supported: no traffic moved, so both sites are exactly as they were', async () => {
     await stack.deployAndComplete('examples/faulty/writes-at-startup', 'readwrite');
-    const before = await Promise.all(['web', 'backoffice'].map(async (site) => (await fetch(`${stack.publicUrl(site)}/healthz`)).headers.get('x-slot')));
+    const before = await Promise.all(
+      ['web', 'backoffice'].map(async (site) => (await fetch(`${stack.publicUrl(site)}/healthz`)).headers.get('x-slot')),
+    );
     const { id, status } = await fail('examples/demo-app/v2', 'readonly-not-supported');
     expect(status.failure.site).toBe('web');
-    const after = await Promise.all(['web', 'backoffice'].map(async (site) => (await fetch(`${stack.publicUrl(site)}/healthz`)).headers.get('x-slot')));
+    const after = await Promise.all(
+      ['web', 'backoffice'].map(async (site) => (await fetch(`${stack.publicUrl(site)}/healthz`)).headers.get('x-slot')),
+    );
     expect(after).toEqual(before);
     expect((await stack.api('GET', `/v1/environments/${stack.environment}`)).body.inMaintenance).toBe(false);
     expect((await runningSlots()).filter((s) => s.databases === 'temporary')).toEqual([]);

@@ -21,7 +21,9 @@ describe('verification timeout', () => {
     const status = await stack.waitForPhase(v2, ['reset'], 60_000);
     expect(status.decision).toMatchObject({ action: 'reset', rollbackDatabase: false, reason: 'verification timeout' });
     const log = (await stack.api('GET', `/v1/deployments/${v2}/log`)).text;
-    expect(log).toContain('Nobody completed or reset the deployment within 4s: resetting it (a deployment is never promoted automatically).');
+    expect(log).toContain(
+      'Nobody completed or reset the deployment within 4s: resetting it (a deployment is never promoted automatically).',
+    );
     expect((await fetch(`${stack.publicUrl()}/notes`)).headers.get('x-app-version')).toBe('1.0.0');
     expect(await stack.databaseNames()).toEqual([`${stack.environment}_app`]);
   }, 120_000);

@@ -108,11 +108,15 @@ describe('demo app v1 on a writable database, then on a read-only one', () => {
   test('SIGTERM: an in-flight request still completes, then the process exits 0', async () => {
     const payload = JSON.stringify({ body: 'sent across a shutdown' });
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(`${app.url}/notes`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = request(
+        `${app.url}/notes`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': payload.length } },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', reject);
       req.write(payload.slice(0, 10));
       setTimeout(() => {

@@ -30,8 +30,12 @@ describe('per-engine migrations: migrations.<engine>/ beside migrations/', () =>
       }),
     );
     expect(await store.readMigrations(pkg)).toEqual([{ name: '0001_notes.sql', sql: 'create table notes (id serial primary key);' }]);
-    expect(await store.readMigrations(pkg, 'postgres')).toEqual([{ name: '0001_notes.sql', sql: 'create table notes (id serial primary key);' }]);
-    expect(await store.readMigrations(pkg, 'sqlserver')).toEqual([{ name: '0001_notes.sql', sql: 'CREATE TABLE notes (id int IDENTITY PRIMARY KEY);' }]);
+    expect(await store.readMigrations(pkg, 'postgres')).toEqual([
+      { name: '0001_notes.sql', sql: 'create table notes (id serial primary key);' },
+    ]);
+    expect(await store.readMigrations(pkg, 'sqlserver')).toEqual([
+      { name: '0001_notes.sql', sql: 'CREATE TABLE notes (id int IDENTITY PRIMARY KEY);' },
+    ]);
   });
 
   test('without an engine folder every engine shares migrations/, and a folder named by the manifest works the same way', async () => {
@@ -39,14 +43,19 @@ describe('per-engine migrations: migrations.<engine>/ beside migrations/', () =>
     const shared = await store.importPackage(await packageWith({ 'migrations/0001_x.sql': 'SELECT 1;' }));
     expect(await store.readMigrations(shared, 'sqlserver')).toEqual([{ name: '0001_x.sql', sql: 'SELECT 1;' }]);
     const named = await store.importPackage(
-      await packageWith({ 'db/all/0001_x.sql': 'select 1;', 'db/all.sqlserver/0001_x.sql': 'SELECT 2;' }, { ...validManifest, migrations: 'db/all' }),
+      await packageWith(
+        { 'db/all/0001_x.sql': 'select 1;', 'db/all.sqlserver/0001_x.sql': 'SELECT 2;' },
+        { ...validManifest, migrations: 'db/all' },
+      ),
     );
     expect(await store.readMigrations(named, 'sqlserver')).toEqual([{ name: '0001_x.sql', sql: 'SELECT 2;' }]);
   });
 
   test('an engine folder is checked like the shared one: a misnamed file is refused at import', async () => {
     const store = createPackageStore(await folders.make('cutover-store-'));
-    const error = await store.importPackage(await packageWith({ 'migrations/0001_x.sql': 'SELECT 1;', 'migrations.sqlserver/0001 x.txt': 'SELECT 1;' })).catch((e: unknown) => e);
+    const error = await store
+      .importPackage(await packageWith({ 'migrations/0001_x.sql': 'SELECT 1;', 'migrations.sqlserver/0001 x.txt': 'SELECT 1;' }))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PackageError);
     expect((error as PackageError).message).toMatch(/migration "migrations\.sqlserver\/0001 x\.txt": file name must match/);
   });

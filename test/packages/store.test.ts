@@ -110,7 +110,11 @@ describe('importing', () => {
 
   test('an unknown source is refused', async () => {
     const { store } = await newStore();
-    await expectRefused(store.importPackage('/nonexistent/package.tar.gz'), /package source "\/nonexistent\/package.tar.gz" not found/, 'invalid-source');
+    await expectRefused(
+      store.importPackage('/nonexistent/package.tar.gz'),
+      /package source "\/nonexistent\/package.tar.gz" not found/,
+      'invalid-source',
+    );
   });
 
   test('a file that is not a tarball is refused clearly', async () => {
@@ -125,14 +129,22 @@ describe('importing', () => {
 describe('manifest validation: errors name the field, nothing is stored', () => {
   const cases: [string, unknown, RegExp][] = [
     ['missing start', { name: 'shop', version: '1.0.0' }, /^cutover-package\.json: start: is required \(an array\)$/],
-    ['start of the wrong type', { ...validManifest, start: 'node server.cjs' }, /^cutover-package\.json: start: must be an array, got a string$/],
+    [
+      'start of the wrong type',
+      { ...validManifest, start: 'node server.cjs' },
+      /^cutover-package\.json: start: must be an array, got a string$/,
+    ],
     ['empty start', { ...validManifest, start: [] }, /^cutover-package\.json: start: must name the command to run$/],
     ['empty argument', { ...validManifest, start: ['node', ''] }, /^cutover-package\.json: start\[1\]: must not be empty$/],
     ['bad version', { ...validManifest, version: '1.0 beta' }, /^cutover-package\.json: version: must be a version like 1\.2\.0$/],
     ['version of the wrong type', { ...validManifest, version: 1.2 }, /^cutover-package\.json: version: must be a string, got a number$/],
     ['bad name', { ...validManifest, name: 'My Shop' }, /^cutover-package\.json: name: must be lowercase letters, digits and dashes$/],
     ['relative warmup path', { ...validManifest, warmupPath: 'healthz' }, /^cutover-package\.json: warmupPath: must start with "\/"$/],
-    ['unknown field', { ...validManifest, port: 8080 }, /^cutover-package\.json: unknown field "port" \(allowed: name, version, start, warmupPath, migrations\)$/],
+    [
+      'unknown field',
+      { ...validManifest, port: 8080 },
+      /^cutover-package\.json: unknown field "port" \(allowed: name, version, start, warmupPath, migrations\)$/,
+    ],
     ['not an object', ['node'], /^cutover-package\.json: must be an object, got an array$/],
   ];
 
@@ -164,7 +176,10 @@ describe('manifest validation: errors name the field, nothing is stored', () => 
     const source = await writeSamplePackage(folders);
     const tarball = join(await folders.make(), 'wrapped.tar.gz');
     await tar.c({ gzip: true, file: tarball, cwd: join(source, '..') }, [source.split('/').pop() ?? '']);
-    await expectRefused(store.importPackage(tarball), /not found at the root of the package \(it is inside the folder "cutover-sample-\w+\/": pack the folder's contents/);
+    await expectRefused(
+      store.importPackage(tarball),
+      /not found at the root of the package \(it is inside the folder "cutover-sample-\w+\/": pack the folder's contents/,
+    );
   });
 });
 
@@ -172,7 +187,11 @@ describe('migrations validation', () => {
   test('a migration name outside the allowed pattern is refused, naming the file', async () => {
     const { store, dir } = await newStore();
     const source = await writeSamplePackage(folders, { 'migrations/0003 add index.sql': 'SELECT 1;' });
-    await expectRefused(store.importPackage(source), /migration "migrations\/0003 add index\.sql": file name must match/, 'invalid-migrations');
+    await expectRefused(
+      store.importPackage(source),
+      /migration "migrations\/0003 add index\.sql": file name must match/,
+      'invalid-migrations',
+    );
     expect(await storeContents(dir)).toEqual([]);
   });
 
@@ -194,7 +213,10 @@ describe('migrations validation', () => {
       'cutover-package.json': JSON.stringify({ ...validManifest, migrations: 'db/migrations' }),
       'migrations/0001_x.sql': 'SELECT 1;',
     });
-    await expectRefused(store.importPackage(declared), /^cutover-package\.json: migrations: folder "db\/migrations" not found in the package$/);
+    await expectRefused(
+      store.importPackage(declared),
+      /^cutover-package\.json: migrations: folder "db\/migrations" not found in the package$/,
+    );
 
     const none = await writeTree(await folders.make(), { 'cutover-package.json': JSON.stringify(validManifest) });
     const pkg = await store.importPackage(none);
@@ -203,7 +225,9 @@ describe('migrations validation', () => {
 
   test('a migrations folder outside the package is refused', async () => {
     const { store } = await newStore();
-    const source = await writeSamplePackage(folders, { 'cutover-package.json': JSON.stringify({ ...validManifest, migrations: '../shared' }) });
+    const source = await writeSamplePackage(folders, {
+      'cutover-package.json': JSON.stringify({ ...validManifest, migrations: '../shared' }),
+    });
     await expectRefused(store.importPackage(source), /^cutover-package\.json: migrations: must name a folder inside the package/);
   });
 
@@ -215,7 +239,12 @@ describe('migrations validation', () => {
     });
     const pkg = await store.importPackage(source);
     const migrations = await store.readMigrations(pkg);
-    expect(migrations.map((m) => m.name)).toEqual(['0001_create_orders.sql', '0002_add_total.sql', '0003_add_status.sql', '0010_add_index.sql']);
+    expect(migrations.map((m) => m.name)).toEqual([
+      '0001_create_orders.sql',
+      '0002_add_total.sql',
+      '0003_add_status.sql',
+      '0010_add_index.sql',
+    ]);
     expect(migrations[0]).toEqual({ name: '0001_create_orders.sql', sql: 'CREATE TABLE orders (id serial PRIMARY KEY);\n' });
   });
 
@@ -233,14 +262,38 @@ describe('migrations validation', () => {
 describe('safe extraction: unsafe archive entries are refused by name, nothing is stored', () => {
   const manifest = { path: 'cutover-package.json', body: JSON.stringify(validManifest) };
   const cases: [string, Parameters<typeof writeRawTarball>[1], RegExp][] = [
-    ['a ".." path', [manifest, { path: '../evil', body: 'x' }], /unsafe entry "\.\.\/evil" in the package archive: its path contains a "\.\." segment/],
+    [
+      'a ".." path',
+      [manifest, { path: '../evil', body: 'x' }],
+      /unsafe entry "\.\.\/evil" in the package archive: its path contains a "\.\." segment/,
+    ],
     ['a ".." path deeper down', [manifest, { path: 'public/../../evil', body: 'x' }], /unsafe entry "public\/\.\.\/\.\.\/evil"/],
-    ['an absolute path', [manifest, { path: '/etc/cron.d/evil', body: 'x' }], /unsafe entry "\/etc\/cron\.d\/evil" in the package archive: its path is absolute/],
-    ['a symbolic link', [manifest, { path: 'passwd', type: 'SymbolicLink', linkpath: '/etc/passwd' }], /unsafe entry "passwd" in the package archive: it is a symbolic link \(to "\/etc\/passwd"\)/],
-    ['a hard link', [manifest, { path: 'copy.json', type: 'Link', linkpath: 'cutover-package.json' }], /unsafe entry "copy\.json" in the package archive: it is a hard link/],
+    [
+      'an absolute path',
+      [manifest, { path: '/etc/cron.d/evil', body: 'x' }],
+      /unsafe entry "\/etc\/cron\.d\/evil" in the package archive: its path is absolute/,
+    ],
+    [
+      'a symbolic link',
+      [manifest, { path: 'passwd', type: 'SymbolicLink', linkpath: '/etc/passwd' }],
+      /unsafe entry "passwd" in the package archive: it is a symbolic link \(to "\/etc\/passwd"\)/,
+    ],
+    [
+      'a hard link',
+      [manifest, { path: 'copy.json', type: 'Link', linkpath: 'cutover-package.json' }],
+      /unsafe entry "copy\.json" in the package archive: it is a hard link/,
+    ],
     ['a FIFO', [manifest, { path: 'pipe', type: 'FIFO' }], /unsafe entry "pipe" in the package archive: it is a FIFO/],
-    ['a character device', [manifest, { path: 'null', type: 'CharacterDevice' }], /unsafe entry "null" in the package archive: it is a device/],
-    ['a duplicate file', [manifest, { path: 'a.txt', body: '1' }, { path: 'a.txt', body: '2' }], /unsafe entry "a\.txt" in the package archive: the path appears twice/],
+    [
+      'a character device',
+      [manifest, { path: 'null', type: 'CharacterDevice' }],
+      /unsafe entry "null" in the package archive: it is a device/,
+    ],
+    [
+      'a duplicate file',
+      [manifest, { path: 'a.txt', body: '1' }, { path: 'a.txt', body: '2' }],
+      /unsafe entry "a\.txt" in the package archive: the path appears twice/,
+    ],
   ];
 
   test.each(cases)('%s', async (_label, entries, message) => {
@@ -277,7 +330,11 @@ describe('source folders', () => {
     const { store, dir } = await newStore();
     const source = await writeSamplePackage(folders);
     await symlink('/etc/passwd', join(source, 'public/passwd'));
-    await expectRefused(store.importPackage(source), /"public\/passwd" is a symbolic link: a package must not contain links/, 'unsafe-entry');
+    await expectRefused(
+      store.importPackage(source),
+      /"public\/passwd" is a symbolic link: a package must not contain links/,
+      'unsafe-entry',
+    );
     expect(await storeContents(dir)).toEqual([]);
   });
 
@@ -307,7 +364,11 @@ describe('limits', () => {
   test('too many bytes is refused, from a folder and from a tarball', async () => {
     const { store, dir } = await newStore({ maxTotalBytes: 4096 });
     const source = await writeSamplePackage(folders, { 'public/big.bin': 'x'.repeat(10_000) });
-    await expectRefused(store.importPackage(source), /package content is larger than 4096 bytes \(limit crossed at "public\/big\.bin"/, 'too-large');
+    await expectRefused(
+      store.importPackage(source),
+      /package content is larger than 4096 bytes \(limit crossed at "public\/big\.bin"/,
+      'too-large',
+    );
     const tarball = join(await folders.make(), 'p.tar.gz');
     await packDirectory(source, tarball);
     await expectRefused(store.importPackage(tarball), /package content is larger than 4096 bytes/, 'too-large');
@@ -318,7 +379,12 @@ describe('limits', () => {
     const { store } = await newStore();
     const source = await writeSamplePackage(folders);
     await expect(store.importPackage(source)).resolves.toBeDefined();
-    expect(DEFAULT_PACKAGE_LIMITS).toEqual({ maxTotalBytes: 200 * 1024 * 1024, maxEntries: 20_000, maxUnpackedBytes: 1024 ** 3, unpackTimeoutMs: 120_000 });
+    expect(DEFAULT_PACKAGE_LIMITS).toEqual({
+      maxTotalBytes: 200 * 1024 * 1024,
+      maxEntries: 20_000,
+      maxUnpackedBytes: 1024 ** 3,
+      unpackTimeoutMs: 120_000,
+    });
   });
 });
 
@@ -331,7 +397,11 @@ describe('archives: read up to the end of the tar, within what they may unpack t
     await expect(store.importPackage(padded)).resolves.toBeDefined();
     const bomb = await writeRawTarball(join(await folders.make(), 'bomb.tar.gz'), [manifest], Buffer.alloc(8 * 1024 * 1024));
     const started = Date.now();
-    await expectRefused(store.importPackage(bomb), /^the package archive goes on for more than 1 MB after the end of its tar, the limit/, 'too-large');
+    await expectRefused(
+      store.importPackage(bomb),
+      /^the package archive goes on for more than 1 MB after the end of its tar, the limit/,
+      'too-large',
+    );
     expect(Date.now() - started).toBeLessThan(20_000);
     expect((await storeContents(dir)).length).toBe(1); // the padded package only
   });
@@ -341,7 +411,11 @@ describe('archives: read up to the end of the tar, within what they may unpack t
     const source = await writeSamplePackage(folders, { 'public/zeros.bin': '\0'.repeat(2 * 1024 * 1024) });
     const tarball = join(await folders.make(), 'p.tar.gz');
     await packDirectory(source, tarball);
-    await expectRefused(store.importPackage(tarball), /^the package archive unpacks to more than 1 MB, the limit \(packages\.maxUnpackedBytes\)$/, 'too-large');
+    await expectRefused(
+      store.importPackage(tarball),
+      /^the package archive unpacks to more than 1 MB, the limit \(packages\.maxUnpackedBytes\)$/,
+      'too-large',
+    );
     expect(await storeContents(dir)).toEqual([]);
   });
 
@@ -360,7 +434,11 @@ describe('archives: read up to the end of the tar, within what they may unpack t
     const tarball = join(await folders.make(), 'p.tar.gz');
     // 32 MB to write: far more than a millisecond of work, however fast the machine.
     await packDirectory(await writeSamplePackage(folders, { 'public/zeros.bin': '\0'.repeat(32 * 1024 * 1024) }), tarball);
-    await expectRefused(store.importPackage(tarball), /^unpacking the package archive took longer than 1 ms, the limit \(packages\.unpackTimeout\)$/, 'too-slow');
+    await expectRefused(
+      store.importPackage(tarball),
+      /^unpacking the package archive took longer than 1 ms, the limit \(packages\.unpackTimeout\)$/,
+      'too-slow',
+    );
     expect(await storeContents(dir)).toEqual([]);
   });
 });
@@ -371,8 +449,16 @@ describe('deep paths: refused by the limit they cross, before anything is writte
 
   test.each([
     ['65 levels deep', deep(64) + '/f.txt', /^package path "d\/d\/.*…" is refused: it is 65 levels deep, more than the limit of 64$/],
-    ['longer than 1024 bytes', deep(50, 'x'.repeat(30)), /^package path "x{30}\/.*…" is refused: it is 1549 bytes long, more than the limit of 1024 bytes$/],
-    ['a name longer than 255 bytes', `public/${'n'.repeat(300)}.txt`, /is refused: the name "n{100}…" is longer than the limit of 255 bytes$/],
+    [
+      'longer than 1024 bytes',
+      deep(50, 'x'.repeat(30)),
+      /^package path "x{30}\/.*…" is refused: it is 1549 bytes long, more than the limit of 1024 bytes$/,
+    ],
+    [
+      'a name longer than 255 bytes',
+      `public/${'n'.repeat(300)}.txt`,
+      /is refused: the name "n{100}…" is longer than the limit of 255 bytes$/,
+    ],
     // Deeper than the host's PATH_MAX once under the store: this was a 500 naming the staging folder.
     ['past PATH_MAX', deep(300, 'y'.repeat(20)), /is refused: it is 300 levels deep, more than the limit of 64$/],
   ])('in an archive: %s', async (_label, path, message) => {
@@ -398,7 +484,11 @@ describe('looking packages up', () => {
     const pkg = await store.importPackage(await writeSamplePackage(folders));
     expect(await store.getPackage(pkg.ref.sha256)).toEqual(pkg);
     expect(await store.getPackage(pkg.ref.sha256.toUpperCase())).toEqual(pkg);
-    await expectRefused(store.getPackage('f'.repeat(64)), new RegExp(`^no package ${'f'.repeat(64)} in the store at .*: import it first$`), 'unknown-package');
+    await expectRefused(
+      store.getPackage('f'.repeat(64)),
+      new RegExp(`^no package ${'f'.repeat(64)} in the store at .*: import it first$`),
+      'unknown-package',
+    );
     await expectRefused(store.getPackage('1234'), /^package id must be 64 hexadecimal characters \(a sha256\), got "1234"$/, 'invalid-id');
     await expectRefused(store.getPackage('../'.repeat(21) + 'x'), /must be 64 hexadecimal characters/, 'invalid-id');
   });
@@ -406,8 +496,14 @@ describe('looking packages up', () => {
   test('listPackages of an empty store is empty, and sorts by name then version', async () => {
     const { store } = await newStore();
     expect(await store.listPackages()).toEqual([]);
-    for (const [name, version] of [['web', '2.0.0'], ['api', '1.0.0'], ['web', '1.0.0']] as const) {
-      await store.importPackage(await writeSamplePackage(folders, { 'cutover-package.json': JSON.stringify({ ...validManifest, name, version }) }));
+    for (const [name, version] of [
+      ['web', '2.0.0'],
+      ['api', '1.0.0'],
+      ['web', '1.0.0'],
+    ] as const) {
+      await store.importPackage(
+        await writeSamplePackage(folders, { 'cutover-package.json': JSON.stringify({ ...validManifest, name, version }) }),
+      );
     }
     expect((await store.listPackages()).map((p) => `${p.ref.name}@${p.ref.version}`)).toEqual(['api@1.0.0', 'web@1.0.0', 'web@2.0.0']);
   });

@@ -4,7 +4,16 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createRouterClient, RouterClientError } from '../../src/platform/router/client.js';
 import type { RunningRouter } from '../../src/platform/router/main.js';
-import { adminFetch, routerClient, slot, startTestRouter, startUpstream, testEnvironment, type TestEnvironment, type Upstream } from './support.js';
+import {
+  adminFetch,
+  routerClient,
+  slot,
+  startTestRouter,
+  startUpstream,
+  testEnvironment,
+  type TestEnvironment,
+  type Upstream,
+} from './support.js';
 
 // Public listeners on 127.0.0.2, the admin API on its own address (127.0.0.1 by default).
 let env: TestEnvironment;
@@ -103,7 +112,9 @@ describe('the router admin API', () => {
     for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.2:${port}`, `127.0.0.1.evil.example:${port}`]) {
       const answer = await requestWithHost(`${router.adminUrl}/v1/environments/acme/sites/shop/live`, host, 'PUT', body);
       expect(answer.status, `Host ${host}`).toBe(421);
-      expect(JSON.parse(answer.body)).toEqual({ error: `Host: ${JSON.stringify(host)} is not this router's admin address (127.0.0.1:${port}, localhost:${port})` });
+      expect(JSON.parse(answer.body)).toEqual({
+        error: `Host: ${JSON.stringify(host)} is not this router's admin address (127.0.0.1:${port}, localhost:${port})`,
+      });
     }
     expect((await requestWithHost(`${router.adminUrl}/healthz`, `evil.example:${port}`)).status).toBe(421);
     // No Host header at all (HTTP/1.0) is no admin address either; the HTTP layer refuses it before the guard.
@@ -117,7 +128,7 @@ describe('the router admin API', () => {
     expect(attacker.arrivals).toEqual([]);
   });
 
-  test('a slot route may only point to the environment\'s slot hosts: any other host is refused with 400 naming the field', async () => {
+  test("a slot route may only point to the environment's slot hosts: any other host is refused with 400 naming the field", async () => {
     for (const host of ['10.20.30.40', 'evil.example', '127.0.0.2', '0.0.0.0']) {
       for (const channel of ['live', 'preview']) {
         const response = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/shop/${channel}`, {
@@ -125,7 +136,9 @@ describe('the router admin API', () => {
           body: JSON.stringify({ kind: 'slot', slotId: 'elsewhere', port: attacker.port, host }),
         });
         expect(response.status).toBe(400);
-        expect(await response.json()).toEqual({ error: `host: must be one of this environment's slot hosts (127.0.0.1, ::1, localhost), got ${JSON.stringify(host)}` });
+        expect(await response.json()).toEqual({
+          error: `host: must be one of this environment's slot hosts (127.0.0.1, ::1, localhost), got ${JSON.stringify(host)}`,
+        });
       }
     }
     expect(await liveOfShop()).toMatchObject({ slotId: 'slot-a' });
@@ -136,7 +149,7 @@ describe('the router admin API', () => {
     await client().setPreview('shop', null);
   });
 
-  test('the admin API listens on its own address only, not on the public listeners\' address', async () => {
+  test("the admin API listens on its own address only, not on the public listeners' address", async () => {
     expect(router.adminUrl).toBe(`http://127.0.0.1:${env.ports.admin}`);
     expect(router.environments.acme!.sites.shop!.publicUrl).toBe(`http://127.0.0.2:${env.ports.shop.public}`);
     const refused = await new Promise<string>((resolve) => {
@@ -160,8 +173,15 @@ describe('the router admin API', () => {
     const error = await noSecret.setLive('shop', slot(attacker)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RouterClientError);
     expect((error as RouterClientError).status).toBe(401);
-    expect((error as Error).message).toBe(`cannot call the router at ${router.adminUrl}: CUTOVER_ROUTER_TOKEN (its admin secret) is not set in this process`);
-    const wrong = await createRouterClient({ url: router.adminUrl, environment: 'acme', token: 'y'.repeat(40), tokenEnv: 'CUTOVER_ROUTER_TOKEN' })
+    expect((error as Error).message).toBe(
+      `cannot call the router at ${router.adminUrl}: CUTOVER_ROUTER_TOKEN (its admin secret) is not set in this process`,
+    );
+    const wrong = await createRouterClient({
+      url: router.adminUrl,
+      environment: 'acme',
+      token: 'y'.repeat(40),
+      tokenEnv: 'CUTOVER_ROUTER_TOKEN',
+    })
       .getRoutes()
       .catch((e: unknown) => e);
     expect((wrong as RouterClientError).status).toBe(401);

@@ -81,7 +81,9 @@ describe('one router per host', () => {
     expect((refused as RouterClientError).status).toBe(401);
     expect((refused as Error).message).toBe('Authorization: the router admin token of environment beta is wrong');
     expect(await through(ports.beta[0]!)).toBe('slot-b');
-    const gamma = await client('gamma', tokens.acme).getRoutes().catch((e: unknown) => e);
+    const gamma = await client('gamma', tokens.acme)
+      .getRoutes()
+      .catch((e: unknown) => e);
     expect((gamma as RouterClientError).status).toBe(404);
     expect((gamma as Error).message).toBe('unknown environment "gamma": the router of host local serves acme, beta');
     // Its data plane is unavailable (restart the router to serve it), not one whose sites are missing.
@@ -93,7 +95,9 @@ describe('one router per host', () => {
     const unserved = 'built-in router: unknown environment "gamma": the router of host local serves acme, beta';
     await expect(gammaPlane.routes()).rejects.toThrow(unserved);
     // Without a secret of any environment it serves, not even that is told.
-    const stranger = await client('gamma', 'z'.repeat(40)).getRoutes().catch((e: unknown) => e);
+    const stranger = await client('gamma', 'z'.repeat(40))
+      .getRoutes()
+      .catch((e: unknown) => e);
     expect((stranger as RouterClientError).status).toBe(401);
   });
 

@@ -2,7 +2,16 @@ import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { RunningRouter } from '../../src/platform/router/main.js';
-import { routerClient, sleep, slot, startTestRouter, startUpstream, testEnvironment, type TestEnvironment, type Upstream } from './support.js';
+import {
+  routerClient,
+  sleep,
+  slot,
+  startTestRouter,
+  startUpstream,
+  testEnvironment,
+  type TestEnvironment,
+  type Upstream,
+} from './support.js';
 
 // Short limits, so a test sees them act; the margins above them allow for a loaded machine.
 const headersTimeoutMs = 1000;
@@ -125,10 +134,15 @@ describe('slot limits', () => {
     const silent = await startUpstream('silent', () => undefined);
     await client().setLive('backoffice', slot(silent));
     const startedAt = performance.now();
-    const response = await fetch(`${router.environments.acme!.sites.backoffice!.publicUrl}/report`, { headers: { accept: 'application/json' } });
+    const response = await fetch(`${router.environments.acme!.sites.backoffice!.publicUrl}/report`, {
+      headers: { accept: 'application/json' },
+    });
     const tookMs = performance.now() - startedAt;
     expect(response.status).toBe(504);
-    expect(await response.json()).toMatchObject({ error: 'gateway-timeout', detail: `slot silent at 127.0.0.1:${silent.port} did not answer within ${slotTimeoutMs} ms` });
+    expect(await response.json()).toMatchObject({
+      error: 'gateway-timeout',
+      detail: `slot silent at 127.0.0.1:${silent.port} did not answer within ${slotTimeoutMs} ms`,
+    });
     expect(tookMs).toBeGreaterThanOrEqual(slotTimeoutMs - 50);
     expect(tookMs).toBeLessThan(slotTimeoutMs + margin);
     expect((await client().getRoutes()).sites.backoffice!.inFlight.live).toBe(0);

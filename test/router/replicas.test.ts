@@ -87,10 +87,12 @@ describe('a slot with several replicas', () => {
     ]);
     const notReplica = `weights[0]: 127.0.0.1:${c.port} is not a replica of the live target of shop`;
     expect(await put('weights', [{ ...replica(c), weight: 2 }])).toEqual([400, notReplica]);
-    expect(await put('weights', [{ ...replica(a), weight: 0 }, { ...replica(b), weight: 0 }])).toEqual([
-      400,
-      'weights: at least one replica must keep a weight above 0',
-    ]);
+    expect(
+      await put('weights', [
+        { ...replica(a), weight: 0 },
+        { ...replica(b), weight: 0 },
+      ]),
+    ).toEqual([400, 'weights: at least one replica must keep a weight above 0']);
     expect(await put('weights', [{ ...replica(a), weight: 300 }])).toEqual([400, 'weights[0].weight: must be between 0 and 256']);
     expect(await put('weights', { weight: 1 })).toEqual([400, 'weights: must be a list of { host, port, weight }, got a mapping']);
     expect(await client().getRoutes()).toEqual(before);

@@ -16,7 +16,10 @@ describe('RouteStore', () => {
   test('with no file yet, every site starts with no routes', async () => {
     const store = new RouteStore(stateDir, 'acme');
     expect(store.file).toBe(join(stateDir, 'router', 'acme.json'));
-    expect(await store.load(['shop'])).toEqual({ table: { environment: 'acme', sites: { shop: { live: null, preview: null } } }, droppedSites: [] });
+    expect(await store.load(['shop'])).toEqual({
+      table: { environment: 'acme', sites: { shop: { live: null, preview: null } } },
+      droppedSites: [],
+    });
   });
 
   test('what is saved is loaded back, and no temporary file is left behind', async () => {
@@ -36,14 +39,19 @@ describe('RouteStore', () => {
   test('a site new to the config starts empty; a site gone from the config is dropped and reported', async () => {
     const store = new RouteStore(stateDir, 'acme');
     await store.save({ environment: 'acme', sites: { old: { live: { kind: 'maintenance' }, preview: null } } });
-    expect(await store.load(['shop'])).toEqual({ table: { environment: 'acme', sites: { shop: { live: null, preview: null } } }, droppedSites: ['old'] });
+    expect(await store.load(['shop'])).toEqual({
+      table: { environment: 'acme', sites: { shop: { live: null, preview: null } } },
+      droppedSites: ['old'],
+    });
   });
 
   test('a damaged file is refused with a message naming the file and the problem, never guessed around', async () => {
     const store = new RouteStore(stateDir, 'acme');
     await mkdir(join(stateDir, 'router'), { recursive: true });
     await writeFile(store.file, '{"environment": "acme", "sites": {"shop": {"live": {"kind": "slot", "port": 80}, "preview": null}}}');
-    await expect(store.load(['shop'])).rejects.toThrow(`route store ${store.file} is invalid: sites.shop.live.slotId: is required; fix or remove it`);
+    await expect(store.load(['shop'])).rejects.toThrow(
+      `route store ${store.file} is invalid: sites.shop.live.slotId: is required; fix or remove it`,
+    );
     await writeFile(store.file, '{"environment": "acme", ');
     await expect(store.load(['shop'])).rejects.toThrow(/is not valid JSON/);
     await writeFile(store.file, '{"environment": "other", "sites": {}}');
@@ -54,7 +62,9 @@ describe('RouteStore', () => {
     const env = await testEnvironment();
     await mkdir(join(env.stateDir, 'router'), { recursive: true });
     await writeFile(join(env.stateDir, 'router', 'acme.json'), 'not json');
-    await expect(startRouter({ config: env.config, host: 'local', logger: quietLogger(), env: env.processEnv })).rejects.toThrow(/route store .* is not valid JSON/);
+    await expect(startRouter({ config: env.config, host: 'local', logger: quietLogger(), env: env.processEnv })).rejects.toThrow(
+      /route store .* is not valid JSON/,
+    );
     // Nothing was left listening: the same ports can be taken again.
     await rm(join(env.stateDir, 'router', 'acme.json'));
     const router = await startRouter({ config: env.config, host: 'local', logger: quietLogger(), env: env.processEnv });

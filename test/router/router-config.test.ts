@@ -37,7 +37,9 @@ describe('the router section of the config', () => {
       'environments.prod.router.slotHosts: must name at least one host',
       'environments.prod.router.trustForwardedHeaders: must be true or false, got string "yes"',
     ]);
-    expect(problems('{ adminPort: 7400, slotHosts: ["http://evil/"] }')).toEqual(['environments.prod.router.slotHosts[0]: must be a hostname or IP address']);
+    expect(problems('{ adminPort: 7400, slotHosts: ["http://evil/"] }')).toEqual([
+      'environments.prod.router.slotHosts[0]: must be a hostname or IP address',
+    ]);
     expect(problems('{ adminPort: 7400, limits: { headersTimeout: 0s, maxConnections: 0, slotTimeout: soon } }')).toEqual([
       'environments.prod.router.limits.headersTimeout: must be more than zero',
       'environments.prod.router.limits.maxConnections: must be at least 1',
@@ -46,7 +48,9 @@ describe('the router section of the config', () => {
     expect(problems('{ adminPort: 7400, limits: { headersTimeout: 2m, requestTimeout: 1m } }')).toEqual([
       'environments.prod.router.limits.headersTimeout: must not be longer than requestTimeout',
     ]);
-    expect(problems('{ adminPort: 7400, limits: { idleTimeout: 1s } }')).toEqual(['environments.prod.router.limits: unknown field(s) idleTimeout']);
+    expect(problems('{ adminPort: 7400, limits: { idleTimeout: 1s } }')).toEqual([
+      'environments.prod.router.limits: unknown field(s) idleTimeout',
+    ]);
   });
 });
 

@@ -15,7 +15,11 @@ interface RouterProcess {
 }
 
 /** The router as the stack runs it: its own Node process, knowing only the config file. */
-function spawnRouter(configFile: string, host = 'local', processEnv: NodeJS.ProcessEnv = { ...process.env, ...env.processEnv }): RouterProcess {
+function spawnRouter(
+  configFile: string,
+  host = 'local',
+  processEnv: NodeJS.ProcessEnv = { ...process.env, ...env.processEnv },
+): RouterProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/platform/router/main.ts', '--host', host, '--config', configFile], {
     cwd: repo,
     env: processEnv,
@@ -24,7 +28,9 @@ function spawnRouter(configFile: string, host = 'local', processEnv: NodeJS.Proc
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   running.add(child);
   void exited.then(() => running.delete(child));
   return { child, output: () => output, exited };

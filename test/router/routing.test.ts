@@ -6,7 +6,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RouterClientError } from '../../src/platform/router/client.js';
 import type { RunningRouter } from '../../src/platform/router/main.js';
-import { adminFetch, distinctFreePort, routerClient, sleep, slot, startTestRouter, startUpstream, testEnvironment, type TestEnvironment, type Upstream } from './support.js';
+import {
+  adminFetch,
+  distinctFreePort,
+  routerClient,
+  sleep,
+  slot,
+  startTestRouter,
+  startUpstream,
+  testEnvironment,
+  type TestEnvironment,
+  type Upstream,
+} from './support.js';
 
 let env: TestEnvironment;
 let router: RunningRouter;
@@ -60,7 +71,11 @@ describe('admin API', () => {
     [{ kind: 'maintenance', message: 42 }, 'message: must be a string'],
     [[1, 2], 'body: must be a JSON object'],
   ])('PUT live %j is refused with 400 naming the field', async (body, message) => {
-    const response = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/shop/live`, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const response = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/shop/live`, {
+      method: 'PUT',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toContain(message);
     expect((await client().getRoutes()).sites.shop!.live).toBeNull();
@@ -85,16 +100,27 @@ describe('admin API', () => {
   });
 
   test('a preview must be a slot or null', async () => {
-    const response = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/shop/preview`, { method: 'PUT', body: JSON.stringify({ kind: 'maintenance' }) });
+    const response = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/shop/preview`, {
+      method: 'PUT',
+      body: JSON.stringify({ kind: 'maintenance' }),
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toContain('kind: must be "slot"');
   });
 
   test('an unknown site or environment is 404, and so is an unknown endpoint', async () => {
-    const response = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/blog/live`, { method: 'PUT', body: JSON.stringify(slot(a)) });
+    const response = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/blog/live`, {
+      method: 'PUT',
+      body: JSON.stringify(slot(a)),
+    });
     expect(response.status).toBe(404);
-    expect(((await response.json()) as { error: string }).error).toBe('unknown site "blog" in environment "acme"; its sites are: shop, backoffice');
-    const preview = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/constructor/preview`, { method: 'PUT', body: 'null' });
+    expect(((await response.json()) as { error: string }).error).toBe(
+      'unknown site "blog" in environment "acme"; its sites are: shop, backoffice',
+    );
+    const preview = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/constructor/preview`, {
+      method: 'PUT',
+      body: 'null',
+    });
     expect(preview.status).toBe(404);
     const endpoint = await adminFetch(env, `${router.adminUrl}/v1/nothing`);
     expect(endpoint.status).toBe(404);
@@ -132,7 +158,12 @@ describe('when nothing is deployed', () => {
     expect(await response.text()).toContain('no live version of backoffice yet');
     const json = await fetch(`${backoffice.publicUrl}/api/orders`, { headers: { accept: 'application/json' } });
     expect(json.status).toBe(503);
-    expect(await json.json()).toMatchObject({ error: 'no-live-version', title: 'no live version of backoffice yet', site: 'backoffice', status: 503 });
+    expect(await json.json()).toMatchObject({
+      error: 'no-live-version',
+      title: 'no live version of backoffice yet',
+      site: 'backoffice',
+      status: 503,
+    });
   });
 
   test('preview requests get 503 when there is no preview', async () => {
@@ -164,20 +195,31 @@ describe('routing', () => {
     const before = (await stat(file)).mtimeMs;
     await sleep(20);
     const again = await client().setLive('shop', { ...slot(a), host: '127.0.0.1' });
-    expect(again).toEqual({ previous: { kind: 'slot', slotId: 'slot-a', port: a.port, host: '127.0.0.1' }, drained: true, inFlightAtSwitch: 0, drainMs: 0 });
+    expect(again).toEqual({
+      previous: { kind: 'slot', slotId: 'slot-a', port: a.port, host: '127.0.0.1' },
+      drained: true,
+      inFlightAtSwitch: 0,
+      drainMs: 0,
+    });
     expect((await stat(file)).mtimeMs).toBe(before);
-    expect(await client().setPreview('shop', slot(b))).toEqual({ previous: { kind: 'slot', slotId: 'slot-b', port: b.port, host: '127.0.0.1' } });
+    expect(await client().setPreview('shop', slot(b))).toEqual({
+      previous: { kind: 'slot', slotId: 'slot-b', port: b.port, host: '127.0.0.1' },
+    });
   });
 
   test('the preview can be removed with null', async () => {
     await client().setPreview('shop', slot(b));
-    expect(await client().setPreview('shop', null)).toEqual({ previous: { kind: 'slot', slotId: 'slot-b', port: b.port, host: '127.0.0.1' } });
+    expect(await client().setPreview('shop', null)).toEqual({
+      previous: { kind: 'slot', slotId: 'slot-b', port: b.port, host: '127.0.0.1' },
+    });
     expect((await fetch(`${shop.previewUrl}/`)).status).toBe(503);
   });
 
   test('maintenance answers 503 with Retry-After and an HTML page naming the site and the message', async () => {
     await client().setLive('backoffice', { kind: 'maintenance', message: 'Back at 10:00 <UTC>' });
-    const response = await fetch(`${backoffice.publicUrl}/reports`, { headers: { accept: 'text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8' } });
+    const response = await fetch(`${backoffice.publicUrl}/reports`, {
+      headers: { accept: 'text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8' },
+    });
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('30');
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
@@ -192,7 +234,12 @@ describe('routing', () => {
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('30');
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(await response.json()).toMatchObject({ error: 'maintenance', title: 'backoffice is being upgraded', site: 'backoffice', status: 503 });
+    expect(await response.json()).toMatchObject({
+      error: 'maintenance',
+      title: 'backoffice is being upgraded',
+      site: 'backoffice',
+      status: 503,
+    });
   });
 
   test('an unreachable slot answers 502 with a clear message', async () => {
@@ -219,8 +266,20 @@ describe('proxying', () => {
         length += chunk.length;
       });
       req.on('end', () => {
-        const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, length, sha256: hash.digest('hex') });
-        res.writeHead(201, 'Made It', [['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['X-Slot', 'echo'], ['Content-Type', 'application/json']]);
+        const body = JSON.stringify({
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          rawHeaders: req.rawHeaders,
+          length,
+          sha256: hash.digest('hex'),
+        });
+        res.writeHead(201, 'Made It', [
+          ['Set-Cookie', 'a=1'],
+          ['Set-Cookie', 'b=2'],
+          ['X-Slot', 'echo'],
+          ['Content-Type', 'application/json'],
+        ]);
         res.end(body);
       });
     });
@@ -233,12 +292,23 @@ describe('proxying', () => {
     const response = await fetch(`${shop.publicUrl}/orders/42?expand=lines&x=%20y`, {
       method: 'POST',
       body,
-      headers: { 'content-type': 'application/octet-stream', 'x-request-id': 'req-123', authorization: 'Bearer t0k3n', 'x-forwarded-for': '203.0.113.9' },
+      headers: {
+        'content-type': 'application/octet-stream',
+        'x-request-id': 'req-123',
+        authorization: 'Bearer t0k3n',
+        'x-forwarded-for': '203.0.113.9',
+      },
     });
     expect(response.status).toBe(201);
     expect(response.headers.get('x-slot')).toBe('echo');
     expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
-    const seen = (await response.json()) as { method: string; url: string; headers: Record<string, string>; length: number; sha256: string };
+    const seen = (await response.json()) as {
+      method: string;
+      url: string;
+      headers: Record<string, string>;
+      length: number;
+      sha256: string;
+    };
     expect(seen.method).toBe('POST');
     expect(seen.url).toBe('/orders/42?expand=lines&x=%20y');
     expect(seen.length).toBe(body.length);
@@ -274,22 +344,28 @@ describe('proxying', () => {
 
   test('a chunked upload streams through and keeps the status message', async () => {
     const parts = [randomBytes(10_000), randomBytes(1), randomBytes(70_000)];
-    const { status, statusMessage, body } = await new Promise<{ status?: number; statusMessage?: string; body: string }>((resolve, reject) => {
-      const req = httpRequest(`${shop.publicUrl}/upload`, { method: 'PUT', headers: { 'x-custom': 'kept', connection: 'keep-alive, x-custom-hop', 'x-custom-hop': 'dropped' } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode, statusMessage: res.statusMessage, body: text }));
-      });
-      req.on('error', reject);
-      void (async () => {
-        for (const part of parts) {
-          req.write(part);
-          await sleep(10);
-        }
-        req.end();
-      })();
-    });
+    const { status, statusMessage, body } = await new Promise<{ status?: number; statusMessage?: string; body: string }>(
+      (resolve, reject) => {
+        const req = httpRequest(
+          `${shop.publicUrl}/upload`,
+          { method: 'PUT', headers: { 'x-custom': 'kept', connection: 'keep-alive, x-custom-hop', 'x-custom-hop': 'dropped' } },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => resolve({ status: res.statusCode, statusMessage: res.statusMessage, body: text }));
+          },
+        );
+        req.on('error', reject);
+        void (async () => {
+          for (const part of parts) {
+            req.write(part);
+            await sleep(10);
+          }
+          req.end();
+        })();
+      },
+    );
     expect(status).toBe(201);
     expect(statusMessage).toBe('Made It');
     const seen = JSON.parse(body) as { method: string; length: number; sha256: string; headers: Record<string, string> };
@@ -391,7 +467,8 @@ describe('proxying', () => {
         received += chunk.toString('latin1');
         while (received.includes('\r\n\r\n')) {
           received = received.slice(received.indexOf('\r\n\r\n') + 4);
-          if (served++ === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: keep-alive\r\nKeep-Alive: timeout=60\r\n\r\none-shot');
+          if (served++ === 0)
+            socket.write('HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: keep-alive\r\nKeep-Alive: timeout=60\r\n\r\none-shot');
           else socket.destroy();
         }
       });

@@ -20,7 +20,10 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-export async function startUpstream(name: string, handler?: (req: IncomingMessage, res: ServerResponse, upstream: Upstream) => void): Promise<Upstream> {
+export async function startUpstream(
+  name: string,
+  handler?: (req: IncomingMessage, res: ServerResponse, upstream: Upstream) => void,
+): Promise<Upstream> {
   const port = await distinctFreePort();
   const upstream: Upstream = {
     name,
@@ -87,7 +90,15 @@ environments:
 `;
   const config = parseConfig(configText, join(stateDir, 'cutover.yaml'));
   const token = randomBytes(32).toString('base64url');
-  return { config, configText, stateDir, ports, token, processEnv: { CUTOVER_ROUTER_TOKEN: token }, cleanup: () => rm(stateDir, { recursive: true, force: true }) };
+  return {
+    config,
+    configText,
+    stateDir,
+    ports,
+    token,
+    processEnv: { CUTOVER_ROUTER_TOKEN: token },
+    cleanup: () => rm(stateDir, { recursive: true, force: true }),
+  };
 }
 
 export const quietLogger = () => pino({ level: 'silent' });
@@ -104,7 +115,10 @@ export function routerClient(adminUrl: string, env: TestEnvironment, environment
 
 /** fetch with the router admin secret, for requests the client does not make (bad bodies). */
 export function adminFetch(env: TestEnvironment, url: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${env.token}` } });
+  return fetch(url, {
+    ...init,
+    headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${env.token}` },
+  });
 }
 
 export function slot(upstream: Upstream) {

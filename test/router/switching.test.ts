@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { RunningRouter } from '../../src/platform/router/main.js';
-import { routerClient, sleep, slot, startTestRouter, startUpstream, testEnvironment, type TestEnvironment, type Upstream } from './support.js';
+import {
+  routerClient,
+  sleep,
+  slot,
+  startTestRouter,
+  startUpstream,
+  testEnvironment,
+  type TestEnvironment,
+  type Upstream,
+} from './support.js';
 
 let env: TestEnvironment;
 let router: RunningRouter;
@@ -79,7 +88,14 @@ describe('switching live traffic', () => {
       const next = current === a ? b : a;
       const sentAt = performance.now();
       const result = await client().setLive('shop', slot(next));
-      switches.push({ from: current, to: next, sentAt, ackAt: performance.now(), inFlightAtSwitch: result.inFlightAtSwitch, drained: result.drained });
+      switches.push({
+        from: current,
+        to: next,
+        sentAt,
+        ackAt: performance.now(),
+        inFlightAtSwitch: result.inFlightAtSwitch,
+        drained: result.drained,
+      });
       current = next;
     }
     await sleep(120);
@@ -96,7 +112,9 @@ describe('switching live traffic', () => {
       const until = switches[i + 1]?.sentAt ?? endedAt;
       const stragglers = s.from.arrivals.filter((t) => t > s.ackAt && t < until);
       expect(stragglers, `switch ${i + 1} to ${s.to.name}: requests reached ${s.from.name} after the acknowledgement`).toEqual([]);
-      expect(s.to.arrivals.filter((t) => t > s.ackAt && t < until).length, `switch ${i + 1}: ${s.to.name} served traffic`).toBeGreaterThan(0);
+      expect(s.to.arrivals.filter((t) => t > s.ackAt && t < until).length, `switch ${i + 1}: ${s.to.name} served traffic`).toBeGreaterThan(
+        0,
+      );
     });
     // Requests really were in flight at the switches, so draining was exercised.
     expect(switches.some((s) => s.inFlightAtSwitch > 0)).toBe(true);
@@ -155,7 +173,12 @@ describe('switching live traffic', () => {
     expect(toMaintenance).toMatchObject({ drained: true, inFlightAtSwitch: 1 });
     expect(await slow).toMatchObject({ status: 200, body: 'slow-slot-a' });
     expect((await get(`${router.environments.acme!.sites.shop!.publicUrl}/`, agent)).status).toBe(503);
-    expect(await client().setLive('shop', slot(b))).toEqual({ previous: { kind: 'maintenance' }, drained: true, inFlightAtSwitch: 0, drainMs: 0 });
+    expect(await client().setLive('shop', slot(b))).toEqual({
+      previous: { kind: 'maintenance' },
+      drained: true,
+      inFlightAtSwitch: 0,
+      drainMs: 0,
+    });
     agent.destroy();
   });
 

@@ -90,7 +90,11 @@ describe('outbound messages', () => {
 
   test('completed: the original message is updated, without buttons, naming who completed it', async () => {
     const original = { channel, ts: '1700000000.000100' };
-    const status = deploymentStatus({ phase: 'completed', actions: [], decision: { action: 'complete', rollbackDatabase: false, requestedBy: `slack:${approver}` } });
+    const status = deploymentStatus({
+      phase: 'completed',
+      actions: [],
+      decision: { action: 'complete', rollbackDatabase: false, requestedBy: `slack:${approver}` },
+    });
     expect(await activities().notifySlack(notice({ event: 'completed', status, message: original }))).toEqual(original);
     const [call] = slack.calls;
     expect(call!.method).toBe('chat.update');
@@ -100,7 +104,15 @@ describe('outbound messages', () => {
   });
 
   test('failed before any message: a new message with the failure class and remediation', async () => {
-    const status = deploymentStatus({ phase: 'failed', failure: { class: 'warmup-failed', message: 'no HTTP 200 on /healthz within 30s', remediation: 'Check the startup logs.', site: 'web' } });
+    const status = deploymentStatus({
+      phase: 'failed',
+      failure: {
+        class: 'warmup-failed',
+        message: 'no HTTP 200 on /healthz within 30s',
+        remediation: 'Check the startup logs.',
+        site: 'web',
+      },
+    });
     const ref = await activities().notifySlack(notice({ event: 'failed', status }));
     expect(ref?.channel).toBe(channel);
     const [call] = slack.calls;
@@ -113,7 +125,10 @@ describe('outbound messages', () => {
 
   test('an update of a deleted message posts the outcome anew', async () => {
     slack.failNext('message_not_found');
-    const status = deploymentStatus({ phase: 'reset', decision: { action: 'reset', rollbackDatabase: false, requestedBy: `slack:${approver}` } });
+    const status = deploymentStatus({
+      phase: 'reset',
+      decision: { action: 'reset', rollbackDatabase: false, requestedBy: `slack:${approver}` },
+    });
     const ref = await activities().notifySlack(notice({ event: 'reset', status, message: { channel, ts: '1.2' } }));
     expect(slack.calls.map((c) => c.method)).toEqual(['chat.update', 'chat.postMessage']);
     expect(ref?.ts).not.toBe('1.2');

@@ -22,13 +22,21 @@ beforeAll(async () => {
   process.env.CUTOVER_E2E_SLACK_SIGNING_SECRET = secret;
   // The worker reads the bot token from its environment when it posts.
   process.env.CUTOVER_E2E_SLACK_BOT_TOKEN = token;
-  stack = await startTestStack({ slack: { channel, approvers: [approver, 'U0SECOND'], apiUrl: slack.apiUrl, signingSecretEnv: 'CUTOVER_E2E_SLACK_SIGNING_SECRET', botTokenEnv: 'CUTOVER_E2E_SLACK_BOT_TOKEN', reminderInterval: '2s' } });
+  stack = await startTestStack({
+    slack: {
+      channel,
+      approvers: [approver, 'U0SECOND'],
+      apiUrl: slack.apiUrl,
+      signingSecretEnv: 'CUTOVER_E2E_SLACK_SIGNING_SECRET',
+      botTokenEnv: 'CUTOVER_E2E_SLACK_BOT_TOKEN',
+      reminderInterval: '2s',
+    },
+  });
 });
 afterAll(async () => {
   await stack?.close();
   await slack?.close();
 });
-
 
 async function post(path: '/slack/interactivity' | '/slack/commands', init: RequestInit, app = stack.app) {
   const response = await app.request(path, init);
@@ -117,7 +125,10 @@ describe('Slack on real deployments', () => {
     // Signed with another secret.
     expect((await post('/slack/interactivity', press(approver, 'cutover_complete', v2, { secret: 'not-the-secret' }))).status).toBe(401);
     // An old timestamp, correctly signed for it.
-    const old = await post('/slack/interactivity', press(approver, 'cutover_complete', v2, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 }));
+    const old = await post(
+      '/slack/interactivity',
+      press(approver, 'cutover_complete', v2, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 }),
+    );
     expect(old.status).toBe(401);
     expect(old.body.error.message).toBe('Slack request refused: request timestamp is older than 5 minutes');
     // A body altered after signing.
@@ -145,7 +156,9 @@ describe('Slack on real deployments', () => {
     // Anyone may ask for the status.
     const status = await post('/slack/commands', signedForm(secret, commandForm(stranger, `status ${stack.environment}`)));
     expect(status.status).toBe(200);
-    expect(status.body.text).toBe(`Deployment \`${v2}\` of demo-app 2.0.0 (previous: 1.0.0) to ${stack.environment}, mode readonly, is *awaiting-verification*. Available now: Complete, Reset.`);
+    expect(status.body.text).toBe(
+      `Deployment \`${v2}\` of demo-app 2.0.0 (previous: 1.0.0) to ${stack.environment}, mode readonly, is *awaiting-verification*. Available now: Complete, Reset.`,
+    );
 
     // Reset with database, by an approver: the migration's column is gone again.
     const resetPress = press(approver, 'cutover_reset_database', v2, {}, slack.hookUrl('reset'));
@@ -167,7 +180,9 @@ describe('Slack on real deployments', () => {
     const idle = await post('/slack/commands', signedForm(secret, commandForm(approver, `status ${stack.environment}`)));
     expect(idle.body.text).toBe(`No deployment is running in ${stack.environment}. The last one, \`${v2}\`, ended reset.`);
 
-    expect(JSON.stringify((await outcomeUpdate(ref)).body.blocks)).toContain(`*Reset* by <@${approver}>: code and database rolled back; public traffic is on 1.0.0.`);
+    expect(JSON.stringify((await outcomeUpdate(ref)).body.blocks)).toContain(
+      `*Reset* by <@${approver}>: code and database rolled back; public traffic is on 1.0.0.`,
+    );
   });
 
   test('v2 again: `/cutover complete <deployment-id>` by another approver completes that deployment', async () => {
@@ -177,7 +192,10 @@ describe('Slack on real deployments', () => {
     expect(byEnvironment.body.text).toMatch(/takes a deployment id, not an environment/);
     await unchanged(v2);
     const r = await post('/slack/commands', signedForm(secret, commandForm('U0SECOND', `complete ${v2}`)));
-    expect(r).toEqual({ status: 200, body: { response_type: 'ephemeral', text: `Complete accepted for deployment \`${v2}\`: it is being completed.` } });
+    expect(r).toEqual({
+      status: 200,
+      body: { response_type: 'ephemeral', text: `Complete accepted for deployment \`${v2}\`: it is being completed.` },
+    });
     const done = await stack.waitForPhase(v2, ['completed']);
     expect(done.decision).toMatchObject({ action: 'complete', requestedBy: 'slack:U0SECOND' });
     const live = await fetch(`${stack.publicUrl()}/notes`, { headers: { accept: 'application/json' } });

@@ -25,7 +25,10 @@ afterAll(async () => {
   await slack?.close();
 });
 
-function appWith(deployments: Partial<DeploymentsService>, options: { config?: ReturnType<typeof slackConfig>; env?: NodeJS.ProcessEnv } = {}) {
+function appWith(
+  deployments: Partial<DeploymentsService>,
+  options: { config?: ReturnType<typeof slackConfig>; env?: NodeJS.ProcessEnv } = {},
+) {
   const config = options.config ?? slackConfig({ apiUrl: slack.apiUrl });
   const calls: string[] = [];
   const service = new Proxy(deployments, {
@@ -61,22 +64,37 @@ test('without the signing secret nothing can be verified: 503 naming the variabl
 
 test('an unsigned request is refused before the deployments service is asked anything', async () => {
   const { app, calls } = appWith({ complete: async () => deploymentStatus() });
-  const r = await send(app, '/slack/interactivity', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(buttonPayload(approver, 'cutover_complete', 'shop-1')).toString() });
+  const r = await send(app, '/slack/interactivity', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(buttonPayload(approver, 'cutover_complete', 'shop-1')).toString(),
+  });
   expect(r.status).toBe(401);
-  expect(r.body.error).toEqual({ code: 'invalid-signature', message: 'Slack request refused: missing X-Slack-Signature or X-Slack-Request-Timestamp' });
+  expect(r.body.error).toEqual({
+    code: 'invalid-signature',
+    message: 'Slack request refused: missing X-Slack-Signature or X-Slack-Request-Timestamp',
+  });
   expect(calls).toEqual([]);
 });
 
 test('a body over 64 KiB is refused', async () => {
   const { app } = appWith({});
-  const r = await send(app, '/slack/commands', signedForm(secret, { ...commandForm(approver, 'status shop'), padding: 'x'.repeat(70_000) }));
+  const r = await send(
+    app,
+    '/slack/commands',
+    signedForm(secret, { ...commandForm(approver, 'status shop'), padding: 'x'.repeat(70_000) }),
+  );
   expect(r.status).toBe(413);
 });
 
 describe('interactivity', () => {
   test('payloads other than button presses are acknowledged and ignored', async () => {
     const { app, calls } = appWith({});
-    const r = await send(app, '/slack/interactivity', signedForm(secret, { payload: JSON.stringify({ type: 'view_submission', user: { id: approver } }) }));
+    const r = await send(
+      app,
+      '/slack/interactivity',
+      signedForm(secret, { payload: JSON.stringify({ type: 'view_submission', user: { id: approver } }) }),
+    );
     expect(r.status).toBe(200);
     expect(r.text).toBe('');
     expect(calls).toEqual([]);
@@ -85,19 +103,26 @@ describe('interactivity', () => {
   test('a malformed payload is a 400', async () => {
     const { app } = appWith({});
     expect((await send(app, '/slack/interactivity', signedForm(secret, { payload: '{not json' }))).status).toBe(400);
-    expect((await send(app, '/slack/interactivity', signedForm(secret, { payload: JSON.stringify({ type: 'block_actions', actions: [] }) }))).status).toBe(400);
+    expect(
+      (await send(app, '/slack/interactivity', signedForm(secret, { payload: JSON.stringify({ type: 'block_actions', actions: [] }) })))
+        .status,
+    ).toBe(400);
   });
 
   test('a refusal reaches the user through response_url as an ephemeral message; nothing is read for who approves nothing', async () => {
     const { app, calls } = appWith({ find: async () => shopDeployment, complete: async () => deploymentStatus() });
-    const r = await send(app, '/slack/interactivity', signedForm(secret, buttonPayload(stranger, 'cutover_complete', 'shop-20250101-120000-ab12', slack.hookUrl('refusal'))));
+    const r = await send(
+      app,
+      '/slack/interactivity',
+      signedForm(secret, buttonPayload(stranger, 'cutover_complete', 'shop-20250101-120000-ab12', slack.hookUrl('refusal'))),
+    );
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ response_type: 'ephemeral', text: 'Only approvers can complete a deployment; nothing was changed.' });
     expect(calls).toEqual([]);
     await expect.poll(() => slack.hooks.find((h) => h.path === '/hooks/refusal')?.body).toEqual({ ...r.body, replace_original: false });
   });
 
-  test('an approver of another environment is refused by name of the deployment\'s environment', async () => {
+  test("an approver of another environment is refused by name of the deployment's environment", async () => {
     const config = slackConfig({ apiUrl: slack.apiUrl, quietApprovers: [stranger] });
     const { app, calls } = appWith({ find: async () => shopDeployment, complete: async () => deploymentStatus() }, { config });
     const form = buttonPayload(stranger, 'cutover_complete', shopDeployment.deploymentId);
@@ -106,7 +131,7 @@ describe('interactivity', () => {
     expect(calls.map((c) => c.split(' ')[0])).toEqual(['find']);
   });
 
-  test('a press without Slack\'s trigger_id is a 400', async () => {
+  test("a press without Slack's trigger_id is a 400", async () => {
     const { app, calls } = appWith({});
     const payload = JSON.parse(buttonPayload(approver, 'cutover_complete', 'shop-1').payload!);
     delete payload.trigger_id;
@@ -115,7 +140,7 @@ describe('interactivity', () => {
     expect(calls).toEqual([]);
   });
 
-  test('the decision carries Slack\'s trigger_id as its request id, so a replay is answered, not repeated', async () => {
+  test("the decision carries Slack's trigger_id as its request id, so a replay is answered, not repeated", async () => {
     const { app, calls } = appWith({ find: async () => shopDeployment, complete: async () => deploymentStatus() });
     const form = buttonPayload(approver, 'cutover_complete', 'shop-20250101-120000-ab12');
     const trigger = JSON.parse(form.payload!).trigger_id as string;
@@ -131,15 +156,23 @@ describe('interactivity', () => {
         throw new Error('something unexpected');
       },
     });
-    const r = await send(app, '/slack/interactivity', signedForm(secret, buttonPayload(approver, 'cutover_complete', 'shop-20250101-120000-ab12')));
+    const r = await send(
+      app,
+      '/slack/interactivity',
+      signedForm(secret, buttonPayload(approver, 'cutover_complete', 'shop-20250101-120000-ab12')),
+    );
     expect(r.status).toBe(200);
     expect(r.body.text).toBe('Cutover could not handle this request; the API log has the details.');
   });
 
   test('buttons that name no deployment or an unknown action change nothing', async () => {
     const { app, calls } = appWith({});
-    expect((await send(app, '/slack/interactivity', signedForm(secret, buttonPayload(approver, 'cutover_complete', '../../etc')))).body.text).toBe('This button names no deployment.');
-    expect((await send(app, '/slack/interactivity', signedForm(secret, buttonPayload(approver, 'cutover_launch', 'shop-1')))).body.text).toBe('Unknown action cutover_launch.');
+    expect(
+      (await send(app, '/slack/interactivity', signedForm(secret, buttonPayload(approver, 'cutover_complete', '../../etc')))).body.text,
+    ).toBe('This button names no deployment.');
+    expect(
+      (await send(app, '/slack/interactivity', signedForm(secret, buttonPayload(approver, 'cutover_launch', 'shop-1')))).body.text,
+    ).toBe('Unknown action cutover_launch.');
     expect(calls).toEqual([]);
   });
 });
@@ -152,7 +185,9 @@ describe('slash command', () => {
     expect(r.body.response_type).toBe('ephemeral');
     return { text: r.body.text as string, calls };
   };
-  const idle: Partial<DeploymentsService> = { environmentState: async () => ({ environment: 'shop', running: null, last: { deploymentId: 'shop-1', outcome: 'completed' } }) };
+  const idle: Partial<DeploymentsService> = {
+    environmentState: async () => ({ environment: 'shop', running: null, last: { deploymentId: 'shop-1', outcome: 'completed' } }),
+  };
 
   test('usage when the command makes no sense', async () => {
     for (const text of ['', 'status', 'deploy shop', 'complete shop now', 'reset shop please', 'status shop extra words']) {
@@ -175,7 +210,7 @@ describe('slash command', () => {
     expect((await reply({}, approver, 'complete Not/An/Id')).text).toMatch(/^Usage: /);
   });
 
-  test('a command without Slack\'s trigger_id is a 400', async () => {
+  test("a command without Slack's trigger_id is a 400", async () => {
     const { app, calls } = appWith(idle);
     const { trigger_id: _, ...form } = commandForm(approver, 'status shop');
     expect((await send(app, '/slack/commands', signedForm(secret, form))).status).toBe(400);
@@ -183,7 +218,9 @@ describe('slash command', () => {
   });
 
   test('status when nothing runs names the last deployment', async () => {
-    expect((await reply(idle, stranger, 'status shop')).text).toBe('No deployment is running in shop. The last one, `shop-1`, ended completed.');
+    expect((await reply(idle, stranger, 'status shop')).text).toBe(
+      'No deployment is running in shop. The last one, `shop-1`, ended completed.',
+    );
   });
 
   test('a non-approver is refused before anything about the deployments is read', async () => {
@@ -216,7 +253,7 @@ describe('slash command', () => {
     expect(down.text).toBe('Cutover cannot answer now: no Cutover worker answered for deployment shop-2 within 4 s.');
   });
 
-  test('Slack\'s SSL check is acknowledged', async () => {
+  test("Slack's SSL check is acknowledged", async () => {
     const { app } = appWith({});
     expect((await send(app, '/slack/commands', signedForm(secret, { ssl_check: '1', token: 'x' }))).status).toBe(200);
   });

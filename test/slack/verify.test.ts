@@ -17,7 +17,9 @@ describe('Slack request signatures', () => {
     // From https://api.slack.com/authentication/verifying-requests-from-slack
     const exampleBody =
       'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c';
-    expect(signSlackRequest('8f742231b10e8888abcd99yyyzzz85a5', '1531420618', exampleBody)).toBe('v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503');
+    expect(signSlackRequest('8f742231b10e8888abcd99yyyzzz85a5', '1531420618', exampleBody)).toBe(
+      'v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503',
+    );
   });
 
   test('a correctly signed, recent request is accepted', () => {
@@ -25,7 +27,10 @@ describe('Slack request signatures', () => {
   });
 
   test('a wrong signature is refused', () => {
-    expect(verifySlackSignature(secret, signed({ signature: `v0=${'0'.repeat(64)}` }), nowMs)).toEqual({ ok: false, reason: 'invalid signature' });
+    expect(verifySlackSignature(secret, signed({ signature: `v0=${'0'.repeat(64)}` }), nowMs)).toEqual({
+      ok: false,
+      reason: 'invalid signature',
+    });
     expect(verifySlackSignature(secret, signed({ signature: 'v0=short' }), nowMs)).toEqual({ ok: false, reason: 'invalid signature' });
   });
 
@@ -50,7 +55,9 @@ describe('Slack request signatures', () => {
       reason: 'request timestamp is older than 5 minutes',
     });
     const justInTime = String(Number(ts) - 5 * 60 + 1);
-    expect(verifySlackSignature(secret, signed({ timestamp: justInTime, signature: signSlackRequest(secret, justInTime, body) }), nowMs).ok).toBe(true);
+    expect(
+      verifySlackSignature(secret, signed({ timestamp: justInTime, signature: signSlackRequest(secret, justInTime, body) }), nowMs).ok,
+    ).toBe(true);
   });
 
   test('timestamps more than a minute in the future are refused', () => {
@@ -60,14 +67,19 @@ describe('Slack request signatures', () => {
       reason: 'request timestamp is in the future',
     });
     const skewed = String(Number(ts) + 30);
-    expect(verifySlackSignature(secret, signed({ timestamp: skewed, signature: signSlackRequest(secret, skewed, body) }), nowMs).ok).toBe(true);
+    expect(verifySlackSignature(secret, signed({ timestamp: skewed, signature: signSlackRequest(secret, skewed, body) }), nowMs).ok).toBe(
+      true,
+    );
   });
 
   test('missing or malformed headers are refused', () => {
     expect(verifySlackSignature(secret, signed({ signature: undefined }), nowMs).ok).toBe(false);
     expect(verifySlackSignature(secret, signed({ timestamp: undefined }), nowMs).ok).toBe(false);
     expect(verifySlackSignature(secret, signed({ signature: '' }), nowMs).ok).toBe(false);
-    expect(verifySlackSignature(secret, signed({ timestamp: '17e8' }), nowMs)).toEqual({ ok: false, reason: 'malformed X-Slack-Request-Timestamp' });
+    expect(verifySlackSignature(secret, signed({ timestamp: '17e8' }), nowMs)).toEqual({
+      ok: false,
+      reason: 'malformed X-Slack-Request-Timestamp',
+    });
   });
 });
 

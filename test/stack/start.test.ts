@@ -26,7 +26,9 @@ afterAll(async () => {
 
 describe('npm start / npm run demo', () => {
   test('brings the whole stack up, the Web UI answers, the demo leaves v2 awaiting verification, stop ends it all', async () => {
-    const [temporalPort, uiPort, apiPort, adminPort, publicPort, previewPort] = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+    const [temporalPort, uiPort, apiPort, adminPort, publicPort, previewPort] = await Promise.all(
+      Array.from({ length: 6 }, () => freePort()),
+    );
     writeFileSync(
       configFile,
       `stateDir: ${stateDir}
@@ -56,10 +58,14 @@ environments:
     expect((await fetch(`http://127.0.0.1:${previewPort}/notes`)).headers.get('x-app-version')).toBe('2.0.0');
 
     const runDir = join(stateDir, 'run');
-    pids = readdirSync(runDir).filter((f) => f.endsWith('.pid')).map((f) => Number(readFileSync(join(runDir, f), 'utf8')));
+    pids = readdirSync(runDir)
+      .filter((f) => f.endsWith('.pid'))
+      .map((f) => Number(readFileSync(join(runDir, f), 'utf8')));
     expect(pids.length).toBeGreaterThanOrEqual(6); // temporal, postgres, router, agent, worker, api
     const slotsDir = join(stateDir, 'hosts', 'local', 'slots');
-    const slots = readdirSync(slotsDir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(slotsDir, f), 'utf8')));
+    const slots = readdirSync(slotsDir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(join(slotsDir, f), 'utf8')));
     const running = slots.filter((s) => s.state === 'running');
     const slotPids = running.map((s) => Number(s.pid));
     expect(slotPids.length).toBeGreaterThanOrEqual(2); // v1 on the clone, v2 on the original

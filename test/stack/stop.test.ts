@@ -58,7 +58,9 @@ describe('npm run stop', () => {
     started.push(x.file);
     await script('start', ['--config', x.file], { defaultConfig: defaults.file }, 240_000);
     const runDir = join(x.stateDir, 'run');
-    const pids = readdirSync(runDir).filter((f) => f.endsWith('.pid')).map((f) => Number(readFileSync(join(runDir, f), 'utf8')));
+    const pids = readdirSync(runDir)
+      .filter((f) => f.endsWith('.pid'))
+      .map((f) => Number(readFileSync(join(runDir, f), 'utf8')));
     expect(pids.length).toBeGreaterThanOrEqual(5); // temporal, router, agent, worker, api
     expect(pids.filter((pid) => isAlive(pid))).toEqual(pids);
 

@@ -33,7 +33,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function crashAndRecover(stack: TestStack, scenario: CrashScenario, pkg: string): Promise<Recovery> {
   const activity = scenario.crashAt.split('#')[0]!;
   const [kill, start, exited] =
-    scenario.process === 'worker' ? [stack.killWorker, stack.startWorker, stack.workerExited] : [stack.killAgent, stack.startAgent, stack.agentExited];
+    scenario.process === 'worker'
+      ? [stack.killWorker, stack.startWorker, stack.workerExited]
+      : [stack.killAgent, stack.startAgent, stack.agentExited];
   await kill();
   await start({ CUTOVER_CRASH_AT: scenario.crashAt });
   const deploymentId = await stack.deploy(pkg);
@@ -60,7 +62,9 @@ async function retryOf(stack: TestStack, workflowId: string, activity: string, a
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     const events = (await stack.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-    const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity).map((e) => Number(e.eventId));
+    const scheduled = events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity)
+      .map((e) => Number(e.eventId));
     const retried = events.find((e) => {
       const a = e.activityTaskStartedEventAttributes;
       return a && scheduled.includes(Number(a.scheduledEventId)) && (a.attempt ?? 1) > 1 && millis(e.eventTime) >= after - 1000;

@@ -56,7 +56,14 @@ export interface StackOptions {
   /** Where Cutover reaches the database (a flaky proxy in front of it, say). */
   databaseUrl?: (direct: string) => string;
   /** Adds the top-level `slack` section (env var names, API URL) and the environment's channel and approvers. */
-  slack?: { channel: string; approvers: string[]; apiUrl?: string; signingSecretEnv?: string; botTokenEnv?: string; reminderInterval?: string };
+  slack?: {
+    channel: string;
+    approvers: string[];
+    apiUrl?: string;
+    signingSecretEnv?: string;
+    botTokenEnv?: string;
+    reminderInterval?: string;
+  };
   /** Enables API auth with these tokens (given in clear, hashed into the config), plus the stack's own all-roles token. */
   auth?: (environment: string) => TestToken[];
   /** API tunables (a shorter log poll, a smaller upload limit). */
@@ -185,11 +192,15 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath
   const agent = options.agentProcess ? null : await startHostAgent({ config, host: `h${id}`, connection, env: agentEnv, logger: quiet });
   let agentChild: ChildProcess | null = null;
   const startAgentNow = async (extraEnv: NodeJS.ProcessEnv = {}) => {
-    agentChild = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/platform/agent/main.ts'), '--host', `h${id}`, '--config', configFile], {
-      env: { ...agentEnv, ...extraEnv, CUTOVER_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-      detached: true,
-    });
+    agentChild = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'src/platform/agent/main.ts'), '--host', `h${id}`, '--config', configFile],
+      {
+        env: { ...agentEnv, ...extraEnv, CUTOVER_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'inherit', 'inherit'],
+        detached: true,
+      },
+    );
     await waitForPollers(client, hostTaskQueue(`h${id}`), 60_000, 2, agentChild.pid);
   };
   let worker: CutoverWorker | null = null;
@@ -222,7 +233,16 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath
     async recordHistory(workflowId, name) {
       if (!process.env.CUTOVER_RECORD_HISTORIES) return;
       // The CLI writes the standard proto JSON that Worker.runReplayHistory reads.
-      const json = execFileSync(services.temporalCli, ['workflow', 'show', '--address', config.temporal.address, '--workflow-id', workflowId, '--output', 'json']);
+      const json = execFileSync(services.temporalCli, [
+        'workflow',
+        'show',
+        '--address',
+        config.temporal.address,
+        '--workflow-id',
+        workflowId,
+        '--output',
+        'json',
+      ]);
       writeFileSync(join(repoRoot, 'test/replay/histories', `${name}.json`), json);
     },
     killWorker: () => kill(workerChild),
@@ -253,7 +273,9 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
       try {
-        return (await c.query<{ datname: string }>('select datname from pg_database where datname like $1 order by 1', [`${environment}%`])).rows.map((r) => r.datname);
+        return (
+          await c.query<{ datname: string }>('select datname from pg_database where datname like $1 order by 1', [`${environment}%`])
+        ).rows.map((r) => r.datname);
       } finally {
         await c.end();
       }
@@ -299,7 +321,9 @@ ${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath
         await new Promise((r) => setTimeout(r, 200));
       }
       const log = await stack.api('GET', `/v1/deployments/${deploymentId}/log`);
-      throw new Error(`deployment ${deploymentId} did not reach ${phases.join('/')} in ${timeoutMs} ms; last: ${JSON.stringify(last?.phase)}\n${log.text}`);
+      throw new Error(
+        `deployment ${deploymentId} did not reach ${phases.join('/')} in ${timeoutMs} ms; last: ${JSON.stringify(last?.phase)}\n${log.text}`,
+      );
     },
     async deploy(pkg, mode = 'readonly', extra = {}) {
       // The API takes absolute host paths only: examples/... means the repository's.

@@ -14,14 +14,28 @@ export interface TrafficReport {
   readLatenciesMs: number[];
 }
 
-function call(agent: Agent, url: URL, method: string, body?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+function call(
+  agent: Agent,
+  url: URL,
+  method: string,
+  body?: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent, headers: body ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: 'application/json' }, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      {
+        method,
+        agent,
+        headers: body ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: 'application/json' },
+        timeout: 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end(body);
@@ -29,9 +43,22 @@ function call(agent: Agent, url: URL, method: string, body?: string): Promise<{ 
 }
 
 /** Readers loop GET /notes; a writer POSTs /notes with unique bodies; `write: false` for reads only. */
-export function startTraffic(baseUrl: string, options: { readers?: number; write?: boolean; writeEveryMs?: number; readPath?: string } = {}) {
+export function startTraffic(
+  baseUrl: string,
+  options: { readers?: number; write?: boolean; writeEveryMs?: number; readPath?: string } = {},
+) {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-  const report: TrafficReport = { reads: 0, failedReads: [], writes: 0, acceptedWrites: [], refusedWrites: [], failedWrites: [], versions: new Map(), firstSeen: new Map(), readLatenciesMs: [] };
+  const report: TrafficReport = {
+    reads: 0,
+    failedReads: [],
+    writes: 0,
+    acceptedWrites: [],
+    refusedWrites: [],
+    failedWrites: [],
+    versions: new Map(),
+    firstSeen: new Map(),
+    readLatenciesMs: [],
+  };
   let running = true;
   const started = Date.now();
   const readers = Array.from({ length: options.readers ?? 4 }, async () => {
@@ -60,7 +87,12 @@ export function startTraffic(baseUrl: string, options: { readers?: number; write
         const res = await call(agent, new URL('/notes', baseUrl), 'POST', JSON.stringify({ body }));
         report.writes++;
         if (res.status === 201) report.acceptedWrites.push(body);
-        else if (res.status === 503 && /read-only/.test(res.text)) report.refusedWrites.push({ at: Date.now() - started, status: res.status, message: (JSON.parse(res.text) as { message: string }).message });
+        else if (res.status === 503 && /read-only/.test(res.text))
+          report.refusedWrites.push({
+            at: Date.now() - started,
+            status: res.status,
+            message: (JSON.parse(res.text) as { message: string }).message,
+          });
         else report.failedWrites.push({ at: Date.now() - started, status: res.status, text: res.text.slice(0, 200) });
       } catch (error) {
         report.writes++;

@@ -35,7 +35,23 @@ function makeSigned(dir: string, name: string, ca: CertificatePair, extensions: 
   const ext = join(dir, `${name}.ext`);
   writeFileSync(ext, extensions);
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', pair.key, '-out', csr, '-subj', `/CN=${name}`]);
-  openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', pair.cert, '-days', '2', '-extfile', ext]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-out',
+    pair.cert,
+    '-days',
+    '2',
+    '-extfile',
+    ext,
+  ]);
   return pair;
 }
 
@@ -50,4 +66,3 @@ export function makeTestCertificates(dir: string): TestCertificates {
     intruder: makeSigned(dir, 'intruder', other, 'extendedKeyUsage=clientAuth\n'),
   };
 }
-

@@ -15,7 +15,8 @@ let certificates: TestCertificates;
 /** HOME with no Temporal configuration file: nothing of the machine's leaks into a test. */
 let home: string;
 
-const temporalSection = (yaml = '') => parseConfig(`${yaml ? `temporal: { ${yaml} }\n` : ''}environments: {}\n`, join(dir ?? '/tmp', 'cutover.yaml')).temporal;
+const temporalSection = (yaml = '') =>
+  parseConfig(`${yaml ? `temporal: { ${yaml} }\n` : ''}environments: {}\n`, join(dir ?? '/tmp', 'cutover.yaml')).temporal;
 
 function toml(name: string, text: string): string {
   const file = join(dir, name);
@@ -44,29 +45,57 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('where Cutover finds Temporal', () => {
   test('nothing said: the local dev server, namespace default, no TLS', () => {
     const settings = resolveTemporalSettings(temporalSection(), { HOME: home });
-    expect(settings.target).toMatchObject({ address: '127.0.0.1:7233', namespace: 'default', tls: false, origins: { address: 'the default' } });
+    expect(settings.target).toMatchObject({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      tls: false,
+      origins: { address: 'the default' },
+    });
     expect(settings.connectionOptions()).toMatchObject({ address: '127.0.0.1:7233' });
   });
 
   test('TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, as for the temporal CLI', () => {
-    const settings = resolveTemporalSettings(temporalSection(), { HOME: home, TEMPORAL_ADDRESS: 'temporal.internal:7233', TEMPORAL_NAMESPACE: 'deploys' });
-    expect(settings.target).toMatchObject({ address: 'temporal.internal:7233', namespace: 'deploys', origins: { address: 'TEMPORAL_ADDRESS', namespace: 'TEMPORAL_NAMESPACE' } });
+    const settings = resolveTemporalSettings(temporalSection(), {
+      HOME: home,
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'deploys',
+    });
+    expect(settings.target).toMatchObject({
+      address: 'temporal.internal:7233',
+      namespace: 'deploys',
+      origins: { address: 'TEMPORAL_ADDRESS', namespace: 'TEMPORAL_NAMESPACE' },
+    });
   });
 
   test('a profile named in cutover.yaml, from TEMPORAL_CONFIG_FILE; the TEMPORAL_* variables override the profile', () => {
-    const file = toml('profiles.toml', '[profile.staging]\naddress = "staging.internal:7233"\nnamespace = "staging"\n\n[profile.other]\naddress = "x:1"\n');
+    const file = toml(
+      'profiles.toml',
+      '[profile.staging]\naddress = "staging.internal:7233"\nnamespace = "staging"\n\n[profile.other]\naddress = "x:1"\n',
+    );
     const fromProfile = resolveTemporalSettings(temporalSection('profile: staging'), { HOME: home, TEMPORAL_CONFIG_FILE: file });
     expect(fromProfile.target).toMatchObject({ address: 'staging.internal:7233', namespace: 'staging' });
     expect(fromProfile.target.origins.address).toBe(`address of profile staging in ${file}`);
     expect(fromProfile.target.origins.profile).toBe(`staging (temporal.profile in cutover.yaml) in ${file}`);
     // cutover.yaml's profile wins over TEMPORAL_PROFILE; TEMPORAL_NAMESPACE over the profile's namespace.
-    const overridden = resolveTemporalSettings(temporalSection('profile: staging'), { HOME: home, TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'other', TEMPORAL_NAMESPACE: 'hotfix' });
-    expect(overridden.target).toMatchObject({ address: 'staging.internal:7233', namespace: 'hotfix', origins: { namespace: 'TEMPORAL_NAMESPACE' } });
+    const overridden = resolveTemporalSettings(temporalSection('profile: staging'), {
+      HOME: home,
+      TEMPORAL_CONFIG_FILE: file,
+      TEMPORAL_PROFILE: 'other',
+      TEMPORAL_NAMESPACE: 'hotfix',
+    });
+    expect(overridden.target).toMatchObject({
+      address: 'staging.internal:7233',
+      namespace: 'hotfix',
+      origins: { namespace: 'TEMPORAL_NAMESPACE' },
+    });
   });
 
   test('the default profile of ~/.config/temporalio/temporal.toml, or the one TEMPORAL_PROFILE names', () => {
     mkdirSync(join(home, '.config/temporalio'), { recursive: true });
-    writeFileSync(join(home, '.config/temporalio/temporal.toml'), '[profile.default]\naddress = "home.internal:7233"\n[profile.prod]\naddress = "prod.internal:7233"\n');
+    writeFileSync(
+      join(home, '.config/temporalio/temporal.toml'),
+      '[profile.default]\naddress = "home.internal:7233"\n[profile.prod]\naddress = "prod.internal:7233"\n',
+    );
     try {
       expect(resolveTemporalSettings(temporalSection(), { HOME: home }).address).toBe('home.internal:7233');
       expect(resolveTemporalSettings(temporalSection(), { HOME: home, TEMPORAL_PROFILE: 'prod' }).address).toBe('prod.internal:7233');
@@ -82,7 +111,11 @@ describe('where Cutover finds Temporal', () => {
       TEMPORAL_CONFIG_FILE: file,
       TEMPORAL_ADDRESS: 'env.internal:7233',
     });
-    expect(settings.target).toMatchObject({ address: '127.0.0.1:17233', namespace: 'mine', origins: { address: 'temporal.address in cutover.yaml' } });
+    expect(settings.target).toMatchObject({
+      address: '127.0.0.1:17233',
+      namespace: 'mine',
+      origins: { address: 'temporal.address in cutover.yaml' },
+    });
     expect(settings.target.notes).toEqual(['temporal.address in cutover.yaml wins over TEMPORAL_ADDRESS']);
   });
 });
@@ -97,7 +130,11 @@ describe('TLS and credentials, through the SDK’s own client configuration', ()
     const settings = resolveTemporalSettings(temporalSection('profile: mtls'), { HOME: home, TEMPORAL_CONFIG_FILE: file });
     expect(settings.target.tls).toBe(true);
     expect(settings.target.clientCertificate).toMatchObject({ subject: 'CN=cutover-worker', issuer: 'CN=cutover-test-ca' });
-    const tls = settings.connectionOptions().tls as { serverNameOverride?: string; clientCertPair?: { crt: Buffer; key: Buffer }; serverRootCACertificate?: Buffer };
+    const tls = settings.connectionOptions().tls as {
+      serverNameOverride?: string;
+      clientCertPair?: { crt: Buffer; key: Buffer };
+      serverRootCACertificate?: Buffer;
+    };
     expect(tls.serverNameOverride).toBe('localhost');
     expect(Buffer.from(tls.clientCertPair!.crt).toString()).toBe(readFileSync(certificates.client.cert, 'utf8'));
     expect(Buffer.from(tls.serverRootCACertificate!).toString()).toBe(readFileSync(certificates.ca, 'utf8'));
@@ -106,7 +143,12 @@ describe('TLS and credentials, through the SDK’s own client configuration', ()
 
   test('an API key turns TLS on (as the SDK does); TEMPORAL_TLS=false turns it off; no secret in describe() or JSON', () => {
     const apiKey = 'tk-0123456789abcdef-secret';
-    const env = { HOME: home, TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_API_KEY: apiKey, TEMPORAL_GRPC_META_X_TENANT_TOKEN: 'meta-secret-value' };
+    const env = {
+      HOME: home,
+      TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233',
+      TEMPORAL_API_KEY: apiKey,
+      TEMPORAL_GRPC_META_X_TENANT_TOKEN: 'meta-secret-value',
+    };
     const settings = resolveTemporalSettings(temporalSection(), env);
     expect(settings.target.tls).toBe(true);
     expect(settings.connectionOptions()).toMatchObject({ apiKey, tls: true, metadata: { 'x-tenant-token': 'meta-secret-value' } });
@@ -121,12 +163,28 @@ describe('TLS and credentials, through the SDK’s own client configuration', ()
 
 describe('a setting that cannot be used is refused, by name, before anything connects', () => {
   test.each([
-    ['a profile cutover.yaml names that the file lacks', 'profile: missing', { TEMPORAL_CONFIG_FILE: 'profiles.toml' }, /^temporal\.profile in cutover\.yaml: profile "missing" is not in .*profiles\.toml$/],
-    ['a profile TEMPORAL_PROFILE names that the file lacks', '', { TEMPORAL_CONFIG_FILE: 'profiles.toml', TEMPORAL_PROFILE: 'nope' }, /^TEMPORAL_PROFILE: profile "nope" is not in /],
-    ['TEMPORAL_CONFIG_FILE naming no file', '', { TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' }, /^TEMPORAL_CONFIG_FILE: \/nonexistent\/temporal\.toml does not exist$/],
+    [
+      'a profile cutover.yaml names that the file lacks',
+      'profile: missing',
+      { TEMPORAL_CONFIG_FILE: 'profiles.toml' },
+      /^temporal\.profile in cutover\.yaml: profile "missing" is not in .*profiles\.toml$/,
+    ],
+    [
+      'a profile TEMPORAL_PROFILE names that the file lacks',
+      '',
+      { TEMPORAL_CONFIG_FILE: 'profiles.toml', TEMPORAL_PROFILE: 'nope' },
+      /^TEMPORAL_PROFILE: profile "nope" is not in /,
+    ],
+    [
+      'TEMPORAL_CONFIG_FILE naming no file',
+      '',
+      { TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' },
+      /^TEMPORAL_CONFIG_FILE: \/nonexistent\/temporal\.toml does not exist$/,
+    ],
   ])('%s', (_what, yaml, vars, message) => {
     const env: NodeJS.ProcessEnv = { HOME: home, ...vars };
-    if (env.TEMPORAL_CONFIG_FILE === 'profiles.toml') env.TEMPORAL_CONFIG_FILE = toml('profiles.toml', '[profile.staging]\naddress = "a:1"\n');
+    if (env.TEMPORAL_CONFIG_FILE === 'profiles.toml')
+      env.TEMPORAL_CONFIG_FILE = toml('profiles.toml', '[profile.staging]\naddress = "a:1"\n');
     const error = refusal(() => resolveTemporalSettings(temporalSection(yaml), env));
     expect(error).toBeInstanceOf(TemporalSettingsError);
     expect(error.message).toMatch(message);
@@ -144,13 +202,28 @@ describe('a setting that cannot be used is refused, by name, before anything con
     const base = { HOME: home, TEMPORAL_ADDRESS: '127.0.0.1:7443' };
     const pair = { TEMPORAL_TLS_CLIENT_CERT_PATH: certificates.client.cert, TEMPORAL_TLS_CLIENT_KEY_PATH: certificates.client.key };
     const cases: Array<[NodeJS.ProcessEnv, string]> = [
-      [{ ...pair, TEMPORAL_TLS_CLIENT_CERT_PATH: join(dir, 'absent.pem') }, `TEMPORAL_TLS_CLIENT_CERT_PATH: cannot read ${join(dir, 'absent.pem')} (ENOENT)`],
-      [{ TEMPORAL_TLS_CLIENT_CERT_PATH: certificates.client.cert }, 'TEMPORAL_TLS_CLIENT_CERT_PATH gives a client certificate without its key: set TEMPORAL_TLS_CLIENT_KEY_PATH (or client_key_path)'],
-      [{ TEMPORAL_TLS_CLIENT_KEY_PATH: certificates.client.key }, 'TEMPORAL_TLS_CLIENT_KEY_PATH gives a client key without its certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH (or client_cert_path)'],
+      [
+        { ...pair, TEMPORAL_TLS_CLIENT_CERT_PATH: join(dir, 'absent.pem') },
+        `TEMPORAL_TLS_CLIENT_CERT_PATH: cannot read ${join(dir, 'absent.pem')} (ENOENT)`,
+      ],
+      [
+        { TEMPORAL_TLS_CLIENT_CERT_PATH: certificates.client.cert },
+        'TEMPORAL_TLS_CLIENT_CERT_PATH gives a client certificate without its key: set TEMPORAL_TLS_CLIENT_KEY_PATH (or client_key_path)',
+      ],
+      [
+        { TEMPORAL_TLS_CLIENT_KEY_PATH: certificates.client.key },
+        'TEMPORAL_TLS_CLIENT_KEY_PATH gives a client key without its certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH (or client_cert_path)',
+      ],
       [{ ...pair, TEMPORAL_TLS_SERVER_CA_CERT_PATH: notPem }, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH: not a PEM certificate'],
       [{ ...pair, TEMPORAL_TLS_CLIENT_CERT_PATH: notPem }, 'TEMPORAL_TLS_CLIENT_CERT_PATH: not a PEM certificate'],
-      [{ TEMPORAL_TLS_CLIENT_CERT_PATH: certificates.client.cert, TEMPORAL_TLS_CLIENT_KEY_DATA: 'my-secret-key-material' }, 'TEMPORAL_TLS_CLIENT_KEY_DATA: not a PEM private key'],
-      [{ ...pair, TEMPORAL_TLS_CLIENT_KEY_PATH: certificates.intruder.key }, 'TEMPORAL_TLS_CLIENT_KEY_PATH: this key is not the key of the certificate of TEMPORAL_TLS_CLIENT_CERT_PATH (CN=cutover-worker)'],
+      [
+        { TEMPORAL_TLS_CLIENT_CERT_PATH: certificates.client.cert, TEMPORAL_TLS_CLIENT_KEY_DATA: 'my-secret-key-material' },
+        'TEMPORAL_TLS_CLIENT_KEY_DATA: not a PEM private key',
+      ],
+      [
+        { ...pair, TEMPORAL_TLS_CLIENT_KEY_PATH: certificates.intruder.key },
+        'TEMPORAL_TLS_CLIENT_KEY_PATH: this key is not the key of the certificate of TEMPORAL_TLS_CLIENT_CERT_PATH (CN=cutover-worker)',
+      ],
     ];
     for (const [vars, message] of cases) {
       const error = refusal(() => resolveTemporalSettings(temporalSection(), { ...base, ...vars }));
@@ -171,7 +244,10 @@ describe('cutover.yaml’s temporal and worker sections', () => {
     ['temporal: { apiKey: x }', 'temporal: unknown field(s) apiKey'],
     ['worker: { maxConcurrentActivityTaskExecutions: 0 }', 'worker.maxConcurrentActivityTaskExecutions: must be at least 1'],
     ['worker: { maxCachedWorkflows: 1 }', 'worker.maxCachedWorkflows: must be 0 (no cache) or at least 2'],
-    ['worker: { maxCachedWorkflows: 10, maxConcurrentWorkflowTaskExecutions: 20 }', 'worker.maxConcurrentWorkflowTaskExecutions: must not exceed maxCachedWorkflows'],
+    [
+      'worker: { maxCachedWorkflows: 10, maxConcurrentWorkflowTaskExecutions: 20 }',
+      'worker.maxConcurrentWorkflowTaskExecutions: must not exceed maxCachedWorkflows',
+    ],
     ['worker: { shutdownGraceTime: soon }', 'worker.shutdownGraceTime: must be a duration like "30s", "10m" or "24h"'],
   ])('%s is refused', (yaml, message) => {
     expect(() => parseConfig(`${yaml}\nenvironments: {}\n`, '/etc/cutover/cutover.yaml')).toThrow(message);

@@ -76,7 +76,11 @@ interface Started {
 
 /** A Cutover process as operators run it: node with the TypeScript sources, its own environment. */
 function startProcess(entry: string, args: string[], env: NodeJS.ProcessEnv): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry), ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += String(chunk)));
@@ -85,7 +89,12 @@ function startProcess(entry: string, args: string[], env: NodeJS.ProcessEnv): St
   return { child, output: () => output, exit };
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, diagnostics: () => string = () => ''): Promise<T> {
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  diagnostics: () => string = () => '',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -140,7 +149,10 @@ afterAll(async () => {
   await router?.close();
   // The deployment and the environment workflow of this file: nothing keeps running on the shared server.
   for await (const execution of direct.workflow.list({ query: `TaskQueue="${taskQueue}" AND ExecutionStatus="Running"` })) {
-    await direct.workflow.getHandle(execution.workflowId, execution.runId).terminate('test over').catch(() => undefined);
+    await direct.workflow
+      .getHandle(execution.workflowId, execution.runId)
+      .terminate('test over')
+      .catch(() => undefined);
   }
   await directConnection?.close();
   await proxy?.stop();
@@ -154,29 +166,53 @@ describe('through nginx with ssl_verify_client on, configured by a profile of Te
     router = await startRouter({ config, host, logger: pino({ level: 'warn' }), env: { CUTOVER_ROUTER_TOKEN: routerToken } });
     const env = baseEnv({ TEMPORAL_CONFIG_FILE: join(dir, 'temporal.toml') });
     const worker = startProcess('src/worker/main.ts', ['--config', file], env);
-    const agent = startProcess('src/platform/agent/main.ts', ['--host', host, '--config', file], baseEnv({ TEMPORAL_CONFIG_FILE: join(dir, 'temporal.toml') }));
+    const agent = startProcess(
+      'src/platform/agent/main.ts',
+      ['--host', host, '--config', file],
+      baseEnv({ TEMPORAL_CONFIG_FILE: join(dir, 'temporal.toml') }),
+    );
     const api = startProcess('src/api/main.ts', ['--config', file], env);
     const logs = () => `worker:\n${worker.output()}\nagent:\n${agent.output()}\napi:\n${api.output()}`;
 
     // Each polls through the proxy: the dev server sees their pollers.
-    await eventually('the worker polling', async () => ((await pollerIdentities(taskQueue, 1)).length > 0 ? true : undefined), 240_000, logs);
-    await eventually('the host agent polling', async () => ((await pollerIdentities(hostTaskQueue(host), 2)).length > 0 ? true : undefined), 120_000, logs);
+    await eventually(
+      'the worker polling',
+      async () => ((await pollerIdentities(taskQueue, 1)).length > 0 ? true : undefined),
+      240_000,
+      logs,
+    );
+    await eventually(
+      'the host agent polling',
+      async () => ((await pollerIdentities(hostTaskQueue(host), 2)).length > 0 ? true : undefined),
+      120_000,
+      logs,
+    );
     // They say how they connect, and never a secret: the private key's lines are nowhere in their output.
     expect(worker.output()).toContain(`Temporal at ${proxy.mtlsAddress} (address of profile through-proxy`);
     expect(worker.output()).toContain('TLS with the client certificate of client_cert_path of profile through-proxy');
     expect(agent.output()).toContain(`Temporal at ${proxy.mtlsAddress}`);
-    const keyLines = readFileSync(certificates.client.key, 'utf8').split('\n').filter((line) => line.length > 40);
+    const keyLines = readFileSync(certificates.client.key, 'utf8')
+      .split('\n')
+      .filter((line) => line.length > 40);
     for (const line of keyLines) expect(logs()).not.toContain(line);
 
     const apiUrl = `http://127.0.0.1:${apiPort}`;
-    const health = await eventually('the API answering /health', async () => {
-      const response = await fetch(`${apiUrl}/health`);
-      const body = (await response.json()) as { temporal?: { ok: boolean } };
-      return body.temporal?.ok ? body : undefined;
-    }, 120_000, logs);
+    const health = await eventually(
+      'the API answering /health',
+      async () => {
+        const response = await fetch(`${apiUrl}/health`);
+        const body = (await response.json()) as { temporal?: { ok: boolean } };
+        return body.temporal?.ok ? body : undefined;
+      },
+      120_000,
+      logs,
+    );
     expect(health).toMatchObject({ status: 'ok', temporal: { ok: true } });
     // The very same profile serves Temporal's own CLI: one configuration for Cutover and its operators.
-    const cli = execFileSync(inject('temporalCli'), ['operator', 'cluster', 'health', '--profile', 'through-proxy'], { env, encoding: 'utf8' });
+    const cli = execFileSync(inject('temporalCli'), ['operator', 'cluster', 'health', '--profile', 'through-proxy'], {
+      env,
+      encoding: 'utf8',
+    });
     expect(cli).toMatch(/SERVING/);
 
     // A workflow round trip: the API starts a deployment (update-with-start of the environment workflow, answered by the
@@ -188,17 +224,26 @@ describe('through nginx with ssl_verify_client on, configured by a profile of Te
     });
     const accepted = (await started.json()) as { deploymentId: string };
     expect(started.status, JSON.stringify(accepted)).toBe(202);
-    const log = await eventually('the host agent’s answer in the deployment log', async () => {
-      const response = await fetch(`${apiUrl}/v1/deployments/${accepted.deploymentId}/log`);
-      const text = await response.text();
-      return text.includes('Inspected the environment') ? text : undefined;
-    }, 120_000, logs);
+    const log = await eventually(
+      'the host agent’s answer in the deployment log',
+      async () => {
+        const response = await fetch(`${apiUrl}/v1/deployments/${accepted.deploymentId}/log`);
+        const text = await response.text();
+        return text.includes('Inspected the environment') ? text : undefined;
+      },
+      120_000,
+      logs,
+    );
     expect(log).toContain('No version is live yet');
     // The listing the API serves comes through the proxy too.
-    await eventually('the deployment in the API’s listing', async () => {
-      const listed = await (await fetch(`${apiUrl}/v1/deployments?environment=${environment}`)).text();
-      return listed.includes(accepted.deploymentId) ? true : undefined;
-    }, 60_000);
+    await eventually(
+      'the deployment in the API’s listing',
+      async () => {
+        const listed = await (await fetch(`${apiUrl}/v1/deployments?environment=${environment}`)).text();
+        return listed.includes(accepted.deploymentId) ? true : undefined;
+      },
+      60_000,
+    );
   }, 420_000);
 
   test('without a client certificate: the worker and the agent stop, and the API reports it, naming the setting to set', async () => {
@@ -236,8 +281,13 @@ describe('through nginx with ssl_verify_client on, configured by a profile of Te
     });
     const worker = startProcess('src/worker/main.ts', ['--config', file], env);
     expect(await worker.exit).toBe(1);
-    expect(worker.output()).toContain('refused the client certificate of TEMPORAL_TLS_CLIENT_CERT_PATH (CN=intruder, issued by CN=another-ca)');
-    for (const line of readFileSync(certificates.intruder.key, 'utf8').split('\n').filter((l) => l.length > 40)) expect(worker.output()).not.toContain(line);
+    expect(worker.output()).toContain(
+      'refused the client certificate of TEMPORAL_TLS_CLIENT_CERT_PATH (CN=intruder, issued by CN=another-ca)',
+    );
+    for (const line of readFileSync(certificates.intruder.key, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 40))
+      expect(worker.output()).not.toContain(line);
   }, 120_000);
 });
 
@@ -248,7 +298,11 @@ describe('with an API key (TEMPORAL_API_KEY), as for Temporal Cloud', () => {
     const good = await startWorker({ config, taskQueue: `${taskQueue}-api-key`, env: baseEnv({ ...common, TEMPORAL_API_KEY: apiKey }) });
     const running = good.run();
     try {
-      await eventually('the worker polling with the API key', async () => ((await pollerIdentities(`${taskQueue}-api-key`, 1)).length > 0 ? true : undefined), 120_000);
+      await eventually(
+        'the worker polling with the API key',
+        async () => ((await pollerIdentities(`${taskQueue}-api-key`, 1)).length > 0 ? true : undefined),
+        120_000,
+      );
       expect(JSON.stringify(good.temporal)).not.toContain(apiKey);
       expect(good.temporal.describe()).toContain('API key of TEMPORAL_API_KEY');
     } finally {

@@ -17,7 +17,12 @@ export interface TlsProxy {
   stop(): Promise<void>;
 }
 
-export async function startTlsProxy(options: { dir: string; upstream: string; certificates: TestCertificates; apiKey: string }): Promise<TlsProxy> {
+export async function startTlsProxy(options: {
+  dir: string;
+  upstream: string;
+  certificates: TestCertificates;
+  apiKey: string;
+}): Promise<TlsProxy> {
   const { dir, upstream, certificates, apiKey } = options;
   const [mtlsPort, apiKeyPort] = [await freePort(), await freePort()];
   for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, 'temp', sub), { recursive: true });

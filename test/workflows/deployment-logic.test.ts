@@ -67,18 +67,29 @@ describe('deployment workflow logic', () => {
     h.fake.goLive(v1);
     const handle = await start(h, 'twice');
     await waitFor(handle, 'awaiting-verification');
-    await expect(handle.executeUpdate(resetUpdate, { args: [{ rollbackDatabase: 'yes' as never }] })).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(handle.executeUpdate(resetUpdate, { args: [{ rollbackDatabase: 'yes' as never }] })).rejects.toThrow(
+      WorkflowUpdateFailedError,
+    );
     expect((await handle.executeUpdate(completeUpdate, { args: [{}] })).decision).toMatchObject({ action: 'complete' });
     const second = await handle.executeUpdate(completeUpdate, { args: [{}] }).catch((e: WorkflowUpdateFailedError) => e);
     expect(second).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect((second as WorkflowUpdateFailedError).cause?.message).toMatch(/already being completed \(current state: (completing|completed)\)/);
+    expect((second as WorkflowUpdateFailedError).cause?.message).toMatch(
+      /already being completed \(current state: (completing|completed)\)/,
+    );
     expect(((await handle.result()) as DeploymentStatus).phase).toBe('completed');
   }, 30_000);
 
   test('a preview that fails its warm-up: the new version stops on every site, Reset stays available, the phase is published', async () => {
-    h = await startHarness({ sites: [{ name: 'web', role: 'zdd' }, { name: 'backoffice', role: 'maintenance-page' }] });
+    h = await startHarness({
+      sites: [
+        { name: 'web', role: 'zdd' },
+        { name: 'backoffice', role: 'maintenance-page' },
+      ],
+    });
     h.fake.goLive(v1);
-    h.fake.failWith('warmUpSlot', 'warmup-failed', 'no 200 on /healthz', (input) => input.slotId.includes(`.web.${v2.sha256.slice(0, 12)}.original`));
+    h.fake.failWith('warmUpSlot', 'warmup-failed', 'no 200 on /healthz', (input) =>
+      input.slotId.includes(`.web.${v2.sha256.slice(0, 12)}.original`),
+    );
     const handle = await start(h, 'warmup');
     const status = await waitFor(handle, 'failed');
     expect(status.actions).toEqual(['reset']);
@@ -95,14 +106,27 @@ describe('deployment workflow logic', () => {
   }, 30_000);
 
   test('a clone that cannot start read-only: no traffic moves, the warm clones stop, the copy is dropped', async () => {
-    h = await startHarness({ sites: [{ name: 'web', role: 'zdd' }, { name: 'api', role: 'zdd' }] });
+    h = await startHarness({
+      sites: [
+        { name: 'web', role: 'zdd' },
+        { name: 'api', role: 'zdd' },
+      ],
+    });
     h.fake.goLive(v1);
     const before = structuredClone(h.fake.routes);
-    h.fake.failWith('warmUpSlot', 'readonly-not-supported', 'the app wrote at startup', (input) => input.slotId.includes('.api.') && input.slotId.endsWith('.temporary'));
+    h.fake.failWith(
+      'warmUpSlot',
+      'readonly-not-supported',
+      'the app wrote at startup',
+      (input) => input.slotId.includes('.api.') && input.slotId.endsWith('.temporary'),
+    );
     const handle = await start(h, 'readonly');
     const status = await waitFor(handle, 'failed');
     expect(status.failure).toMatchObject({ class: 'readonly-not-supported', site: 'api' });
-    expect(status.sites.map((s) => [s.name, s.state])).toEqual([['web', 'live'], ['api', 'failed']]);
+    expect(status.sites.map((s) => [s.name, s.state])).toEqual([
+      ['web', 'live'],
+      ['api', 'failed'],
+    ]);
     expect(h.fake.calls.filter((c) => c.startsWith('routePublicTraffic'))).toEqual([]);
     expect(h.fake.routes).toEqual(before);
     expect(h.fake.running().filter((s) => s.databases === 'temporary')).toEqual([]);
@@ -110,12 +134,20 @@ describe('deployment workflow logic', () => {
   }, 30_000);
 
   test('a switch that fails on one site: the other stays in maintenance, named in the log; the next deployment resumes there', async () => {
-    h = await startHarness({ sites: [{ name: 'web', role: 'zdd' }, { name: 'api', role: 'zdd' }] });
+    h = await startHarness({
+      sites: [
+        { name: 'web', role: 'zdd' },
+        { name: 'api', role: 'zdd' },
+      ],
+    });
     h.fake.goLive(v1);
     h.fake.failWith('routePublicTraffic', 'invalid-input', 'the router refused the route', (input) => input.site === 'api');
     const failed = await start(h, 'switch');
     const status = await waitFor(failed, 'failed');
-    expect(status.sites.map((s) => [s.name, s.state])).toEqual([['web', 'in-maintenance'], ['api', 'failed']]);
+    expect(status.sites.map((s) => [s.name, s.state])).toEqual([
+      ['web', 'in-maintenance'],
+      ['api', 'failed'],
+    ]);
     const lines = (await failed.query(logQuery, {})).lines.map((l) => l.message);
     expect(lines).toContain('Sites left in maintenance mode: web');
     expect(lines).toContain('At least one maintenance mode operation failed. Investigate the logs and try again.');

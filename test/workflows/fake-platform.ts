@@ -16,11 +16,21 @@ export interface FakeOptions {
   slackReminderMs?: number;
 }
 
-export const pkg = (version: string): PackageRef => ({ sha256: version.padEnd(64, '0').replace(/[^0-9a-f]/g, 'a').slice(0, 64), name: 'app', version, warmupPath: '/healthz' });
+export const pkg = (version: string): PackageRef => ({
+  sha256: version
+    .padEnd(64, '0')
+    .replace(/[^0-9a-f]/g, 'a')
+    .slice(0, 64),
+  name: 'app',
+  version,
+  warmupPath: '/healthz',
+});
 
 export function createFakePlatform(environment: string, hostQueue: string, options: FakeOptions = {}) {
   const sites = options.sites ?? [{ name: 'web', role: 'zdd' as const }];
-  const routes: Record<string, { live: RouteTarget | null; preview: RouteTarget | null }> = Object.fromEntries(sites.map((s) => [s.name, { live: null, preview: null }]));
+  const routes: Record<string, { live: RouteTarget | null; preview: RouteTarget | null }> = Object.fromEntries(
+    sites.map((s) => [s.name, { live: null, preview: null }]),
+  );
   const slots = new Map<string, SlotInfo>();
   const db = { temporary: false, restorePoint: false };
   const packages = new Map<string, PackageRef>();
@@ -37,7 +47,12 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     verificationTimeoutMs: options.verificationTimeoutMs ?? 60_000,
     timeouts: { stepMs: 5_000, heartbeatMs: 5_000, databaseWorkMs: 10_000 },
     slack: options.slackReminderMs ? { reminderIntervalMs: options.slackReminderMs } : null,
-    sites: sites.map((s) => ({ ...s, warmupTimeoutMs: 1_000, publicUrl: `http://fake/${s.name}`, previewUrl: `http://fake/${s.name}-preview` })),
+    sites: sites.map((s) => ({
+      ...s,
+      warmupTimeoutMs: 1_000,
+      publicUrl: `http://fake/${s.name}`,
+      previewUrl: `http://fake/${s.name}-preview`,
+    })),
     databases: [{ name: 'app', engine: 'postgres' }],
   };
 
@@ -58,7 +73,12 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     },
     async inspectEnvironment(input: unknown): Promise<EnvironmentInspection> {
       track('inspectEnvironment', input);
-      const inspection = { original: { exists: true }, temporary: { exists: db.temporary, readOnly: false }, restorePoint: { exists: db.restorePoint }, appliedMigrations: [] };
+      const inspection = {
+        original: { exists: true },
+        temporary: { exists: db.temporary, readOnly: false },
+        restorePoint: { exists: db.restorePoint },
+        appliedMigrations: [],
+      };
       return { routes: structuredClone(routes), databases: { app: inspection } };
     },
     async cloneDatabase(input: unknown) {
@@ -116,7 +136,16 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
       track('startSlot', spec);
       const slotId = slotIdFor(spec);
       const pkgRef = packages.get(spec.packageSha256)!;
-      const slot: SlotInfo = { slotId, ...spec, packageVersion: pkgRef.version, port: ++port, pid: port, state: 'running', exitCode: null, startedAt: new Date().toISOString() };
+      const slot: SlotInfo = {
+        slotId,
+        ...spec,
+        packageVersion: pkgRef.version,
+        port: ++port,
+        pid: port,
+        state: 'running',
+        exitCode: null,
+        startedAt: new Date().toISOString(),
+      };
       slots.set(slotId, slot);
       return slot;
     },
@@ -166,7 +195,16 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
       for (const s of sites) {
         const spec = { environment, site: s.name, packageSha256: ref.sha256, databases: 'original' as const, readOnly: false };
         const slotId = slotIdFor(spec);
-        slots.set(slotId, { slotId, ...spec, packageVersion: ref.version, port: ++port, pid: port, state: 'running', exitCode: null, startedAt: '' });
+        slots.set(slotId, {
+          slotId,
+          ...spec,
+          packageVersion: ref.version,
+          port: ++port,
+          pid: port,
+          state: 'running',
+          exitCode: null,
+          startedAt: '',
+        });
         routes[s.name]!.live = { kind: 'slot', slotId, port, package: { sha256: ref.sha256, version: ref.version } };
       }
     },

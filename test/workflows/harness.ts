@@ -22,7 +22,14 @@ export async function startHarness(options: FakeOptions = {}) {
   const workflowBundle = await bundle;
   const interceptors = { activity: heartbeatInterceptors() };
   const workers = await Promise.all([
-    Worker.create({ connection, taskQueue, workflowBundle, activities: fake.activities, interceptors, stickyQueueScheduleToStartTimeout: '3s' }),
+    Worker.create({
+      connection,
+      taskQueue,
+      workflowBundle,
+      activities: fake.activities,
+      interceptors,
+      stickyQueueScheduleToStartTimeout: '3s',
+    }),
     Worker.create({ connection, taskQueue: fake.plan.hostTaskQueue, activities: fake.hostActivities, interceptors }),
   ]);
   const runs = workers.map((w) => w.run());

@@ -76,7 +76,13 @@ function readJson(req) {
         // Stop reading but answer: the client learns why instead of seeing a reset connection.
         req.removeAllListeners('data');
         req.resume();
-        reject(new HttpError(413, { error: 'too-large', message: `request body is larger than ${MAX_REQUEST_BYTES} bytes` }, { Connection: 'close' }));
+        reject(
+          new HttpError(
+            413,
+            { error: 'too-large', message: `request body is larger than ${MAX_REQUEST_BYTES} bytes` },
+            { Connection: 'close' },
+          ),
+        );
         return;
       }
       chunks.push(chunk);
@@ -113,7 +119,9 @@ function escapeHtml(text) {
 }
 
 function page(notes) {
-  const items = notes.map((note) => `<li>${escapeHtml(note.body)} <small>${escapeHtml(new Date(note.createdAt).toISOString())}</small></li>`).join('\n');
+  const items = notes
+    .map((note) => `<li>${escapeHtml(note.body)} <small>${escapeHtml(new Date(note.createdAt).toISOString())}</small></li>`)
+    .join('\n');
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Cutover demo ${escapeHtml(version)}</title></head>
@@ -172,7 +180,12 @@ async function route(req, res) {
     return;
   }
   if (pathname === '/notes' || pathname === '/healthz' || pathname === '/') {
-    send(res, 405, { error: 'method-not-allowed', message: `${req.method} is not allowed on ${pathname}` }, { Allow: pathname === '/notes' ? 'GET, POST' : 'GET' });
+    send(
+      res,
+      405,
+      { error: 'method-not-allowed', message: `${req.method} is not allowed on ${pathname}` },
+      { Allow: pathname === '/notes' ? 'GET, POST' : 'GET' },
+    );
     return;
   }
   send(res, 404, { error: 'not-found', message: `nothing at ${pathname}` });
@@ -186,7 +199,12 @@ function sendError(res, error) {
     send(res, 503, { error: 'read-only', message: READ_ONLY_MESSAGE }, { 'Retry-After': '60' });
   } else if (db.isUnavailable(error)) {
     log(`database unavailable: ${error.message}`);
-    send(res, 503, { error: 'database-unavailable', message: 'The database is not reachable right now. Try again shortly.' }, { 'Retry-After': '5' });
+    send(
+      res,
+      503,
+      { error: 'database-unavailable', message: 'The database is not reachable right now. Try again shortly.' },
+      { 'Retry-After': '5' },
+    );
   } else {
     log(`request failed: ${(error && error.stack) || error}`);
     send(res, 500, { error: 'internal', message: 'Something went wrong on our side.' });

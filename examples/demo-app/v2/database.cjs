@@ -40,7 +40,15 @@ function postgres(connectionString, log) {
     isReadOnly: (error) => Boolean(error) && error.code === '25006',
     isUnavailable: (error) => {
       const code = String((error && error.code) || '');
-      return code.startsWith('08') || code.startsWith('57P') || code === '53300' || code === '3D000' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || /timeout|terminated/i.test(String(error && error.message));
+      return (
+        code.startsWith('08') ||
+        code.startsWith('57P') ||
+        code === '53300' ||
+        code === '3D000' ||
+        code === 'ECONNREFUSED' ||
+        code === 'ECONNRESET' ||
+        /timeout|terminated/i.test(String(error && error.message))
+      );
     },
     end: () => pool.end(),
   };
@@ -49,7 +57,10 @@ function postgres(connectionString, log) {
 /** Every SQL Server error number in an mssql error, its preceding errors included. */
 function errorNumbers(error) {
   const all = [error, ...((error && error.precedingErrors) || []), error && error.originalError];
-  return all.filter(Boolean).map((e) => (e.info && e.info.number) || e.number).filter((n) => typeof n === 'number');
+  return all
+    .filter(Boolean)
+    .map((e) => (e.info && e.info.number) || e.number)
+    .filter((n) => typeof n === 'number');
 }
 
 function sqlServer(connectionString, log) {
@@ -76,7 +87,10 @@ function sqlServer(connectionString, log) {
     isReadOnly: (error) => errorNumbers(error).includes(3906),
     isUnavailable: (error) => {
       const code = String((error && error.code) || '');
-      return ['ESOCKET', 'ETIMEOUT', 'ECONNCLOSED', 'ELOGIN', 'ENOTOPEN', 'ECONNRESET'].includes(code) || errorNumbers(error).some((n) => [233, 4060, 40613, 40197, 40501, 10053, 10054].includes(n));
+      return (
+        ['ESOCKET', 'ETIMEOUT', 'ECONNCLOSED', 'ELOGIN', 'ENOTOPEN', 'ECONNRESET'].includes(code) ||
+        errorNumbers(error).some((n) => [233, 4060, 40613, 40197, 40501, 10053, 10054].includes(n))
+      );
     },
     end: () => pool.close(),
   };

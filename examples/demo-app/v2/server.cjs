@@ -79,7 +79,13 @@ function readJson(req) {
         // Stop reading but answer: the client learns why instead of seeing a reset connection.
         req.removeAllListeners('data');
         req.resume();
-        reject(new HttpError(413, { error: 'too-large', message: `request body is larger than ${MAX_REQUEST_BYTES} bytes` }, { Connection: 'close' }));
+        reject(
+          new HttpError(
+            413,
+            { error: 'too-large', message: `request body is larger than ${MAX_REQUEST_BYTES} bytes` },
+            { Connection: 'close' },
+          ),
+        );
         return;
       }
       chunks.push(chunk);
@@ -91,7 +97,12 @@ function readJson(req) {
         if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
         resolve(value);
       } catch {
-        reject(new HttpError(400, { error: 'invalid-input', message: 'request body must be a JSON object like {"body": "...", "author": "..."}' }));
+        reject(
+          new HttpError(400, {
+            error: 'invalid-input',
+            message: 'request body must be a JSON object like {"body": "...", "author": "..."}',
+          }),
+        );
       }
     });
   });
@@ -126,7 +137,12 @@ function escapeHtml(text) {
 }
 
 function page(notes) {
-  const items = notes.map((note) => `<li>${escapeHtml(note.body)} <small>by ${escapeHtml(note.author)}, ${escapeHtml(new Date(note.createdAt).toISOString())}</small></li>`).join('\n');
+  const items = notes
+    .map(
+      (note) =>
+        `<li>${escapeHtml(note.body)} <small>by ${escapeHtml(note.author)}, ${escapeHtml(new Date(note.createdAt).toISOString())}</small></li>`,
+    )
+    .join('\n');
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Cutover demo ${escapeHtml(version)}</title></head>
@@ -189,7 +205,12 @@ async function route(req, res) {
     return;
   }
   if (pathname === '/notes' || pathname === '/healthz' || pathname === '/') {
-    send(res, 405, { error: 'method-not-allowed', message: `${req.method} is not allowed on ${pathname}` }, { Allow: pathname === '/notes' ? 'GET, POST' : 'GET' });
+    send(
+      res,
+      405,
+      { error: 'method-not-allowed', message: `${req.method} is not allowed on ${pathname}` },
+      { Allow: pathname === '/notes' ? 'GET, POST' : 'GET' },
+    );
     return;
   }
   send(res, 404, { error: 'not-found', message: `nothing at ${pathname}` });
@@ -203,7 +224,12 @@ function sendError(res, error) {
     send(res, 503, { error: 'read-only', message: READ_ONLY_MESSAGE }, { 'Retry-After': '60' });
   } else if (db.isUnavailable(error)) {
     log(`database unavailable: ${error.message}`);
-    send(res, 503, { error: 'database-unavailable', message: 'The database is not reachable right now. Try again shortly.' }, { 'Retry-After': '5' });
+    send(
+      res,
+      503,
+      { error: 'database-unavailable', message: 'The database is not reachable right now. Try again shortly.' },
+      { 'Retry-After': '5' },
+    );
   } else {
     log(`request failed: ${(error && error.stack) || error}`);
     send(res, 500, { error: 'internal', message: 'Something went wrong on our side.' });

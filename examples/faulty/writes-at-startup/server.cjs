@@ -23,7 +23,9 @@ function serve() {
     res.setHeader('X-App-Version', version);
     res.setHeader('X-Slot', slot);
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.writeHead(req.url === '/healthz' ? 200 : 404).end(JSON.stringify(req.url === '/healthz' ? { ok: true, version } : { error: 'not-found' }));
+    res
+      .writeHead(req.url === '/healthz' ? 200 : 404)
+      .end(JSON.stringify(req.url === '/healthz' ? { ok: true, version } : { error: 'not-found' }));
   });
   server.listen(Number(process.env.PORT || 3000), '127.0.0.1');
   process.on('SIGTERM', () => server.close(() => process.exit(0)));

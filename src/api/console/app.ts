@@ -67,7 +67,9 @@ export function consoleRoutes(deps: ApiDeps) {
   const pageAuth = sessions.authenticate((c) => c.redirect(`${CONSOLE_PATH}/login`, 303));
   app.get(CONSOLE_PATH, pageAuth, (c) => {
     const principal = c.get('principal');
-    const names = Object.keys(deps.config.environments).filter((name) => mayAccess(principal, name)).sort();
+    const names = Object.keys(deps.config.environments)
+      .filter((name) => mayAccess(principal, name))
+      .sort();
     return c.html(environmentsPage(principal, names, withLogout));
   });
   app.get(`${CONSOLE_PATH}/environments/:name`, pageAuth, (c) => {

@@ -10,7 +10,6 @@ import { validationHook } from '../validation.js';
 
 const asText = (lines: LogLine[]) => lines.map((l) => `${l.at} ${l.level.toUpperCase().padEnd(5)} ${l.message}\n`).join('');
 
-
 const streamDescription = [
   'With follow=true, a text/event-stream: one `line` event per log line (data: a JSON LogLine; id: the index to resume',
   'from, also honoured as Last-Event-ID), then one `end` event (data: {"phase"}) when the deployment is completed, reset,',

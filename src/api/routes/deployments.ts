@@ -51,7 +51,11 @@ export function deploymentRoutes(deps: ApiDeps) {
       const started = await deps.deployments.start(request);
       const self = `/v1/deployments/${started.deploymentId}`;
       return c.json(
-        { ...started, status: 'started', links: { self, log: `${self}/log`, temporalUi: deps.deployments.temporalUiUrl(started.workflowId) } },
+        {
+          ...started,
+          status: 'started',
+          links: { self, log: `${self}/log`, temporalUi: deps.deployments.temporalUiUrl(started.workflowId) },
+        },
         202,
         { Location: self },
       );

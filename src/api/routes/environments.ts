@@ -8,7 +8,6 @@ import { siteUrls } from '../../config/addresses.js';
 
 type ServedPackage = { sha256: string; version: string };
 
-
 export function environmentRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
 
@@ -53,7 +52,10 @@ export function environmentRoutes(deps: ApiDeps) {
     async (c) => {
       const { environment } = c.req.valid('param');
       const env = visibleEnvironment(deps.config, c.get('principal'), environment);
-      const [routes, state] = await Promise.allSettled([deps.router(environment).getRoutes(), deps.deployments.environmentState(environment)]);
+      const [routes, state] = await Promise.allSettled([
+        deps.router(environment).getRoutes(),
+        deps.deployments.environmentState(environment),
+      ]);
       // The router's answer is optional (routerError says why); the running deployment is not: unknown is a 503, never null.
       if (state.status === 'rejected') throw state.reason;
       const envState = state.value;
@@ -61,7 +63,13 @@ export function environmentRoutes(deps: ApiDeps) {
         const live = routes.status === 'fulfilled' ? (routes.value.sites[site.name]?.live ?? null) : null;
         const pkg = ((live as { package?: ServedPackage } | null)?.package ?? null) as ServedPackage | null;
         const serving: 'slot' | 'clone' | 'maintenance-page' | 'nothing' =
-          live === null ? 'nothing' : live.kind === 'maintenance' ? 'maintenance-page' : live.slotId.endsWith('.temporary') ? 'clone' : 'slot';
+          live === null
+            ? 'nothing'
+            : live.kind === 'maintenance'
+              ? 'maintenance-page'
+              : live.slotId.endsWith('.temporary')
+                ? 'clone'
+                : 'slot';
         return {
           name: site.name,
           role: site.role,
@@ -79,7 +87,9 @@ export function environmentRoutes(deps: ApiDeps) {
           runningDeployment: envState.running?.deploymentId ?? null,
           lastDeployment: envState.last ?? null,
           sites,
-          ...(routes.status === 'rejected' ? { routerError: `the router of ${environment} is not reachable: ${(routes.reason as Error).message}` } : {}),
+          ...(routes.status === 'rejected'
+            ? { routerError: `the router of ${environment} is not reachable: ${(routes.reason as Error).message}` }
+            : {}),
         },
         200,
       );

@@ -51,10 +51,20 @@ export function healthRoutes(deps: ApiDeps) {
     ]);
     return {
       checkedAt: new Date().toISOString(),
-      temporal: { ok: temporal!.status === 'fulfilled', address: deps.config.temporal.address, ...(temporal!.status === 'rejected' ? { error: reason(temporal!.reason) } : {}) },
+      temporal: {
+        ok: temporal!.status === 'fulfilled',
+        address: deps.config.temporal.address,
+        ...(temporal!.status === 'rejected' ? { error: reason(temporal!.reason) } : {}),
+      },
       databases: databases.map(({ environment, db }, i) => {
         const result = dbResults[i]!;
-        return { environment, database: db.name, engine: db.engine, ok: result.status === 'fulfilled', ...(result.status === 'rejected' ? { error: reason(result.reason) } : {}) };
+        return {
+          environment,
+          database: db.name,
+          engine: db.engine,
+          ok: result.status === 'fulfilled',
+          ...(result.status === 'rejected' ? { error: reason(result.reason) } : {}),
+        };
       }),
     };
   });

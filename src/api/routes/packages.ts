@@ -12,7 +12,13 @@ import { validationHook } from '../validation.js';
 const ACCEPTED_TYPES = ['application/gzip', 'application/x-gzip', 'application/octet-stream'];
 const archive = { schema: z.string().openapi({ type: 'string', format: 'binary' }) };
 
-const describe = (pkg: StoredPackage) => ({ id: pkg.ref.sha256, package: `sha256:${pkg.ref.sha256}`, name: pkg.ref.name, version: pkg.ref.version, warmupPath: pkg.ref.warmupPath });
+const describe = (pkg: StoredPackage) => ({
+  id: pkg.ref.sha256,
+  package: `sha256:${pkg.ref.sha256}`,
+  name: pkg.ref.name,
+  version: pkg.ref.version,
+  warmupPath: pkg.ref.warmupPath,
+});
 
 export function packageRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
@@ -31,20 +37,30 @@ export function packageRoutes(deps: ApiDeps) {
     async (c) => {
       const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (!ACCEPTED_TYPES.includes(type)) {
-        throw new ApiError(415, 'unsupported-media-type', `header.content-type: must be one of ${ACCEPTED_TYPES.join(', ')} (the package as a .tar.gz)`, {
-          fields: [{ field: 'header.content-type', message: `must be one of ${ACCEPTED_TYPES.join(', ')}` }],
-        });
+        throw new ApiError(
+          415,
+          'unsupported-media-type',
+          `header.content-type: must be one of ${ACCEPTED_TYPES.join(', ')} (the package as a .tar.gz)`,
+          {
+            fields: [{ field: 'header.content-type', message: `must be one of ${ACCEPTED_TYPES.join(', ')}` }],
+          },
+        );
       }
-      const stored = await withUpload(c.req.raw.body, c.req.header('content-length'), { maxBytes: deps.settings.maxUploadBytes, dir: deps.settings.uploadDir }, async (upload) => {
-        try {
-          return { pkg: await deps.store.importPackage(upload.file), upload: { bytes: upload.bytes, sha256: upload.sha256 } };
-        } catch (error) {
-          // The store's refusals name the problem and the limit; anything else is a 500 that shows no internal path.
-          if (!(error instanceof PackageError)) throw error;
-          const message = `the package was refused: ${(error as Error).message}`;
-          throw new ApiError(422, 'invalid-package', `body: ${message}`, { fields: [{ field: 'body', message }] });
-        }
-      });
+      const stored = await withUpload(
+        c.req.raw.body,
+        c.req.header('content-length'),
+        { maxBytes: deps.settings.maxUploadBytes, dir: deps.settings.uploadDir },
+        async (upload) => {
+          try {
+            return { pkg: await deps.store.importPackage(upload.file), upload: { bytes: upload.bytes, sha256: upload.sha256 } };
+          } catch (error) {
+            // The store's refusals name the problem and the limit; anything else is a 500 that shows no internal path.
+            if (!(error instanceof PackageError)) throw error;
+            const message = `the package was refused: ${(error as Error).message}`;
+            throw new ApiError(422, 'invalid-package', `body: ${message}`, { fields: [{ field: 'body', message }] });
+          }
+        },
+      );
       return c.json({ ...describe(stored.pkg), upload: stored.upload }, 201, { Location: `/v1/packages/${stored.pkg.ref.sha256}` });
     },
   );
@@ -78,7 +94,8 @@ export function packageRoutes(deps: ApiDeps) {
       try {
         return c.json(describe(await deps.store.getPackage(id)), 200);
       } catch (error) {
-        if (error instanceof PackageError && error.code === 'unknown-package') throw new ApiError(404, 'not-found', `no package ${id}: upload it first`);
+        if (error instanceof PackageError && error.code === 'unknown-package')
+          throw new ApiError(404, 'not-found', `no package ${id}: upload it first`);
         throw error;
       }
     },

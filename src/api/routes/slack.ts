@@ -41,9 +41,14 @@ export function slackRoutes(deps: ApiDeps, options: SlackRouteOptions = {}) {
     const slack = deps.config.slack;
     if (!slack) throw new ApiError(404, 'not-found', 'Slack is not configured (no slack section in the configuration)');
     const secret = env[slack.signingSecretEnv];
-    if (!secret) throw new ApiError(503, 'slack-misconfigured', `Slack requests cannot be verified: ${slack.signingSecretEnv} is not set for the API`);
+    if (!secret)
+      throw new ApiError(503, 'slack-misconfigured', `Slack requests cannot be verified: ${slack.signingSecretEnv} is not set for the API`);
     const rawBody = await c.req.text();
-    const verdict = verify(secret, { signature: c.req.header('x-slack-signature'), timestamp: c.req.header('x-slack-request-timestamp'), rawBody });
+    const verdict = verify(secret, {
+      signature: c.req.header('x-slack-signature'),
+      timestamp: c.req.header('x-slack-request-timestamp'),
+      rawBody,
+    });
     if (!verdict.ok) throw new ApiError(401, 'invalid-signature', `Slack request refused: ${verdict.reason}`);
     return new URLSearchParams(rawBody);
   }
@@ -55,19 +60,27 @@ export function slackRoutes(deps: ApiDeps, options: SlackRouteOptions = {}) {
     } catch (error) {
       if (error instanceof ApiError) throw error;
       console.error('Slack request failed', error instanceof Error ? error.stack : error);
-      return c.json({ response_type: 'ephemeral', text: 'Cutover could not handle this request; the API log has the details.' } satisfies SlackReply, 200);
+      return c.json(
+        { response_type: 'ephemeral', text: 'Cutover could not handle this request; the API log has the details.' } satisfies SlackReply,
+        200,
+      );
     }
   }
 
   /** Slack ignores the HTTP answer to a button press: replies reach the user through response_url. */
   function respond(responseUrl: string | undefined, reply: SlackReply) {
     if (!responseUrl || !isSlackResponseUrl(responseUrl, deps.config.slack?.apiUrl)) return;
-    post(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...reply, replace_original: false }) }).catch((error: unknown) =>
-      console.error('Slack response_url post failed', error instanceof Error ? error.message : error),
-    );
+    post(responseUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...reply, replace_original: false }),
+    }).catch((error: unknown) => console.error('Slack response_url post failed', error instanceof Error ? error.message : error));
   }
 
-  app.use('/slack/*', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json(errorBody('too-large', 'Slack request body is larger than 64 KiB'), 413) }));
+  app.use(
+    '/slack/*',
+    bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json(errorBody('too-large', 'Slack request body is larger than 64 KiB'), 413) }),
+  );
 
   app.post('/slack/interactivity', async (c) => {
     const form = await verifiedForm(c);
@@ -99,7 +112,7 @@ export function slackRoutes(deps: ApiDeps, options: SlackRouteOptions = {}) {
     const userId = form.get('user_id');
     if (!userId) throw new ApiError(400, 'invalid-request', 'body.user_id: is required');
     const trigger = triggerId.safeParse(form.get('trigger_id'));
-    if (!trigger.success) throw new ApiError(400, 'invalid-request', 'body.trigger_id: is required: Slack\'s id of the command');
+    if (!trigger.success) throw new ApiError(400, 'invalid-request', "body.trigger_id: is required: Slack's id of the command");
     return answer(c, () => inbound.command({ userId, text: form.get('text') ?? '', triggerId: trigger.data }));
   });
 

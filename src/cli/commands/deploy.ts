@@ -16,7 +16,10 @@ export function describeOutcome(ctx: CliContext, status: Deployment): void {
   } else if (status.phase === 'completed') {
     println(ctx.out, `Completed: ${status.package.name} ${status.package.version} is live on ${status.environment}.`);
   } else if (status.phase === 'reset') {
-    println(ctx.out, `Reset: ${status.previousPackage ? `${status.previousPackage.version} is back` : 'the environment is back as it was'} on ${status.environment}.`);
+    println(
+      ctx.out,
+      `Reset: ${status.previousPackage ? `${status.previousPackage.version} is back` : 'the environment is back as it was'} on ${status.environment}.`,
+    );
   } else if (status.phase === 'failed') {
     println(ctx.out, `Failed.${status.actions.includes('reset') ? ` Reset is available: cutover reset ${id} [--rollback-database]` : ''}`);
     println(ctx.out, `Log: cutover logs ${id}`);
@@ -32,8 +35,13 @@ interface DeployOptions {
 
 export async function deploy(ctx: CliContext, args: string[], options: DeployOptions): Promise<ExitCode> {
   const [environment, pkg, ...extra] = args;
-  if (!environment || !pkg || extra.length > 0) throw new CliError('deploy needs <environment> and <package>: cutover deploy <environment> <package> [--mode <mode>] [--wait]', exitCodes.usage);
-  if (options.mode !== undefined && !modes.includes(options.mode)) throw new CliError(`--mode must be one of ${modes.join(', ')}`, exitCodes.usage);
+  if (!environment || !pkg || extra.length > 0)
+    throw new CliError(
+      'deploy needs <environment> and <package>: cutover deploy <environment> <package> [--mode <mode>] [--wait]',
+      exitCodes.usage,
+    );
+  if (options.mode !== undefined && !modes.includes(options.mode))
+    throw new CliError(`--mode must be one of ${modes.join(', ')}`, exitCodes.usage);
   const reference = await packageReference(ctx, pkg);
   const accepted = await ctx.api.post<DeploymentAccepted>(`/v1/environments/${encodeURIComponent(environment)}/deployments`, {
     package: reference,
@@ -46,7 +54,8 @@ export async function deploy(ctx: CliContext, args: string[], options: DeployOpt
     else println(ctx.out, accepted.deploymentId);
     return exitCodes.ok;
   }
-  if (!ctx.json) println(ctx.out, `Deployment ${accepted.deploymentId} of ${reference} to ${environment} started (${accepted.links.temporalUi})`);
+  if (!ctx.json)
+    println(ctx.out, `Deployment ${accepted.deploymentId} of ${reference} to ${environment} started (${accepted.links.temporalUi})`);
   const { status, outcome } = await waitForDeployment(ctx, accepted.deploymentId, (s) =>
     s.phase === 'awaiting-verification' || s.phase === 'completed' ? 'ok' : s.phase === 'failed' || s.phase === 'reset' ? 'failed' : null,
   );

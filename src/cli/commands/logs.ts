@@ -31,7 +31,8 @@ async function follow(ctx: CliContext, id: string): Promise<ExitCode> {
     } catch (error) {
       // Only a lost connection is worth another try; what the API refused stays refused.
       if (error instanceof CliError && error.exitCode !== exitCodes.unreachable) throw error;
-      if (attempt >= RECONNECTS) throw error instanceof CliError ? error : new CliError(`the log stream broke: ${(error as Error).message}`, exitCodes.unreachable);
+      if (attempt >= RECONNECTS)
+        throw error instanceof CliError ? error : new CliError(`the log stream broke: ${(error as Error).message}`, exitCodes.unreachable);
     }
     if (attempt >= RECONNECTS) throw new CliError('the log stream kept ending before the deployment did', exitCodes.unreachable);
     await sleep(ctx.pollMs);

@@ -16,12 +16,21 @@ function showDeployment(ctx: CliContext, d: Deployment): void {
     `  previous     ${d.previousPackage ? d.previousPackage.version : 'none (first deployment)'}`,
     `  phase        ${d.phase}`,
     `  actions      ${d.actions.length ? d.actions.join(', ') : 'none'}`,
-    ...(d.decision ? [`  decision     ${d.decision.action}${d.decision.action === 'reset' ? (d.decision.rollbackDatabase ? ' (code and database)' : ' (code only)') : ''}${d.decision.requestedBy ? ` by ${d.decision.requestedBy}` : ''}`] : []),
-    ...d.sites.map((s) => `  site ${s.name.padEnd(8)} ${s.state}${s.serving ? `, serving ${s.serving}` : ''}${s.error ? ` — ${s.error}` : ''}`),
+    ...(d.decision
+      ? [
+          `  decision     ${d.decision.action}${d.decision.action === 'reset' ? (d.decision.rollbackDatabase ? ' (code and database)' : ' (code only)') : ''}${d.decision.requestedBy ? ` by ${d.decision.requestedBy}` : ''}`,
+        ]
+      : []),
+    ...d.sites.map(
+      (s) => `  site ${s.name.padEnd(8)} ${s.state}${s.serving ? `, serving ${s.serving}` : ''}${s.error ? ` — ${s.error}` : ''}`,
+    ),
     ...Object.entries(d.links.previews).map(([site, url]) => `  preview      ${site} ${url}`),
     ...Object.entries(d.links.publics).map(([site, url]) => `  public       ${site} ${url}`),
     '  phases',
-    ...d.timings.map((t) => `    ${t.phase.padEnd(22)} ${t.endedAt ? formatDuration(Date.parse(t.endedAt) - Date.parse(t.startedAt)) : 'since ' + t.startedAt.slice(11, 19)}`),
+    ...d.timings.map(
+      (t) =>
+        `    ${t.phase.padEnd(22)} ${t.endedAt ? formatDuration(Date.parse(t.endedAt) - Date.parse(t.startedAt)) : 'since ' + t.startedAt.slice(11, 19)}`,
+    ),
     ...(d.failure ? ['  failure', ...failureLines(d.failure)] : []),
     ...d.warnings.map((w) => `  warning      ${w}`),
     `  temporal     ${d.links.temporalUi}`,
@@ -29,7 +38,11 @@ function showDeployment(ctx: CliContext, d: Deployment): void {
   println(ctx.out, lines.join('\n'));
 }
 
-export async function status(ctx: CliContext, args: string[], options: { environment?: string; phase?: string; limit?: string }): Promise<ExitCode> {
+export async function status(
+  ctx: CliContext,
+  args: string[],
+  options: { environment?: string; phase?: string; limit?: string },
+): Promise<ExitCode> {
   const [id, ...extra] = args;
   if (extra.length > 0) throw new CliError('status takes at most one deployment id', exitCodes.usage);
   if (id) {
@@ -46,7 +59,15 @@ export async function status(ctx: CliContext, args: string[], options: { environ
   if (ctx.json) printJson(ctx, list);
   else if (list.deployments.length === 0) println(ctx.out, 'No deployments.');
   else {
-    const rows = list.deployments.map((d) => [d.deploymentId, d.environment ?? '', d.phase ?? '', d.packageVersion ?? '', d.mode ?? '', d.execution, d.startedAt ?? '']);
+    const rows = list.deployments.map((d) => [
+      d.deploymentId,
+      d.environment ?? '',
+      d.phase ?? '',
+      d.packageVersion ?? '',
+      d.mode ?? '',
+      d.execution,
+      d.startedAt ?? '',
+    ]);
     println(ctx.out, table([['ID', 'ENVIRONMENT', 'PHASE', 'VERSION', 'MODE', 'WORKFLOW', 'STARTED'], ...rows]));
   }
   return exitCodes.ok;

@@ -7,10 +7,16 @@ export function parseConnectionUrl(db: DatabaseHandle): URL {
   try {
     url = new URL(db.connectionString);
   } catch {
-    throw new EngineError('invalid-input', `the connection string in ${db.config.connectionEnv} (database ${db.config.name}) is not a valid URL`);
+    throw new EngineError(
+      'invalid-input',
+      `the connection string in ${db.config.connectionEnv} (database ${db.config.name}) is not a valid URL`,
+    );
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new EngineError('invalid-input', `the connection string in ${db.config.connectionEnv} (database ${db.config.name}) must start with postgres:// or postgresql://`);
+    throw new EngineError(
+      'invalid-input',
+      `the connection string in ${db.config.connectionEnv} (database ${db.config.name}) must start with postgres:// or postgresql://`,
+    );
   }
   return url;
 }
@@ -21,7 +27,10 @@ export function databaseNameOf(db: DatabaseHandle): string {
   try {
     return decodeURIComponent(path);
   } catch {
-    throw new EngineError('invalid-input', `the database name in ${db.config.connectionEnv} (database ${db.config.name}) is not valid percent-encoding`);
+    throw new EngineError(
+      'invalid-input',
+      `the database name in ${db.config.connectionEnv} (database ${db.config.name}) is not valid percent-encoding`,
+    );
   }
 }
 

@@ -23,7 +23,7 @@ import { ident, literal } from './sql.js';
  */
 async function localeOptionsOf(admin: pg.Client, database: string): Promise<string> {
   const result = await admin.query<{ d: Record<string, unknown> }>(
-    'select to_jsonb(d) || jsonb_build_object(\'encoding_name\', pg_encoding_to_char(d.encoding)) as d from pg_database d where datname = $1',
+    "select to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) as d from pg_database d where datname = $1",
     [database],
   );
   const d = result.rows[0]?.d ?? {};
@@ -54,7 +54,9 @@ async function resumeFollowing(db: DatabaseHandle, admin: pg.Client, names: Phys
   const subscription = await subscriptionIn(admin, names.temporary);
   if (!subscription) {
     await stopFollowingOnOriginal(db, admin, names);
-    return snapshot('the temporary copy existed already and does not follow the original (made as a snapshot, or its following was stopped)');
+    return snapshot(
+      'the temporary copy existed already and does not follow the original (made as a snapshot, or its following was stopped)',
+    );
   }
   if (!subscription.enabled) await enableSubscription(db, names.temporary);
   return { following: true };
@@ -65,7 +67,12 @@ async function resumeFollowing(db: DatabaseHandle, admin: pg.Client, names: Phys
  * so that a crash mid-copy leaves a _partial that the retry drops and redoes. When the server allows it, the copy is
  * dumped from the snapshot of a new replication slot and subscribes to the original from there on.
  */
-export async function copyToTemporary(db: DatabaseHandle, names: PhysicalNames, options: CopyOptions, heartbeat: HeartbeatFn): Promise<CopyResult> {
+export async function copyToTemporary(
+  db: DatabaseHandle,
+  names: PhysicalNames,
+  options: CopyOptions,
+  heartbeat: HeartbeatFn,
+): Promise<CopyResult> {
   return withMaintenance(db, (admin) =>
     withOperationLock(admin, names.original, async () => {
       if (await databaseExists(admin, names.temporary)) return resumeFollowing(db, admin, names);
@@ -127,5 +134,7 @@ export async function stopFollowing(
   options: StopFollowingOptions,
 ): Promise<StopFollowingResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
-  return withMaintenance(db, (admin) => withOperationLock(admin, names.original, () => endFollowing(db, admin, names, heartbeat, timeoutMs)));
+  return withMaintenance(db, (admin) =>
+    withOperationLock(admin, names.original, () => endFollowing(db, admin, names, heartbeat, timeoutMs)),
+  );
 }

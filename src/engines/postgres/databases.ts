@@ -23,7 +23,9 @@ export async function renameDatabase(admin: pg.Client, from: string, to: string)
 }
 
 export async function ownerOf(admin: pg.Client, database: string): Promise<string | undefined> {
-  const result = await admin.query<{ owner: string }>('select pg_get_userbyid(datdba) as owner from pg_database where datname = $1', [database]);
+  const result = await admin.query<{ owner: string }>('select pg_get_userbyid(datdba) as owner from pg_database where datname = $1', [
+    database,
+  ]);
   return result.rows[0]?.owner;
 }
 
@@ -57,7 +59,10 @@ export async function withOperationLock<T>(admin: pg.Client, original: string, w
   const key = lockKey(original);
   const result = await admin.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key]);
   if (!result.rows[0]?.locked) {
-    throw new EngineError('transient', `another Cutover operation on database "${original}" is still running (copy, restore point or restore); try again when it ends`);
+    throw new EngineError(
+      'transient',
+      `another Cutover operation on database "${original}" is still running (copy, restore point or restore); try again when it ends`,
+    );
   }
   try {
     return await work();

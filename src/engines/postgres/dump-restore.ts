@@ -34,7 +34,12 @@ export function copyCommands(db: DatabaseHandle, input: CopyCommandsInput): { du
       // Uncompressed: the stream never leaves this host, compressing it would only cost CPU.
       // No publications or subscriptions: a copy must never publish, or consume a slot, on the original's behalf.
       args: [
-        '--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=30000', '--no-publications', '--no-subscriptions',
+        '--format=custom',
+        '--compress=0',
+        '--no-password',
+        '--lock-wait-timeout=30000',
+        '--no-publications',
+        '--no-subscriptions',
         ...(input.snapshot ? [`--snapshot=${input.snapshot}`] : []),
         `--dbname=${conninfoFor(input.from)}`,
       ],
@@ -76,7 +81,10 @@ function toolFailure(tool: ToolInvocation, exit: Exit, stderr: string): Error {
   if (exit.spawnError) {
     const missing = (exit.spawnError as NodeJS.ErrnoException).code === 'ENOENT';
     return missing
-      ? new EngineError('invalid-input', `PostgreSQL client tool not found: ${tool.command} (check postgres.binDir in the Cutover configuration)`)
+      ? new EngineError(
+          'invalid-input',
+          `PostgreSQL client tool not found: ${tool.command} (check postgres.binDir in the Cutover configuration)`,
+        )
       : new Error(`${name} could not be started: ${exit.spawnError.message}`);
   }
   const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
@@ -90,36 +98,40 @@ function toolFailure(tool: ToolInvocation, exit: Exit, stderr: string): Error {
 export async function dumpAndRestore(db: DatabaseHandle, input: CopyCommandsInput, heartbeat: HeartbeatFn): Promise<void> {
   const { dump, restore } = copyCommands(db, input);
   let copiedBytes = 0;
-  await withHeartbeat(heartbeat, () => ({ step: 'copy', copiedBytes }), async () => {
-    const dumping = spawn(dump.command, dump.args, { env: dump.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const restoring = spawn(restore.command, restore.args, { env: restore.env, stdio: ['pipe', 'ignore', 'pipe'] });
-    const dumpErrors = stderrTail(dumping);
-    const restoreErrors = stderrTail(restoring);
-    const dumpExit = exitOf(dumping);
-    const restoreExit = exitOf(restoring);
-    const stop = (child: ChildProcess) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    };
-    void dumpExit.then((exit) => exit.code !== 0 && stop(restoring));
-    void restoreExit.then((exit) => exit.code !== 0 && stop(dumping));
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        copiedBytes += chunk.length;
-        done(null, chunk);
-      },
-    });
-    const piping = dumping.stdout && restoring.stdin ? pipeline(dumping.stdout, counter, restoring.stdin) : Promise.resolve();
-    const [dumped, restored] = await Promise.all([dumpExit, restoreExit, piping.catch(() => undefined)]);
-    const failed = [
-      { tool: dump, exit: dumped, stderr: dumpErrors() },
-      { tool: restore, exit: restored, stderr: restoreErrors() },
-    ].filter((f) => f.exit.code !== 0);
-    if (failed.length === 0) return;
-    // The tool that failed on its own (an exit code, not our signal or a broken pipe) explains the other's failure: it comes first.
-    failed.sort((a, b) => Number(a.exit.signal !== null) - Number(b.exit.signal !== null));
-    const errors = failed.map((f) => toolFailure(f.tool, f.exit, f.stderr));
-    const [first] = errors;
-    if (errors.length === 1 || first instanceof EngineError) throw first;
-    throw new Error(errors.map((e) => e.message).join('; then '));
-  });
+  await withHeartbeat(
+    heartbeat,
+    () => ({ step: 'copy', copiedBytes }),
+    async () => {
+      const dumping = spawn(dump.command, dump.args, { env: dump.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const restoring = spawn(restore.command, restore.args, { env: restore.env, stdio: ['pipe', 'ignore', 'pipe'] });
+      const dumpErrors = stderrTail(dumping);
+      const restoreErrors = stderrTail(restoring);
+      const dumpExit = exitOf(dumping);
+      const restoreExit = exitOf(restoring);
+      const stop = (child: ChildProcess) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      };
+      void dumpExit.then((exit) => exit.code !== 0 && stop(restoring));
+      void restoreExit.then((exit) => exit.code !== 0 && stop(dumping));
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          copiedBytes += chunk.length;
+          done(null, chunk);
+        },
+      });
+      const piping = dumping.stdout && restoring.stdin ? pipeline(dumping.stdout, counter, restoring.stdin) : Promise.resolve();
+      const [dumped, restored] = await Promise.all([dumpExit, restoreExit, piping.catch(() => undefined)]);
+      const failed = [
+        { tool: dump, exit: dumped, stderr: dumpErrors() },
+        { tool: restore, exit: restored, stderr: restoreErrors() },
+      ].filter((f) => f.exit.code !== 0);
+      if (failed.length === 0) return;
+      // The tool that failed on its own (an exit code, not our signal or a broken pipe) explains the other's failure: it comes first.
+      failed.sort((a, b) => Number(a.exit.signal !== null) - Number(b.exit.signal !== null));
+      const errors = failed.map((f) => toolFailure(f.tool, f.exit, f.stderr));
+      const [first] = errors;
+      if (errors.length === 1 || first instanceof EngineError) throw first;
+      throw new Error(errors.map((e) => e.message).join('; then '));
+    },
+  );
 }

@@ -6,14 +6,19 @@ const TRANSIENT_SQLSTATES = new Set([
   '53300', // too_many_connections
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
-  '08000', '08001', '08003', '08004', '08006', // connection_exception family
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006', // connection_exception family
   '40001', // serialization_failure
   '40P01', // deadlock_detected
 ]);
 
 const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
 
-const TRANSIENT_MESSAGES = /timeout|timed out|Connection terminated|could not connect to server|Connection refused|the database system is (starting up|shutting down|in recovery mode)|too many clients|could not obtain lock/i;
+const TRANSIENT_MESSAGES =
+  /timeout|timed out|Connection terminated|could not connect to server|Connection refused|the database system is (starting up|shutting down|in recovery mode)|too many clients|could not obtain lock/i;
 
 export const READ_ONLY_SQLSTATE = '25006';
 
@@ -61,7 +66,8 @@ export function redact(text: string, secrets: readonly string[]): string {
 export function describeError(err: unknown, secrets: readonly string[]): string {
   const message = err instanceof Error ? err.message || err.name : String(err);
   const state = sqlStateOf(err);
-  const aggregate = err instanceof AggregateError ? err.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ') : '';
+  const aggregate =
+    err instanceof AggregateError ? err.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ') : '';
   return redact([message, aggregate].filter(Boolean).join(': ') + (state ? ` (SQLSTATE ${state})` : ''), secrets);
 }
 

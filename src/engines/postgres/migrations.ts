@@ -36,7 +36,10 @@ function validate(migrations: Migration[]): void {
   const seen = new Set<string>();
   for (const { name } of migrations) {
     if (!MIGRATION_NAME.test(name)) {
-      throw new EngineError('invalid-input', `migration name ${JSON.stringify(name)} is not valid: use letters, digits, ".", "_" and "-", ending in .sql`);
+      throw new EngineError(
+        'invalid-input',
+        `migration name ${JSON.stringify(name)} is not valid: use letters, digits, ".", "_" and "-", ending in .sql`,
+      );
     }
     if (seen.has(name)) throw new EngineError('invalid-input', `migration ${name} is listed twice`);
     seen.add(name);
@@ -107,27 +110,40 @@ export async function applyMigrations(
     const missing = checkAgainstHistory(recorded, ordered, options);
     if (missing.length > 0) outcome.missing = missing;
     for (const m of ordered) {
-      await withHeartbeat(heartbeat, () => ({ step: 'migrate', migration: m.name }), async () => {
-        const applied = await inTransaction(client, async () => {
-          // Re-read under the lock: another applier may have got here first.
-          const previous = (await recordedChecksums(client)).get(m.name);
-          if (previous !== undefined) {
-            if (previous !== m.checksum) throw changedAfterApplied(m.name, previous, m.checksum);
-            return false;
-          }
-          try {
-            await client.query(`savepoint ${WRAPPER_SAVEPOINT}`);
-            await client.query(m.sql);
-          } catch (error) {
-            if (isTransient(error)) throw new EngineError('transient', `migration ${m.name} was interrupted: ${describeMigrationError(error, m.sql)}`, sqlStateOf(error));
-            throw new EngineError('migration-failed', `migration ${m.name} failed: ${describeMigrationError(error, m.sql)}`, sqlStateOf(error));
-          }
-          await assertStillWrapped(client, m.name);
-          await client.query(`insert into ${HISTORY} (name, checksum) values ($1, $2)`, [m.name, m.checksum]);
-          return true;
-        });
-        (applied ? outcome.applied : outcome.alreadyApplied).push(m.name);
-      });
+      await withHeartbeat(
+        heartbeat,
+        () => ({ step: 'migrate', migration: m.name }),
+        async () => {
+          const applied = await inTransaction(client, async () => {
+            // Re-read under the lock: another applier may have got here first.
+            const previous = (await recordedChecksums(client)).get(m.name);
+            if (previous !== undefined) {
+              if (previous !== m.checksum) throw changedAfterApplied(m.name, previous, m.checksum);
+              return false;
+            }
+            try {
+              await client.query(`savepoint ${WRAPPER_SAVEPOINT}`);
+              await client.query(m.sql);
+            } catch (error) {
+              if (isTransient(error))
+                throw new EngineError(
+                  'transient',
+                  `migration ${m.name} was interrupted: ${describeMigrationError(error, m.sql)}`,
+                  sqlStateOf(error),
+                );
+              throw new EngineError(
+                'migration-failed',
+                `migration ${m.name} failed: ${describeMigrationError(error, m.sql)}`,
+                sqlStateOf(error),
+              );
+            }
+            await assertStillWrapped(client, m.name);
+            await client.query(`insert into ${HISTORY} (name, checksum) values ($1, $2)`, [m.name, m.checksum]);
+            return true;
+          });
+          (applied ? outcome.applied : outcome.alreadyApplied).push(m.name);
+        },
+      );
       // A migration's SET, SET ROLE or temporary table must not leak into the next one.
       await client.query('discard all');
     }

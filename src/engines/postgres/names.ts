@@ -6,7 +6,6 @@ export type { PhysicalNames };
 /** PostgreSQL truncates identifiers silently beyond this many bytes: two names could then collide. */
 export const MAX_IDENTIFIER_BYTES = 63;
 
-
 /** Databases an operator's URL must never point at: admin work happens in them or they are templates. */
 const RESERVED = new Set(['postgres', 'template0', 'template1']);
 
@@ -14,14 +13,19 @@ const RESERVED = new Set(['postgres', 'template0', 'template1']);
 // eslint-disable-next-line no-control-regex
 const URL_AMBIGUOUS = /[;/?:@&=+$,#\u0000-\u001f\u007f]/;
 
-
 export function physicalNames(original: string): PhysicalNames {
   if (original === '') throw new EngineError('invalid-input', 'the connection string names no database (its URL path is empty)');
   if (RESERVED.has(original)) {
-    throw new EngineError('invalid-input', `the connection string names the system database "${original}": point it at the application's own database`);
+    throw new EngineError(
+      'invalid-input',
+      `the connection string names the system database "${original}": point it at the application's own database`,
+    );
   }
   if (URL_AMBIGUOUS.test(original)) {
-    throw new EngineError('invalid-input', `database name "${original}" contains a character (one of ; / ? : @ & = + $ , # or a control character) that PostgreSQL clients do not decode the same way from a URL`);
+    throw new EngineError(
+      'invalid-input',
+      `database name "${original}" contains a character (one of ; / ? : @ & = + $ , # or a control character) that PostgreSQL clients do not decode the same way from a URL`,
+    );
   }
   const names = namesFor(original);
   const longest = names.temporaryPartial;

@@ -22,8 +22,10 @@ const OBJECT_IN_USE = '55006';
 async function cloneDatabase(admin: pg.Client, template: string, target: string, heartbeat: HeartbeatFn, step: string): Promise<void> {
   const owner = await ownerOf(admin, template);
   try {
-    await withHeartbeat(heartbeat, () => ({ step }), () =>
-      admin.query(`create database ${ident(target)} template ${ident(template)}${owner ? ` owner ${ident(owner)}` : ''}`),
+    await withHeartbeat(
+      heartbeat,
+      () => ({ step }),
+      () => admin.query(`create database ${ident(target)} template ${ident(template)}${owner ? ` owner ${ident(owner)}` : ''}`),
     );
     await copyDatabaseAccess(admin, template, target);
   } catch (error) {
@@ -60,7 +62,10 @@ export async function restoreFromRestorePoint(db: DatabaseHandle, names: Physica
   await withMaintenance(db, (admin) =>
     withOperationLock(admin, names.original, async () => {
       if (!(await databaseExists(admin, names.restorePoint))) {
-        throw new EngineError('invalid-input', `database "${names.original}" has no restore point ("${names.restorePoint}") to restore from`);
+        throw new EngineError(
+          'invalid-input',
+          `database "${names.original}" has no restore point ("${names.restorePoint}") to restore from`,
+        );
       }
       await dropDatabase(admin, names.original);
       await cloneDatabase(admin, names.restorePoint, names.original, heartbeat, 'restore');

@@ -13,7 +13,8 @@ export interface ConnectOptions {
 export async function connectTo(db: DatabaseHandle, database: string, options: ConnectOptions = {}): Promise<pg.Client> {
   const timeout = options.timeoutMs ?? 10_000;
   const client = new pg.Client({
-    connectionString: connectionStringTo(db, database), connectionTimeoutMillis: timeout,
+    connectionString: connectionStringTo(db, database),
+    connectionTimeoutMillis: timeout,
     query_timeout: options.queryTimeoutMs,
     application_name: 'cutover',
   });
@@ -28,7 +29,12 @@ export async function connectTo(db: DatabaseHandle, database: string, options: C
   return client;
 }
 
-export async function withConnection<T>(db: DatabaseHandle, database: string, work: (client: pg.Client) => Promise<T>, options?: ConnectOptions): Promise<T> {
+export async function withConnection<T>(
+  db: DatabaseHandle,
+  database: string,
+  work: (client: pg.Client) => Promise<T>,
+  options?: ConnectOptions,
+): Promise<T> {
   const client = await connectTo(db, database, options);
   try {
     return await work(client);

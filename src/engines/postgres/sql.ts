@@ -11,7 +11,9 @@ const conninfoValue = (value: string): string => `'${value.replace(/\\/g, '\\\\'
 
 /** A libpq conninfo of these keywords, e.g. host='…' dbname='…'. */
 export const conninfo = (settings: Record<string, string>): string =>
-  Object.entries(settings).map(([keyword, value]) => `${keyword}=${conninfoValue(value)}`).join(' ');
+  Object.entries(settings)
+    .map(([keyword, value]) => `${keyword}=${conninfoValue(value)}`)
+    .join(' ');
 
 /** A libpq conninfo naming one database, for pg_dump/pg_restore. */
 export const conninfoFor = (database: string): string => conninfo({ dbname: database });

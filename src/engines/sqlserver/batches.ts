@@ -46,7 +46,8 @@ export function splitBatches(script: string): Batch[] {
       const go = GO_LINE.exec(script.slice(i, end));
       if (go) {
         const repeat = go[1] === undefined ? 1 : Number(go[1]);
-        if (!Number.isSafeInteger(repeat) || repeat < 1) throw new BatchSyntaxError(`line ${line}: GO ${go[1]} must repeat the batch at least once`, line);
+        if (!Number.isSafeInteger(repeat) || repeat < 1)
+          throw new BatchSyntaxError(`line ${line}: GO ${go[1]} must repeat the batch at least once`, line);
         if (hasCode) batches.push({ text: script.slice(batchStart, i), startLine: batchLine, repeat });
         i = end + 1;
         line += 1;

@@ -53,7 +53,10 @@ export function parseConnectionUrl(db: DatabaseHandle): URL {
   if (url.protocol !== PROTOCOL) throw new EngineError('invalid-input', `${where(db)} must start with sqlserver://`);
   const unknown = [...url.searchParams.keys()].filter((key) => !(OPTIONS as readonly string[]).includes(key));
   if (unknown.length > 0) {
-    throw new EngineError('invalid-input', `${where(db)} has unknown option(s) ${[...new Set(unknown)].map((k) => JSON.stringify(k)).join(', ')}; expected ${OPTIONS.join(', ')}`);
+    throw new EngineError(
+      'invalid-input',
+      `${where(db)} has unknown option(s) ${[...new Set(unknown)].map((k) => JSON.stringify(k)).join(', ')}; expected ${OPTIONS.join(', ')}`,
+    );
   }
   return url;
 }
@@ -62,7 +65,8 @@ export function settingsOf(db: DatabaseHandle): SqlServerSettings {
   const url = parseConnectionUrl(db);
   const server = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (server === '') throw new EngineError('invalid-input', `${where(db)} names no host`);
-  if (url.username === '') throw new EngineError('invalid-input', `${where(db)} names no user (SQL Server authentication needs user and password)`);
+  if (url.username === '')
+    throw new EngineError('invalid-input', `${where(db)} names no user (SQL Server authentication needs user and password)`);
   const connectTimeout = url.searchParams.get('connectTimeout');
   if (connectTimeout !== null && !/^[1-9][0-9]{0,6}$/.test(connectTimeout)) {
     throw new EngineError('invalid-input', `${where(db)}: option connectTimeout must be a number of milliseconds`);

@@ -14,10 +14,16 @@ export type CopyMethod = 'backup-restore' | 'copy-of';
 export function copyMethodFor(db: DatabaseHandle, server: ServerProfile): CopyMethod {
   const method = db.config.copyMethod ?? (server.azureSqlDatabase ? 'copy-of' : 'backup-restore');
   if (method === 'backup-restore' && server.azureSqlDatabase) {
-    throw new EngineError('invalid-input', `database ${db.config.name}: copyMethod backup-restore needs BACKUP to disk, which Azure SQL Database does not have: use copy-of`);
+    throw new EngineError(
+      'invalid-input',
+      `database ${db.config.name}: copyMethod backup-restore needs BACKUP to disk, which Azure SQL Database does not have: use copy-of`,
+    );
   }
   if (method === 'copy-of' && !server.azureSqlDatabase) {
-    throw new EngineError('invalid-input', `database ${db.config.name}: copyMethod copy-of (CREATE DATABASE AS COPY OF) exists only on Azure SQL Database: use backup-restore`);
+    throw new EngineError(
+      'invalid-input',
+      `database ${db.config.name}: copyMethod copy-of (CREATE DATABASE AS COPY OF) exists only on Azure SQL Database: use backup-restore`,
+    );
   }
   return method;
 }
@@ -30,29 +36,57 @@ interface FileListRow {
 }
 
 /** BACKUP … WITH COPY_ONLY, then RESTORE … WITH MOVE under the target's name, each file at a path of its own. */
-async function backupAndRestore(op: Operation, admin: SqlSession, server: ServerProfile, source: string, target: string, heartbeat: HeartbeatFn, step: string): Promise<void> {
+async function backupAndRestore(
+  op: Operation,
+  admin: SqlSession,
+  server: ServerProfile,
+  source: string,
+  target: string,
+  heartbeat: HeartbeatFn,
+  step: string,
+): Promise<void> {
   const directory = op.backupDirectory ?? server.backupPath;
   if (!directory) {
-    throw new EngineError('invalid-input', 'the server reports no default backup directory: set one (SQL Server 2019+: mssql-conf filelocation.defaultbackupdir, or MSSQL_BACKUP_DIR in a container) that the server can write');
+    throw new EngineError(
+      'invalid-input',
+      'the server reports no default backup directory: set one (SQL Server 2019+: mssql-conf filelocation.defaultbackupdir, or MSSQL_BACKUP_DIR in a container) that the server can write',
+    );
   }
   const file = serverPath(directory, backupFileName(source));
-  await withHeartbeat(heartbeat, () => ({ step, stage: 'backup' }), () => admin.run(backupDatabase(source, file)));
+  await withHeartbeat(
+    heartbeat,
+    () => ({ step, stage: 'backup' }),
+    () => admin.run(backupDatabase(source, file)),
+  );
   try {
     const files = await admin.run<FileListRow>(fileListOnly(file));
     const nonce = op.nonce();
     const moves = files.map((f) => {
       const type = String(f.Type).trim().toUpperCase();
       const directoryFor = (type === 'L' ? server.logPath : server.dataPath) ?? directoryOf(String(f.PhysicalName));
-      return { logicalName: String(f.LogicalName), path: serverPath(directoryFor, restoredFileName(target, nonce, { type, fileId: Number(f.FileId) })) };
+      return {
+        logicalName: String(f.LogicalName),
+        path: serverPath(directoryFor, restoredFileName(target, nonce, { type, fileId: Number(f.FileId) })),
+      };
     });
-    await withHeartbeat(heartbeat, () => ({ step, stage: 'restore' }), () => admin.run(restoreDatabase(target, file, moves)));
+    await withHeartbeat(
+      heartbeat,
+      () => ({ step, stage: 'restore' }),
+      () => admin.run(restoreDatabase(target, file, moves)),
+    );
   } finally {
     await admin.run(deleteBackupFile(file)).catch(() => undefined);
   }
 }
 
 /** Copies source to target (which must not exist yet) by the database's copy method; the target is ONLINE when this returns. */
-export async function copyDatabase(op: Operation, admin: SqlSession, server: ServerProfile, copy: { source: string; target: string; step: string }, heartbeat: HeartbeatFn): Promise<void> {
+export async function copyDatabase(
+  op: Operation,
+  admin: SqlSession,
+  server: ServerProfile,
+  copy: { source: string; target: string; step: string },
+  heartbeat: HeartbeatFn,
+): Promise<void> {
   if (copyMethodFor(op.db, server) === 'copy-of') {
     await admin.run(copyOf(copy.target, copy.source));
     await waitUntilOnline(admin, server, copy.target, { pollIntervalMs: op.pollIntervalMs, heartbeat, step: copy.step });

@@ -19,7 +19,8 @@ export async function databaseStates(admin: SqlSession, names: readonly string[]
   const found = new Map<string, DatabaseState>();
   for (const name of names) {
     const row = rows.find((r) => r.name === name) ?? rows.find((r) => r.name.toLowerCase() === name.toLowerCase());
-    if (row) found.set(name, { name: row.name, state: row.state, readOnly: Number(row.readOnly) === 1, snapshot: Number(row.snapshot) === 1 });
+    if (row)
+      found.set(name, { name: row.name, state: row.state, readOnly: Number(row.readOnly) === 1, snapshot: Number(row.snapshot) === 1 });
   }
   return found;
 }
@@ -58,7 +59,10 @@ export async function refuseWhileConnected(connect: Connector, db: DatabaseHandl
   }
   if (sessions.length === 0) return;
   const who = [...new Set(sessions)].join(', ');
-  throw new EngineError('transient', `cannot ${doing} "${database}": ${sessions.length} session(s) (${who}) still connected to "${database}"`);
+  throw new EngineError(
+    'transient',
+    `cannot ${doing} "${database}": ${sessions.length} session(s) (${who}) still connected to "${database}"`,
+  );
 }
 
 export interface WaitOptions {
@@ -73,19 +77,23 @@ export interface WaitOptions {
  */
 export async function waitUntilOnline(admin: SqlSession, server: ServerProfile, name: string, options: WaitOptions): Promise<void> {
   let last = 'unknown';
-  await withHeartbeat(options.heartbeat, () => ({ step: options.step, state: last }), async () => {
-    for (;;) {
-      const state = (await databaseStates(admin, [name])).get(name);
-      if (!state) throw new Error(`the copy "${name}" disappeared while it was being made (the server gave up on it)`);
-      last = state.state;
-      if (isOnline(state)) return;
-      if (state.state !== 'COPYING' && state.state !== 'RESTORING') {
-        await dropIfExists(admin, server, name, { force: false }).catch(() => undefined);
-        throw new EngineError('transient', `the copy "${name}" ended in state ${state.state} and was dropped; it will be made again`);
+  await withHeartbeat(
+    options.heartbeat,
+    () => ({ step: options.step, state: last }),
+    async () => {
+      for (;;) {
+        const state = (await databaseStates(admin, [name])).get(name);
+        if (!state) throw new Error(`the copy "${name}" disappeared while it was being made (the server gave up on it)`);
+        last = state.state;
+        if (isOnline(state)) return;
+        if (state.state !== 'COPYING' && state.state !== 'RESTORING') {
+          await dropIfExists(admin, server, name, { force: false }).catch(() => undefined);
+          throw new EngineError('transient', `the copy "${name}" ended in state ${state.state} and was dropped; it will be made again`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs));
       }
-      await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs));
-    }
-  });
+    },
+  );
 }
 
 /**
@@ -95,7 +103,10 @@ export async function waitUntilOnline(admin: SqlSession, server: ServerProfile, 
 export async function withOperationLock<T>(admin: SqlSession, original: string, work: () => Promise<T>): Promise<T> {
   const [row] = await admin.run<{ result: number }>(acquireOperationLock(original));
   if (Number(row?.result) < 0) {
-    throw new EngineError('transient', `another Cutover operation on database "${original}" is still running (copy, restore point or restore); try again when it ends`);
+    throw new EngineError(
+      'transient',
+      `another Cutover operation on database "${original}" is still running (copy, restore point or restore); try again when it ends`,
+    );
   }
   try {
     return await work();

@@ -13,20 +13,45 @@ export const IN_USE_ERRORS = new Set([
 /** Error numbers worth retrying: deadlocks, lock timeouts, broken connections, Azure SQL failovers and throttling. */
 const TRANSIENT_ERRORS = new Set([
   ...IN_USE_ERRORS,
-  20, 64, 121, 233, 10053, 10054, 10060, // the connection broke
+  20,
+  64,
+  121,
+  233,
+  10053,
+  10054,
+  10060, // the connection broke
   1205, // chosen as deadlock victim
   1222, // lock request time out
   1807, // could not obtain exclusive lock on database 'model' (CREATE DATABASE)
   4221, // login to read-secondary failed due to long wait on HADR_DATABASE_WAIT_FOR_TRANSITION_TO_VERSIONING
-  10928, 10929, // Azure SQL resource limits
-  40143, 40197, 40501, 40540, 40613, // Azure SQL: service busy, reconfiguration, database not currently available
-  49918, 49919, 49920, // Azure SQL: too many operations in progress
+  10928,
+  10929, // Azure SQL resource limits
+  40143,
+  40197,
+  40501,
+  40540,
+  40613, // Azure SQL: service busy, reconfiguration, database not currently available
+  49918,
+  49919,
+  49920, // Azure SQL: too many operations in progress
 ]);
 
 /** mssql / Node codes of a connection that could not be made or broke. */
-const TRANSIENT_CODES = new Set(['ESOCKET', 'ETIMEOUT', 'ECONNCLOSED', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
+const TRANSIENT_CODES = new Set([
+  'ESOCKET',
+  'ETIMEOUT',
+  'ECONNCLOSED',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
-const TRANSIENT_MESSAGES = /is not currently available|please retry|timeout|timed out|Connection lost|ECONNREFUSED|ECONNRESET|Could not connect/i;
+const TRANSIENT_MESSAGES =
+  /is not currently available|please retry|timeout|timed out|Connection lost|ECONNREFUSED|ECONNRESET|Could not connect/i;
 
 interface SqlServerErrorShape {
   number?: unknown;
@@ -49,12 +74,15 @@ function* causes(err: unknown): Generator<unknown> {
 /** The SQL Server error number, if the error came from the server. */
 export function errorNumberOf(err: unknown): number | undefined {
   if (err instanceof EngineError) return err.sqlState && /^\d+$/.test(err.sqlState) ? Number(err.sqlState) : undefined;
-  if (typeof err === 'object' && err !== null && typeof (err as SqlServerErrorShape).number === 'number') return (err as { number: number }).number;
+  if (typeof err === 'object' && err !== null && typeof (err as SqlServerErrorShape).number === 'number')
+    return (err as { number: number }).number;
   return undefined;
 }
 
 function codeOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && typeof (err as SqlServerErrorShape).code === 'string' ? ((err as { code: string }).code) : undefined;
+  return typeof err === 'object' && err !== null && typeof (err as SqlServerErrorShape).code === 'string'
+    ? (err as { code: string }).code
+    : undefined;
 }
 
 /** Every error number in the chain: the server often sends the cause first and "terminating abnormally" last. */
@@ -93,7 +121,8 @@ export function redact(text: string, secrets: readonly string[]): string {
 export function describeError(err: unknown, secrets: readonly string[] = []): string {
   const messages: string[] = [];
   const shape = (typeof err === 'object' && err !== null ? err : {}) as SqlServerErrorShape;
-  if (Array.isArray(shape.precedingErrors)) for (const e of shape.precedingErrors) if (e instanceof Error && e.message) messages.push(e.message);
+  if (Array.isArray(shape.precedingErrors))
+    for (const e of shape.precedingErrors) if (e instanceof Error && e.message) messages.push(e.message);
   messages.push(err instanceof Error ? err.message || err.name : String(err));
   const number = errorNumberOf(err);
   const unique = messages.filter((m, i) => messages.indexOf(m) === i);

@@ -15,7 +15,10 @@ function refuseNul(text: string, what: string): void {
 export function quoteName(name: string): string {
   if (name.length === 0) throw new EngineError('invalid-input', 'an identifier cannot be empty');
   if (name.length > MAX_SYSNAME_LENGTH) {
-    throw new EngineError('invalid-input', `identifier "${name.slice(0, 40)}…" is ${name.length} characters long; SQL Server allows at most ${MAX_SYSNAME_LENGTH}`);
+    throw new EngineError(
+      'invalid-input',
+      `identifier "${name.slice(0, 40)}…" is ${name.length} characters long; SQL Server allows at most ${MAX_SYSNAME_LENGTH}`,
+    );
   }
   refuseNul(name, 'an identifier');
   return `[${name.replace(/]/g, ']]')}]`;

@@ -21,5 +21,8 @@ export async function inspect(op: Operation): Promise<DatabaseInspection> {
 
 /** A cheap round trip with short timeouts: is the original reachable with these credentials? */
 export async function ping(op: Operation): Promise<void> {
-  await withSession(op.connect, op.db, op.names.original, (session) => session.run(pingQuery), { timeoutMs: 5_000, requestTimeoutMs: 5_000 });
+  await withSession(op.connect, op.db, op.names.original, (session) => session.run(pingQuery), {
+    timeoutMs: 5_000,
+    requestTimeoutMs: 5_000,
+  });
 }

@@ -43,7 +43,10 @@ export function planMigrations(migrations: readonly Migration[]): PlannedMigrati
   const seen = new Set<string>();
   for (const { name } of migrations) {
     if (!MIGRATION_NAME.test(name)) {
-      throw new EngineError('invalid-input', `migration name ${JSON.stringify(name)} is not valid: use letters, digits, ".", "_" and "-", ending in .sql`);
+      throw new EngineError(
+        'invalid-input',
+        `migration name ${JSON.stringify(name)} is not valid: use letters, digits, ".", "_" and "-", ending in .sql`,
+      );
     }
     if (seen.has(name)) throw new EngineError('invalid-input', `migration ${name} is listed twice`);
     seen.add(name);
@@ -56,7 +59,11 @@ export function planMigrations(migrations: readonly Migration[]): PlannedMigrati
       if (error instanceof BatchSyntaxError) throw new EngineError('migration-failed', `migration ${m.name}: ${error.message}`);
       throw error;
     }
-    const firstLine = m.sql.replace(/^\uFEFF/, '').split('\n').find((l) => l.trim() !== '') ?? '';
+    const firstLine =
+      m.sql
+        .replace(/^\uFEFF/, '')
+        .split('\n')
+        .find((l) => l.trim() !== '') ?? '';
     return { ...m, checksum: checksumOf(m.sql), batches, transactional: !NO_TRANSACTION.test(firstLine.replace(/\r$/, '')) };
   });
 }
@@ -68,7 +75,9 @@ export function describeMigrationError(error: unknown, batch: Batch): string {
   if (Number.isInteger(lineNumber) && lineNumber > 0) parts.push(`at line ${batch.startLine + lineNumber - 1}`);
   const number = errorNumberOf(error);
   if (number !== undefined && NOT_IN_TRANSACTION_ERRORS.has(number)) {
-    parts.push('(SQL Server runs this statement only outside a transaction: put "-- cutover:no-transaction" on the first line of the migration)');
+    parts.push(
+      '(SQL Server runs this statement only outside a transaction: put "-- cutover:no-transaction" on the first line of the migration)',
+    );
   }
   return parts.join(' ');
 }
@@ -81,7 +90,8 @@ async function runBatches(session: SqlSession, m: PlannedMigration): Promise<voi
       } catch (error) {
         const number = errorNumberOf(error);
         const state = number === undefined ? undefined : String(number);
-        if (isTransient(error)) throw new EngineError('transient', `migration ${m.name} was interrupted: ${describeMigrationError(error, batch)}`, state);
+        if (isTransient(error))
+          throw new EngineError('transient', `migration ${m.name} was interrupted: ${describeMigrationError(error, batch)}`, state);
         throw new EngineError('migration-failed', `migration ${m.name} failed: ${describeMigrationError(error, batch)}`, state);
       }
     }
@@ -113,8 +123,16 @@ async function applyInTransaction(session: SqlSession, m: PlannedMigration): Pro
         `migration ${m.name} ended the transaction Cutover runs it in (COMMIT or ROLLBACK inside a migration): what ran before that point may be committed; remove transaction control from the migration`,
       );
     }
-    if (depth > 1) throw new EngineError('migration-failed', `migration ${m.name} left ${depth - 1} transaction(s) of its own open (BEGIN TRANSACTION without COMMIT); nothing of it was kept`);
-    if (Number(tx?.state) !== 1) throw new EngineError('migration-failed', `migration ${m.name} left its transaction uncommittable (an error it caught doomed it); nothing of it was kept`);
+    if (depth > 1)
+      throw new EngineError(
+        'migration-failed',
+        `migration ${m.name} left ${depth - 1} transaction(s) of its own open (BEGIN TRANSACTION without COMMIT); nothing of it was kept`,
+      );
+    if (Number(tx?.state) !== 1)
+      throw new EngineError(
+        'migration-failed',
+        `migration ${m.name} left its transaction uncommittable (an error it caught doomed it); nothing of it was kept`,
+      );
     await session.run(recordMigration(m.name, m.checksum));
     await session.run(commitMigration);
     return true;
@@ -136,7 +154,10 @@ async function applyWithoutTransaction(session: SqlSession, m: PlannedMigration)
   const [tx] = await session.run<{ depth: number }>(transactionState);
   if (Number(tx?.depth) !== 0) {
     await session.run(rollbackIfOpen).catch(() => undefined);
-    throw new EngineError('migration-failed', `migration ${m.name} left a transaction open (BEGIN TRANSACTION without COMMIT); it was rolled back`);
+    throw new EngineError(
+      'migration-failed',
+      `migration ${m.name} left a transaction open (BEGIN TRANSACTION without COMMIT); it was rolled back`,
+    );
   }
   await session.run(recordMigration(m.name, m.checksum));
   return true;
@@ -160,11 +181,17 @@ export async function applyMigrations(
   const missing = checkAgainstHistory(recorded, planned, options);
   if (missing.length > 0) outcome.missing = missing;
   for (const m of planned) {
-    await withHeartbeat(heartbeat, () => ({ step: 'migrate', migration: m.name }), async () => {
-      // A session per migration: its SET options, temporary tables and context do not leak into the next one.
-      const applied = await withSession(op.connect, op.db, op.names.original, (session) => (m.transactional ? applyInTransaction(session, m) : applyWithoutTransaction(session, m)));
-      (applied ? outcome.applied : outcome.alreadyApplied).push(m.name);
-    });
+    await withHeartbeat(
+      heartbeat,
+      () => ({ step: 'migrate', migration: m.name }),
+      async () => {
+        // A session per migration: its SET options, temporary tables and context do not leak into the next one.
+        const applied = await withSession(op.connect, op.db, op.names.original, (session) =>
+          m.transactional ? applyInTransaction(session, m) : applyWithoutTransaction(session, m),
+        );
+        (applied ? outcome.applied : outcome.alreadyApplied).push(m.name);
+      },
+    );
   }
   return outcome;
 }

@@ -13,7 +13,10 @@ import { createSnapshot, dataFilesQuery, revertToSnapshot } from './statements/r
 /** A database snapshot of the original: instant, and reverted to in place. */
 async function takeSnapshot(op: Operation, admin: SqlSession, server: ServerProfile): Promise<void> {
   const files = await admin.run<{ logicalName: string; fileId: number; physicalName: string }>(dataFilesQuery(op.names.original));
-  if (files.length === 0) throw new Error(`cannot read the data files of "${op.names.original}" (sys.master_files): the login needs CREATE ANY DATABASE or VIEW ANY DEFINITION`);
+  if (files.length === 0)
+    throw new Error(
+      `cannot read the data files of "${op.names.original}" (sys.master_files): the login needs CREATE ANY DATABASE or VIEW ANY DEFINITION`,
+    );
   const nonce = op.nonce();
   const placed = files.map((f) => ({
     logicalName: f.logicalName,
@@ -26,7 +29,13 @@ async function takeSnapshot(op: Operation, admin: SqlSession, server: ServerProf
 async function takeCopy(op: Operation, admin: SqlSession, server: ServerProfile, heartbeat: HeartbeatFn): Promise<void> {
   await dropIfExists(admin, server, op.names.restorePointPartial, { force: true });
   try {
-    await copyDatabase(op, admin, server, { source: op.names.original, target: op.names.restorePointPartial, step: 'restore-point' }, heartbeat);
+    await copyDatabase(
+      op,
+      admin,
+      server,
+      { source: op.names.original, target: op.names.restorePointPartial, step: 'restore-point' },
+      heartbeat,
+    );
   } catch (error) {
     await dropIfExists(admin, server, op.names.restorePointPartial, { force: true }).catch(() => undefined);
     throw error;
@@ -51,14 +60,21 @@ export async function createRestorePoint(op: Operation, heartbeat: HeartbeatFn):
       await dropIfExists(admin, server, names.restorePoint, { force: true });
       if (server.azureSqlDatabase) return takeCopy(op, admin, server, heartbeat);
       try {
-        await withHeartbeat(heartbeat, () => ({ step: 'restore-point', stage: 'snapshot' }), () => takeSnapshot(op, admin, server));
+        await withHeartbeat(
+          heartbeat,
+          () => ({ step: 'restore-point', stage: 'snapshot' }),
+          () => takeSnapshot(op, admin, server),
+        );
       } catch (snapshotError) {
         if (isTransient(snapshotError)) throw snapshotError;
         await dropIfExists(admin, server, names.restorePoint, { force: false }).catch(() => undefined);
         try {
           await takeCopy(op, admin, server, heartbeat);
         } catch (copyError) {
-          throw new Error(`a database snapshot failed (${describeError(snapshotError)}), and so did a pre-migration copy: ${describeError(copyError)}`, { cause: copyError });
+          throw new Error(
+            `a database snapshot failed (${describeError(snapshotError)}), and so did a pre-migration copy: ${describeError(copyError)}`,
+            { cause: copyError },
+          );
         }
       }
     }),
@@ -77,12 +93,19 @@ export async function restoreFromRestorePoint(op: Operation, heartbeat: Heartbea
       const states = await databaseStates(admin, [names.original, names.restorePoint]);
       const restorePoint = states.get(names.restorePoint);
       if (!isOnline(restorePoint)) {
-        throw new EngineError('invalid-input', `database "${names.original}" has no restore point ("${names.restorePoint}") to restore from`);
+        throw new EngineError(
+          'invalid-input',
+          `database "${names.original}" has no restore point ("${names.restorePoint}") to restore from`,
+        );
       }
       const original = states.get(names.original);
       if (isOnline(original)) await refuseWhileConnected(op.connect, op.db, names.original, 'restore');
       if (restorePoint?.snapshot) {
-        await withHeartbeat(heartbeat, () => ({ step: 'restore', stage: 'revert' }), () => admin.run(revertToSnapshot(original?.name ?? names.original, restorePoint.name)));
+        await withHeartbeat(
+          heartbeat,
+          () => ({ step: 'restore', stage: 'revert' }),
+          () => admin.run(revertToSnapshot(original?.name ?? names.original, restorePoint.name)),
+        );
         return;
       }
       await dropIfExists(admin, server, names.original, { force: false });

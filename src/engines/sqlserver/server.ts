@@ -22,7 +22,15 @@ export async function readServerProfile(admin: SqlSession): Promise<ServerProfil
   const edition = Number(row?.engineEdition);
   if (edition === AZURE_SQL_MANAGED_INSTANCE) {
     // Managed Instance has neither BACKUP TO DISK nor COPY OF nor snapshots: no copy method Cutover knows works there.
-    throw new EngineError('invalid-input', 'Azure SQL Managed Instance is not supported: it has no BACKUP TO DISK, no CREATE DATABASE AS COPY OF and no database snapshots');
+    throw new EngineError(
+      'invalid-input',
+      'Azure SQL Managed Instance is not supported: it has no BACKUP TO DISK, no CREATE DATABASE AS COPY OF and no database snapshots',
+    );
   }
-  return { azureSqlDatabase: edition === AZURE_SQL_DATABASE, dataPath: text(row?.dataPath), logPath: text(row?.logPath), backupPath: text(row?.backupPath) };
+  return {
+    azureSqlDatabase: edition === AZURE_SQL_DATABASE,
+    dataPath: text(row?.dataPath),
+    logPath: text(row?.logPath),
+    backupPath: text(row?.backupPath),
+  };
 }

@@ -29,7 +29,13 @@ export type Connector = (db: DatabaseHandle, database: string, options?: Connect
 /** The server-level database where databases are created, renamed and dropped. */
 export const MASTER = 'master';
 
-export async function withSession<T>(connect: Connector, db: DatabaseHandle, database: string, work: (session: SqlSession) => Promise<T>, options?: ConnectOptions): Promise<T> {
+export async function withSession<T>(
+  connect: Connector,
+  db: DatabaseHandle,
+  database: string,
+  work: (session: SqlSession) => Promise<T>,
+  options?: ConnectOptions,
+): Promise<T> {
   const session = await connect(db, database, options);
   try {
     return await work(session);

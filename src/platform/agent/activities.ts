@@ -7,14 +7,7 @@ import type { PackageManifest, PackageRef } from '../../packages/manifest.js';
 import { DEFAULT_STOP_GRACE_MS, environmentOfSlot, slotIdFor, type HostActivities, type SlotSpec } from './contract.js';
 import { knownSecrets, slotDatabases } from './databases.js';
 import { scrubSecrets } from './scrub.js';
-import {
-  createSlotUsers,
-  firstBlockingFolder,
-  openPathThrough,
-  prepareSlotHome,
-  searchPathFor,
-  type SlotUsers,
-} from './slot-user.js';
+import { createSlotUsers, firstBlockingFolder, openPathThrough, prepareSlotHome, searchPathFor, type SlotUsers } from './slot-user.js';
 import { readLogTail } from './slot-log.js';
 import { createSlotSupervisor, toSlotInfo, type SlotLaunch, type SlotSupervisor } from './slots.js';
 import { warmUp } from './warmup.js';
@@ -110,13 +103,15 @@ export function createHostActivities(deps: HostAgentDeps): HostActivities {
     },
 
     async stopSlot({ slotId, graceMs }) {
-      if (graceMs !== undefined && !(typeof graceMs === 'number' && graceMs >= 0)) throw invalid(`graceMs must be a number of milliseconds, got ${String(graceMs)}`);
+      if (graceMs !== undefined && !(typeof graceMs === 'number' && graceMs >= 0))
+        throw invalid(`graceMs must be a number of milliseconds, got ${String(graceMs)}`);
       return { stopped: await supervisor.stop(slotId, graceMs ?? DEFAULT_STOP_GRACE_MS) };
     },
 
     async warmUpSlot({ slotId, path, timeoutMs }) {
       if (typeof path !== 'string' || !path.startsWith('/')) throw invalid(`warmup path must start with "/", got ${JSON.stringify(path)}`);
-      if (!(typeof timeoutMs === 'number' && timeoutMs > 0)) throw invalid(`warmup timeout must be a positive number of milliseconds, got ${String(timeoutMs)}`);
+      if (!(typeof timeoutMs === 'number' && timeoutMs > 0))
+        throw invalid(`warmup timeout must be a positive number of milliseconds, got ${String(timeoutMs)}`);
       const record = await supervisor.get(slotId);
       if (!record) throw invalid(`Slot ${slotId} is not known on host ${deps.host}: start it before warming it up`);
       const secrets = secretsFor(slotId);
@@ -131,7 +126,8 @@ export function createHostActivities(deps: HostAgentDeps): HostActivities {
             if (!now || now.pid !== record.pid) return { exitCode: null, exitSignal: null, stopped: true };
             return now.state === 'exited' ? { exitCode: now.exitCode, exitSignal: now.exitSignal } : null;
           },
-          logTail: async () => scrubSecrets(await readLogTail(supervisor.logFileOf(slotId), FAILURE_LOG_LINES, { sinceLastStart: true }), secrets),
+          logTail: async () =>
+            scrubSecrets(await readLogTail(supervisor.logFileOf(slotId), FAILURE_LOG_LINES, { sinceLastStart: true }), secrets),
         },
         { path, timeoutMs, secrets, heartbeat: (details) => context?.heartbeat(details), signal: context?.cancellationSignal },
       );
@@ -154,9 +150,12 @@ function checkSpec(spec: SlotSpec, config: CutoverConfig, host: string): Environ
   const environment = config.environments[spec.environment];
   if (!environment) throw invalid(`Unknown environment ${JSON.stringify(spec.environment)} on host ${host}`);
   if (environment.host !== host) throw invalid(`Environment ${spec.environment} runs on host ${environment.host}, not on ${host}`);
-  if (!environment.sites.some((s) => s.name === spec.site)) throw invalid(`Environment ${spec.environment} has no site ${JSON.stringify(spec.site)}`);
-  if (!/^[0-9a-f]{64}$/.test(spec.packageSha256)) throw invalid(`packageSha256 must be 64 lowercase hex digits, got ${JSON.stringify(spec.packageSha256)}`);
-  if (spec.databases !== 'original' && spec.databases !== 'temporary') throw invalid(`databases must be "original" or "temporary", got ${JSON.stringify(spec.databases)}`);
+  if (!environment.sites.some((s) => s.name === spec.site))
+    throw invalid(`Environment ${spec.environment} has no site ${JSON.stringify(spec.site)}`);
+  if (!/^[0-9a-f]{64}$/.test(spec.packageSha256))
+    throw invalid(`packageSha256 must be 64 lowercase hex digits, got ${JSON.stringify(spec.packageSha256)}`);
+  if (spec.databases !== 'original' && spec.databases !== 'temporary')
+    throw invalid(`databases must be "original" or "temporary", got ${JSON.stringify(spec.databases)}`);
   if (typeof spec.readOnly !== 'boolean') throw invalid('readOnly must be true or false');
   return environment;
 }
@@ -171,7 +170,8 @@ async function asClassified<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (error) {
     const failureClass = (error as { failureClass?: unknown }).failureClass;
-    if (error instanceof Error && isFailureClass(failureClass) && failureClass !== 'transient') throw ApplicationFailure.nonRetryable(error.message, failureClass);
+    if (error instanceof Error && isFailureClass(failureClass) && failureClass !== 'transient')
+      throw ApplicationFailure.nonRetryable(error.message, failureClass);
     throw error;
   }
 }

@@ -16,7 +16,11 @@ export interface SlotDatabases {
   secrets: string[];
 }
 
-export function slotDatabases(environment: EnvironmentConfig, role: DatabaseRole, options: { env: NodeJS.ProcessEnv; postgresBinDir: string }): SlotDatabases {
+export function slotDatabases(
+  environment: EnvironmentConfig,
+  role: DatabaseRole,
+  options: { env: NodeJS.ProcessEnv; postgresBinDir: string },
+): SlotDatabases {
   const env: Record<string, string> = {};
   const urls: string[] = [];
   environment.databases.forEach((config, index) => {

@@ -38,7 +38,6 @@ export interface HostAgent {
   shutdown(): void;
 }
 
-
 export async function startHostAgent(options: StartHostAgentOptions): Promise<HostAgent> {
   const { config, host } = options;
   const logger = (options.logger ?? createLogger('host-agent')).child({ host });
@@ -47,7 +46,11 @@ export async function startHostAgent(options: StartHostAgentOptions): Promise<Ho
 
   // Re-adoption: records on disk are the truth; each slot's state is checked against its live process.
   const adopted = await supervisor.list();
-  for (const slot of adopted) logger.info({ slotId: slot.slotId, pid: slot.pid, port: slot.port, state: slot.state }, slot.state === 'running' ? 'adopted running slot' : 'slot has exited');
+  for (const slot of adopted)
+    logger.info(
+      { slotId: slot.slotId, pid: slot.pid, port: slot.port, state: slot.state },
+      slot.state === 'running' ? 'adopted running slot' : 'slot has exited',
+    );
 
   warnAboutSharedLogins(config, host, logger);
   const activities = createHostActivities({
@@ -84,7 +87,10 @@ export async function startHostAgent(options: StartHostAgentOptions): Promise<Ho
   return {
     worker,
     async run() {
-      logger.info({ taskQueue, temporal, running: adopted.filter((s) => s.state === 'running').length }, `host agent running: Temporal at ${temporal.describe()}`);
+      logger.info(
+        { taskQueue, temporal, running: adopted.filter((s) => s.state === 'running').length },
+        `host agent running: Temporal at ${temporal.describe()}`,
+      );
       try {
         await worker.run();
       } finally {
@@ -106,7 +112,7 @@ function warnAboutSharedLogins(config: CutoverConfig, host: string, logger: Logg
       logger.warn(
         { environment: name, database: db.name },
         `database ${db.name} of environment ${name} has no appConnectionEnv: its slots get Cutover's own login (${db.connectionEnv}), ` +
-          "which may create and drop databases; give the application a login of its own (docs/security.md)",
+          'which may create and drop databases; give the application a login of its own (docs/security.md)',
       );
     }
   }
@@ -116,7 +122,13 @@ const usage = 'usage: tsx src/platform/agent/main.ts --host <name> [--config <pa
 
 /** The SDK's own logs go through pino too, warnings and up: one JSON stream per process. */
 function routeSdkLogs(logger: Logger) {
-  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+    TRACE: 'trace',
+    DEBUG: 'debug',
+    INFO: 'info',
+    WARN: 'warn',
+    ERROR: 'error',
+  };
   Runtime.install({ logger: new DefaultLogger('WARN', (entry) => logger[levels[entry.level]]({ sdk: entry.meta }, entry.message)) });
 }
 

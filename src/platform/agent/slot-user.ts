@@ -130,7 +130,9 @@ export function createSlotUsers(options: { host: string; asRoot?: boolean; warn?
  * tells when they block), nor is `target` itself (a package is open to all, a home to its owner only).
  */
 export async function openPathThrough(root: string, target: string): Promise<void> {
-  const steps = relative(root, dirname(target)).split(sep).filter((s) => s !== '' && s !== '.');
+  const steps = relative(root, dirname(target))
+    .split(sep)
+    .filter((s) => s !== '' && s !== '.');
   if (steps[0] === '..') return;
   let dir = root;
   for (const step of ['', ...steps]) {

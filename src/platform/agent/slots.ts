@@ -127,11 +127,16 @@ export function createSlotSupervisor(options: { slotsDir: string }): SlotSupervi
     const spawned = child;
     if (spawned.pid === undefined) {
       const error = await new Promise<Error>((resolve) => spawned.once('error', resolve));
-      throw ApplicationFailure.nonRetryable(`Slot ${slotId} could not start ${JSON.stringify(how.argv[0])} in the package: ${error.message}`, 'startup-error');
+      throw ApplicationFailure.nonRetryable(
+        `Slot ${slotId} could not start ${JSON.stringify(how.argv[0])} in the package: ${error.message}`,
+        'startup-error',
+      );
     }
     const pid = spawned.pid;
     spawned.on('error', () => undefined);
-    const exit = new Promise<SlotExitStatus>((resolve) => spawned.once('exit', (exitCode, exitSignal) => resolve({ exitCode, exitSignal })));
+    const exit = new Promise<SlotExitStatus>((resolve) =>
+      spawned.once('exit', (exitCode, exitSignal) => resolve({ exitCode, exitSignal })),
+    );
     owned.set(slotId, { pid, exit });
     void exit.then(({ exitCode, exitSignal }) =>
       withLock(slotId, async () => {
@@ -211,7 +216,10 @@ export function createSlotSupervisor(options: { slotsDir: string }): SlotSupervi
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
         throw error;
       }
-      const ids = names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length)).filter((id) => SLOT_ID.test(id));
+      const ids = names
+        .filter((n) => n.endsWith('.json'))
+        .map((n) => n.slice(0, -'.json'.length))
+        .filter((id) => SLOT_ID.test(id));
       const records = await Promise.all(ids.map((id) => withLock(id, () => get(id))));
       return records.filter((r): r is SlotRecord => r !== null).sort((a, b) => a.slotId.localeCompare(b.slotId));
     },
@@ -238,7 +246,8 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
 
 /** Slot ids become file names: refuse anything that could leave the slots folder. */
 function checkSlotId(slotId: string): string {
-  if (!SLOT_ID.test(slotId) || slotId.includes('..')) throw ApplicationFailure.nonRetryable(`Invalid slot id ${JSON.stringify(slotId)}`, 'invalid-input');
+  if (!SLOT_ID.test(slotId) || slotId.includes('..'))
+    throw ApplicationFailure.nonRetryable(`Invalid slot id ${JSON.stringify(slotId)}`, 'invalid-input');
   return slotId;
 }
 

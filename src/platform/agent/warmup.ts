@@ -30,7 +30,8 @@ export interface WarmupObservation {
   timedOut: boolean;
 }
 
-export type WarmupVerdict = { outcome: 'ready' } | { outcome: 'keep-polling' } | { outcome: 'failed'; failureClass: WarmupFailureClass; message: string };
+export type WarmupVerdict =
+  { outcome: 'ready' } | { outcome: 'keep-polling' } | { outcome: 'failed'; failureClass: WarmupFailureClass; message: string };
 
 // The write itself was refused by a read-only database (PostgreSQL SQLSTATE 25006, SQL Server error 3906).
 const READ_ONLY_ERROR = /25006|read-only transaction|read_only_sql_transaction|database is read-only/i;
@@ -44,31 +45,54 @@ const MAX_BODY_IN_MESSAGE = 300;
 export function classifyWarmup(o: WarmupObservation): WarmupVerdict {
   const tail = o.logTail.trim() ? `\nLast log lines:\n${o.logTail}` : '\n(the slot wrote no log lines)';
   const after = `after ${o.attempts} attempt${o.attempts === 1 ? '' : 's'} in ${o.elapsedMs} ms`;
-  const failed = (failureClass: WarmupFailureClass, message: string): WarmupVerdict => ({ outcome: 'failed', failureClass, message: scrubSecrets(message) });
+  const failed = (failureClass: WarmupFailureClass, message: string): WarmupVerdict => ({
+    outcome: 'failed',
+    failureClass,
+    message: scrubSecrets(message),
+  });
   const response = o.attempt.kind === 'response' ? o.attempt : null;
-  const logShowsReadOnlyFailure = o.logTail.split('\n').some((line) => READ_ONLY_ERROR.test(line) || (READ_ONLY_MENTION.test(line) && ERROR_WORDS.test(line)));
+  const logShowsReadOnlyFailure = o.logTail
+    .split('\n')
+    .some((line) => READ_ONLY_ERROR.test(line) || (READ_ONLY_MENTION.test(line) && ERROR_WORDS.test(line)));
   const responseShowsReadOnlyFailure = response !== null && response.status !== 200 && READ_ONLY_MENTION.test(response.body);
   const readOnlyEvidence = o.readOnly && (logShowsReadOnlyFailure || responseShowsReadOnlyFailure);
 
   if (o.exit) {
     if (readOnlyEvidence) {
-      return failed('readonly-not-supported', `Slot ${o.slotId} runs on read-only databases and ${describeExit(o.exit)} during warmup (${after}): the application writes at startup.${tail}`);
+      return failed(
+        'readonly-not-supported',
+        `Slot ${o.slotId} runs on read-only databases and ${describeExit(o.exit)} during warmup (${after}): the application writes at startup.${tail}`,
+      );
     }
     return failed('startup-error', `Slot ${o.slotId} ${describeExit(o.exit)} before answering HTTP 200 on ${o.path} (${after}).${tail}`);
   }
   if (response?.status === 200) return { outcome: 'ready' };
   if (response?.status === 403) {
-    return failed('ip-forbidden', `Slot ${o.slotId} answered HTTP 403 to the warmup request GET ${o.path} from 127.0.0.1${bodySnippet(response.body)}.${tail}`);
+    return failed(
+      'ip-forbidden',
+      `Slot ${o.slotId} answered HTTP 403 to the warmup request GET ${o.path} from 127.0.0.1${bodySnippet(response.body)}.${tail}`,
+    );
   }
   if (response && readOnlyEvidence) {
-    return failed('readonly-not-supported', `Slot ${o.slotId} runs on read-only databases and answered HTTP ${response.status} to GET ${o.path}: the application writes during warmup${bodySnippet(response.body)}.${tail}`);
+    return failed(
+      'readonly-not-supported',
+      `Slot ${o.slotId} runs on read-only databases and answered HTTP ${response.status} to GET ${o.path}: the application writes during warmup${bodySnippet(response.body)}.${tail}`,
+    );
   }
   if (!o.timedOut) return { outcome: 'keep-polling' };
   if (readOnlyEvidence) {
-    return failed('readonly-not-supported', `Slot ${o.slotId} runs on read-only databases and did not answer HTTP 200 on ${o.path} within ${o.timeoutMs} ms; its log shows refused writes.${tail}`);
+    return failed(
+      'readonly-not-supported',
+      `Slot ${o.slotId} runs on read-only databases and did not answer HTTP 200 on ${o.path} within ${o.timeoutMs} ms; its log shows refused writes.${tail}`,
+    );
   }
-  const last = response ? `last answer HTTP ${response.status}${bodySnippet(response.body)}` : `last attempt: ${o.attempt.kind === 'no-answer' ? o.attempt.error : ''}`;
-  return failed('warmup-failed', `Slot ${o.slotId} did not answer HTTP 200 on ${o.path} within ${o.timeoutMs} ms (${o.attempts} attempts; ${last}).${tail}`);
+  const last = response
+    ? `last answer HTTP ${response.status}${bodySnippet(response.body)}`
+    : `last attempt: ${o.attempt.kind === 'no-answer' ? o.attempt.error : ''}`;
+  return failed(
+    'warmup-failed',
+    `Slot ${o.slotId} did not answer HTTP 200 on ${o.path} within ${o.timeoutMs} ms (${o.attempts} attempts; ${last}).${tail}`,
+  );
 }
 
 function describeExit(exit: SlotExit): string {

@@ -60,7 +60,9 @@ export function createRouterClient(access: RouterAccess): RouterClient {
       });
     } catch (error) {
       const code = (error as { cause?: { code?: string } }).cause?.code;
-      throw new RouterClientError(`router at ${base} is unreachable (${code ?? (error as Error).message}) for ${method} ${path}`, 0, { cause: error });
+      throw new RouterClientError(`router at ${base} is unreachable (${code ?? (error as Error).message}) for ${method} ${path}`, 0, {
+        cause: error,
+      });
     }
     const text = await response.text();
     let json: unknown;
@@ -71,7 +73,10 @@ export function createRouterClient(access: RouterAccess): RouterClient {
     }
     if (!response.ok) {
       const reason = (json as { error?: unknown } | undefined)?.error;
-      throw new RouterClientError(typeof reason === 'string' ? reason : `router answered ${method} ${path} with HTTP ${response.status}: ${text.slice(0, 200)}`, response.status);
+      throw new RouterClientError(
+        typeof reason === 'string' ? reason : `router answered ${method} ${path} with HTTP ${response.status}: ${text.slice(0, 200)}`,
+        response.status,
+      );
     }
     return json as T;
   }
@@ -83,7 +88,12 @@ export function createRouterClient(access: RouterAccess): RouterClient {
     health: () => call('GET', '/healthz'),
     getRoutes: () => call('GET', `${environmentPath}/routes`),
     setLive: (site, route, opts = {}) =>
-      call('PUT', `${sitePath(site, 'live')}${opts.drainTimeoutMs === undefined ? '' : `?drainTimeoutMs=${opts.drainTimeoutMs}`}`, route, opts.signal),
+      call(
+        'PUT',
+        `${sitePath(site, 'live')}${opts.drainTimeoutMs === undefined ? '' : `?drainTimeoutMs=${opts.drainTimeoutMs}`}`,
+        route,
+        opts.signal,
+      ),
     setPreview: (site, route) => call('PUT', sitePath(site, 'preview'), route),
     setWeights: async (site, weights) => void (await call('PUT', sitePath(site, 'weights'), weights)),
   };

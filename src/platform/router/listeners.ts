@@ -5,7 +5,8 @@ export function listen(server: Server, port: number, host: string, what: string)
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
-      const reason = error.code === 'EADDRINUSE' ? 'the port is already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
+      const reason =
+        error.code === 'EADDRINUSE' ? 'the port is already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
       reject(new Error(`cannot listen on ${host}:${port} for ${what}: ${reason}`, { cause: error }));
     };
     const onListening = () => {

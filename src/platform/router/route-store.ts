@@ -31,7 +31,8 @@ export class RouteStore {
       throw new Error(`route store ${this.file} is not valid JSON (${(error as Error).message}); fix or remove it`, { cause: error });
     }
     const parsed = routeTableSchema.safeParse(json);
-    if (!parsed.success) throw new Error(`route store ${this.file} is invalid: ${describeIssues(parsed.error, '(top level)')}; fix or remove it`);
+    if (!parsed.success)
+      throw new Error(`route store ${this.file} is invalid: ${describeIssues(parsed.error, '(top level)')}; fix or remove it`);
     if (parsed.data.environment !== this.environment) {
       throw new Error(`route store ${this.file} belongs to environment "${parsed.data.environment}", not "${this.environment}"`);
     }

@@ -84,7 +84,10 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       const envLogger = logger.child({ environment: name });
       const { listenHost, trustForwardedHeaders } = env.router;
       for (const site of env.sites) {
-        for (const [channel, port] of [['live', site.publicPort], ['preview', site.previewPort]] as const) {
+        for (const [channel, port] of [
+          ['live', site.publicPort],
+          ['preview', site.previewPort],
+        ] as const) {
           const state = switchboard.listener(site.name, channel);
           const server = createSiteProxy({ state, site: site.name, channel, inFlight, logger: envLogger, limits, trustForwardedHeaders });
           const what = `the ${channel === 'live' ? 'public' : 'preview'} listener of site ${site.name} of environment ${name}`;

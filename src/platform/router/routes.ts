@@ -9,7 +9,10 @@ const port = z
   .min(1, 'must be between 1 and 65535')
   .max(65535, 'must be between 1 and 65535');
 
-const unknownFields = { error: (i: { code?: string; keys?: string[]; input?: unknown }) => (i.code === 'unrecognized_keys' ? `unknown field(s) ${(i.keys ?? []).join(', ')}` : `must be a JSON object, got ${typeOfInput(i.input)}`) };
+const unknownFields = {
+  error: (i: { code?: string; keys?: string[]; input?: unknown }) =>
+    i.code === 'unrecognized_keys' ? `unknown field(s) ${(i.keys ?? []).join(', ')}` : `must be a JSON object, got ${typeOfInput(i.input)}`,
+};
 
 /** Which package a route serves, so the real state says which version is live even behind a maintenance page. */
 export const servedPackageSchema = z.strictObject(
@@ -91,7 +94,10 @@ export const slotRouteSchema = z
 export const maintenanceRouteSchema = z.strictObject(
   {
     kind: z.literal('maintenance'),
-    message: z.string({ error: (i) => `must be a string, got ${typeOfInput(i.input)}` }).max(2000, 'must be at most 2000 characters').optional(),
+    message: z
+      .string({ error: (i) => `must be a string, got ${typeOfInput(i.input)}` })
+      .max(2000, 'must be at most 2000 characters')
+      .optional(),
     package: servedPackageSchema.optional(),
   },
   unknownFields,

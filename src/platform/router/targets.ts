@@ -61,7 +61,10 @@ export function targetOf(route: Route, pools: UpstreamPools, connectTimeoutMs: n
   if (route.kind === 'maintenance') return { kind: 'maintenance', route };
   const replicas = replicasOf(route);
   const upstreams = replicas.map((replica) => pools.acquire(route.slotId, replica, connectTimeoutMs));
-  return new SlotTarget(upstreams, replicas.map((replica) => replica.weight ?? 1));
+  return new SlotTarget(
+    upstreams,
+    replicas.map((replica) => replica.weight ?? 1),
+  );
 }
 
 /** Gives a replaced target's pools back once the requests it still carries finished. */

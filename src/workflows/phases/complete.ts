@@ -12,7 +12,11 @@ export async function complete(ctx: DeploymentContext): Promise<void> {
     const preview = record.site(site.name).preview!;
     const step = siteStep(ctx, site.name);
     record.updateSite(site.name, { state: 'going-live' });
-    await run(control.routePublicTraffic, `Send ${site.name} traffic to ${request.package.version}`, { ...step, route: preview, drainTimeoutMs: ctx.drainTimeoutMs });
+    await run(control.routePublicTraffic, `Send ${site.name} traffic to ${request.package.version}`, {
+      ...step,
+      route: preview,
+      drainTimeoutMs: ctx.drainTimeoutMs,
+    });
     await run(control.routePreview, `Close the preview of ${site.name}`, { ...step, route: null });
     record.updateSite(site.name, { state: 'live', serving: preview.kind === 'slot' ? preview.slotId : null, previewSlot: null });
     record.log(`Site ${site.name} now serves ${request.package.version}`);

@@ -22,11 +22,19 @@ export async function enterMaintenance(ctx: DeploymentContext): Promise<void> {
 
   const clones = await settle(entering.filter(servedByClone), async (site) => {
     record.log(`Enabling zero downtime deployment mode ${request.mode} on site ${site.plan.name}`);
-    const slot = await startAndWarm(ctx, site.plan, previous.sha256, 'temporary', request.mode === 'readonly', warmupPath(site.plan, prevRef.warmupPath));
+    const slot = await startAndWarm(
+      ctx,
+      site.plan,
+      previous.sha256,
+      'temporary',
+      request.mode === 'readonly',
+      warmupPath(site.plan, prevRef.warmupPath),
+    );
     site.cloneSlot = { kind: 'slot', slotId: slot.slotId, port: slot.port, package: previous };
   });
   if (clones.length) {
-    for (const site of entering) if (site.cloneSlot) await stopSlot(ctx, site.cloneSlot.slotId, `Stop the unused clone of ${site.plan.name}`);
+    for (const site of entering)
+      if (site.cloneSlot) await stopSlot(ctx, site.cloneSlot.slotId, `Stop the unused clone of ${site.plan.name}`);
     for (const site of entering) Object.assign(site, { cloneSlot: null });
     for (const site of entering) record.updateSite(site.plan.name, { state: 'live' });
     await dropUnservedCopies(ctx);
@@ -51,8 +59,13 @@ async function stopFollowingOriginals(ctx: DeploymentContext) {
     const summary = `Stop ${db.name}'s copy following the original`;
     const stopped = await run(ctx.activities.databaseWork.stopFollowingOriginal, summary, databaseStep(ctx, db.name));
     if (!stopped.wasFollowing) continue;
-    if (stopped.caughtUp) ctx.record.log(`The temporary copy of ${db.name} has every write the original accepted until traffic moved; it follows it no more`);
-    else ctx.record.log(`The temporary copy of ${db.name} stopped following the original before it caught up: recent writes may be missing on it`, 'warn');
+    if (stopped.caughtUp)
+      ctx.record.log(`The temporary copy of ${db.name} has every write the original accepted until traffic moved; it follows it no more`);
+    else
+      ctx.record.log(
+        `The temporary copy of ${db.name} stopped following the original before it caught up: recent writes may be missing on it`,
+        'warn',
+      );
   }
 }
 
@@ -63,7 +76,14 @@ async function enterMaintenanceSiteBySite(ctx: DeploymentContext, entering: Site
   const failed = await settle(entering, async (site) => {
     if (site.plan.role === 'zdd' && request.mode !== 'maintenance-page') {
       record.log(`Enabling zero downtime deployment mode ${request.mode} on site ${site.plan.name}`);
-      const slot = await startAndWarm(ctx, site.plan, previous.sha256, 'temporary', request.mode === 'readonly', warmupPath(site.plan, packageWarmupPath));
+      const slot = await startAndWarm(
+        ctx,
+        site.plan,
+        previous.sha256,
+        'temporary',
+        request.mode === 'readonly',
+        warmupPath(site.plan, packageWarmupPath),
+      );
       site.cloneSlot = { kind: 'slot', slotId: slot.slotId, port: slot.port, package: previous };
     } else {
       record.log(`Putting site ${site.plan.name} in maintenance mode`);
@@ -76,7 +96,11 @@ async function enterMaintenanceSiteBySite(ctx: DeploymentContext, entering: Site
 
 async function switchToMaintenance(ctx: DeploymentContext, site: SiteProgress, previous: ServedPackage) {
   const name = site.plan.name;
-  const route: RouteTarget = site.cloneSlot ?? { kind: 'maintenance', message: `${name} is being upgraded to ${ctx.request.package.version}`, package: previous };
+  const route: RouteTarget = site.cloneSlot ?? {
+    kind: 'maintenance',
+    message: `${name} is being upgraded to ${ctx.request.package.version}`,
+    package: previous,
+  };
   const summary = site.cloneSlot ? `Send ${name} traffic to its clone` : `Show the maintenance page on ${name}`;
   await run(ctx.activities.control.routePublicTraffic, summary, { ...siteStep(ctx, name), route, drainTimeoutMs: ctx.drainTimeoutMs });
   site.inMaintenance = true;
@@ -102,7 +126,10 @@ function report(ctx: DeploymentContext, failed: SiteFailure[]): never {
     record.updateSite(f.site, { state: 'failed', error: c.message });
     record.log(`Site ${f.site} could not enter maintenance mode: ${c.message}`, 'error');
   }
-  const inMaintenance = record.sites().filter((s) => s.inMaintenance).map((s) => s.plan.name);
+  const inMaintenance = record
+    .sites()
+    .filter((s) => s.inMaintenance)
+    .map((s) => s.plan.name);
   if (inMaintenance.length) record.log(`Sites left in maintenance mode: ${inMaintenance.join(', ')}`, 'warn');
   else record.log('No site changed: every site still serves its live version.', 'warn');
   record.log('At least one maintenance mode operation failed. Investigate the logs and try again.', 'error');

@@ -8,7 +8,12 @@ export async function announce({ plan, record }: DeploymentContext, event: Slack
   if (!plan.slack) return;
   try {
     const previewUrls = Object.fromEntries(plan.sites.map((site) => [site.name, site.previewUrl]));
-    const ref = await run(notify.notifySlack, `Tell Slack: ${event}`, { event, status: record.status(), previewUrls, message: record.slackMessage });
+    const ref = await run(notify.notifySlack, `Tell Slack: ${event}`, {
+      event,
+      status: record.status(),
+      previewUrls,
+      message: record.slackMessage,
+    });
     if (ref) record.slackMessage = ref;
   } catch (error) {
     record.log(`Could not tell Slack (${event}): ${classify(error).message}`, 'warn');

@@ -7,7 +7,9 @@ import { databaseStep, type DeploymentContext } from './context.js';
 export async function preflight(ctx: DeploymentContext): Promise<void> {
   const { request, plan, record } = ctx;
   const { control, host } = ctx.activities;
-  record.log(`Deployment ${request.deploymentId} of ${request.package.name} ${request.package.version} to ${request.environment} in ${request.mode} mode`);
+  record.log(
+    `Deployment ${request.deploymentId} of ${request.package.name} ${request.package.version} to ${request.environment} in ${request.mode} mode`,
+  );
   if (request.mode === 'readwrite') {
     const warning = 'ReadWrite mode: writes accepted by the clone while the deployment runs are lost when it ends.';
     record.warnings.push(warning);
@@ -27,12 +29,18 @@ export async function preflight(ctx: DeploymentContext): Promise<void> {
   }
   const distinct = [...new Map(served.map((p) => [p.sha256, p])).values()];
   if (distinct.length > 1) {
-    record.log(`Sites serve different packages (${distinct.map((p) => p.version).join(', ')}); ${distinct[0]!.version} is taken as the previous version`, 'warn');
+    record.log(
+      `Sites serve different packages (${distinct.map((p) => p.version).join(', ')}); ${distinct[0]!.version} is taken as the previous version`,
+      'warn',
+    );
   }
   record.previousPackage = distinct[0] ?? null;
   if (!record.previousPackage) record.log('No version is live yet: first deployment of this environment, no clone needed.');
   else record.log(`Live version: ${record.previousPackage.version}`);
-  const resuming = record.sites().filter((s) => s.inMaintenance).map((s) => s.plan.name);
+  const resuming = record
+    .sites()
+    .filter((s) => s.inMaintenance)
+    .map((s) => s.plan.name);
   if (resuming.length) record.log(`Already in maintenance mode from an earlier deployment: ${resuming.join(', ')}. Resuming from there.`);
   if (patched('check-migrations-in-preflight')) await checkMigrations(ctx);
 }
@@ -43,14 +51,20 @@ async function checkMigrations(ctx: DeploymentContext) {
   const allow = request.allowMissingMigrations ? { allowMissingMigrations: true } : {};
   for (const db of ctx.plan.databases) {
     const step = { ...databaseStep(ctx, db.name), packageSha256: request.package.sha256, ...allow };
-    const { missing } = await run(ctx.activities.control.checkMigrations, `Check ${db.name}'s migrations against ${request.package.version}`, step);
-    if (missing.length) record.log(`Database ${db.name} applied migrations this package lacks, allowed on purpose: ${missing.join(', ')}`, 'warn');
+    const { missing } = await run(
+      ctx.activities.control.checkMigrations,
+      `Check ${db.name}'s migrations against ${request.package.version}`,
+      step,
+    );
+    if (missing.length)
+      record.log(`Database ${db.name} applied migrations this package lacks, allowed on purpose: ${missing.join(', ')}`, 'warn');
   }
 }
 
 function describeRoutes(routes: Record<string, { live: RouteTarget | null }>): string {
-  const parts = Object.entries(routes).map(([site, r]) =>
-    `${site} ${r.live === null ? 'serves nothing' : r.live.kind === 'maintenance' ? 'shows the maintenance page' : `serves ${r.live.slotId}`}`,
+  const parts = Object.entries(routes).map(
+    ([site, r]) =>
+      `${site} ${r.live === null ? 'serves nothing' : r.live.kind === 'maintenance' ? 'shows the maintenance page' : `serves ${r.live.slotId}`}`,
   );
   return parts.join(', ') || 'no sites';
 }

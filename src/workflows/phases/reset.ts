@@ -30,7 +30,11 @@ export async function reset(ctx: DeploymentContext, rollbackDatabase: boolean): 
   } else {
     for (const site of plan.sites) {
       const route: RouteTarget = { kind: 'maintenance', message: `${site.name} has no live version` };
-      await run(control.routePublicTraffic, `Take ${site.name} offline`, { ...siteStep(ctx, site.name), route, drainTimeoutMs: ctx.drainTimeoutMs });
+      await run(control.routePublicTraffic, `Take ${site.name} offline`, {
+        ...siteStep(ctx, site.name),
+        route,
+        drainTimeoutMs: ctx.drainTimeoutMs,
+      });
       record.updateSite(site.name, { state: 'live', serving: null, previewSlot: null });
     }
   }

@@ -19,9 +19,15 @@ export async function upgrade(ctx: DeploymentContext): Promise<void> {
     const step = databaseStep(ctx, db.name);
     record.log(`Taking a restore point of database ${db.name}`);
     await run(databaseWork.createRestorePoint, `Restore point of ${db.name}`, step);
-    const migration = { ...step, packageSha256: request.package.sha256, ...(request.allowMissingMigrations ? { allowMissingMigrations: true } : {}) };
+    const migration = {
+      ...step,
+      packageSha256: request.package.sha256,
+      ...(request.allowMissingMigrations ? { allowMissingMigrations: true } : {}),
+    };
     const result = await run(databaseWork.applyMigrations, `Migrate ${db.name} to ${request.package.version}`, migration);
-    record.log(result.applied.length ? `Applied migrations to ${db.name}: ${result.applied.join(', ')}` : `No new migrations for ${db.name}`);
+    record.log(
+      result.applied.length ? `Applied migrations to ${db.name}: ${result.applied.join(', ')}` : `No new migrations for ${db.name}`,
+    );
   }
   for (const site of plan.sites) {
     record.log(`Starting ${request.package.version} on site ${site.name}`);

@@ -11,7 +11,10 @@ export async function awaitVerification(ctx: DeploymentContext): Promise<void> {
   if (await awaitDecision(ctx)) return;
   record.decision = { action: 'reset', rollbackDatabase: false, reason: 'verification timeout' };
   const window = formatMs(plan.verificationTimeoutMs);
-  record.log(`Nobody completed or reset the deployment within ${window}: resetting it (a deployment is never promoted automatically).`, 'warn');
+  record.log(
+    `Nobody completed or reset the deployment within ${window}: resetting it (a deployment is never promoted automatically).`,
+    'warn',
+  );
 }
 
 /** False when the verification window ended without a decision. */

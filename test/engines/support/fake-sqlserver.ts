@@ -50,14 +50,20 @@ export class FakeSqlServer {
   readonly sessions = new Map<string, Array<{ program: string; login: string }>>();
   /** Applied migrations of the original: name → checksum. */
   readonly history = new Map<string, string>();
-  profile: Record<string, unknown> = { engineEdition: 3, dataPath: '/var/opt/mssql/data/', logPath: '/var/opt/mssql/log/', backupPath: '/var/opt/mssql/backup' };
+  profile: Record<string, unknown> = {
+    engineEdition: 3,
+    dataPath: '/var/opt/mssql/data/',
+    logPath: '/var/opt/mssql/log/',
+    backupPath: '/var/opt/mssql/backup',
+  };
   /** States an Azure SQL copy goes through, one per poll, before ONLINE. */
   copyStates: string[] = ['COPYING'];
   private readonly failures: Array<{ match: RegExp; error: Error; times: number }> = [];
   lockHeld = false;
 
   constructor(databases: Record<string, Partial<FakeDatabase>> = {}) {
-    for (const [name, db] of Object.entries(databases)) this.databases.set(name, { state: 'ONLINE', readOnly: false, snapshot: false, ...db });
+    for (const [name, db] of Object.entries(databases))
+      this.databases.set(name, { state: 'ONLINE', readOnly: false, snapshot: false, ...db });
   }
 
   /** The next `times` statements matching `match` fail with `error`. */
@@ -73,7 +79,10 @@ export class FakeSqlServer {
 
   readonly connect: Connector = async (_db: DatabaseHandle, database: string): Promise<SqlSession> => {
     if (database !== 'master' && this.databases.get(database)?.state !== 'ONLINE') {
-      throw Object.assign(new Error(`Cannot open database "${database}" requested by the login. The login failed.`), { name: 'ConnectionError', code: 'ELOGIN' });
+      throw Object.assign(new Error(`Cannot open database "${database}" requested by the login. The login failed.`), {
+        name: 'ConnectionError',
+        code: 'ELOGIN',
+      });
     }
     let pending: Array<[string, string]> | undefined;
     return {
@@ -106,7 +115,8 @@ export class FakeSqlServer {
     { text, params = {} }: SqlStatement,
     tx: { begin(): void; record(name: string, checksum: string): void; commit(): void; rollback(): void; depth(): number },
   ): Row[] {
-    const create = (name: string, db: Partial<FakeDatabase> = {}) => this.databases.set(name, { state: 'ONLINE', readOnly: false, snapshot: false, ...db });
+    const create = (name: string, db: Partial<FakeDatabase> = {}) =>
+      this.databases.set(name, { state: 'ONLINE', readOnly: false, snapshot: false, ...db });
     if (text.startsWith("SELECT CAST(SERVERPROPERTY('EngineEdition')")) return [this.profile];
     if (text.includes('FROM sys.databases WHERE name IN')) {
       return Object.values(params).flatMap((name) => {
@@ -118,7 +128,7 @@ export class FakeSqlServer {
         return [row];
       });
     }
-    if (text.includes('sp_getapplock @Resource = N\'cutover:')) {
+    if (text.includes("sp_getapplock @Resource = N'cutover:")) {
       const result = this.lockHeld ? -1 : 0;
       return [{ result }];
     }
@@ -128,7 +138,8 @@ export class FakeSqlServer {
     }
     if (text.includes('DROP DATABASE')) {
       const name = quotedAfter(text, /DROP DATABASE /);
-      if ((this.sessions.get(name) ?? []).length > 0) throw sqlError(3702, `Cannot drop database "${name}" because it is currently in use.`);
+      if ((this.sessions.get(name) ?? []).length > 0)
+        throw sqlError(3702, `Cannot drop database "${name}" because it is currently in use.`);
       this.databases.delete(name);
       return [];
     }
@@ -150,7 +161,8 @@ export class FakeSqlServer {
     }
     if (text.startsWith('RESTORE DATABASE') && text.includes('FROM DATABASE_SNAPSHOT')) {
       const name = quotedAfter(text, /^RESTORE DATABASE /);
-      if ((this.sessions.get(name) ?? []).length > 0) throw sqlError(3101, 'Exclusive access could not be obtained because the database is in use.');
+      if ((this.sessions.get(name) ?? []).length > 0)
+        throw sqlError(3101, 'Exclusive access could not be obtained because the database is in use.');
       return [];
     }
     if (text.startsWith('RESTORE DATABASE')) {
@@ -175,7 +187,8 @@ export class FakeSqlServer {
     if (text === 'SELECT 1 AS ok;') return [{ ok: 1 }];
     // Migrations.
     if (text.includes('CREATE TABLE dbo.cutover_migrations')) return [];
-    if (text.startsWith('SELECT name, checksum FROM dbo.cutover_migrations')) return [...this.history].map(([name, checksum]) => ({ name, checksum }));
+    if (text.startsWith('SELECT name, checksum FROM dbo.cutover_migrations'))
+      return [...this.history].map(([name, checksum]) => ({ name, checksum }));
     if (text.startsWith('SELECT checksum FROM dbo.cutover_migrations')) {
       const checksum = this.history.get(params.name ?? '');
       return checksum === undefined ? [] : [{ checksum }];
@@ -197,7 +210,8 @@ export class FakeSqlServer {
       tx.rollback();
       return [];
     }
-    if (text.includes("IF OBJECT_ID(N'dbo.cutover_migrations', N'U') IS NOT NULL SELECT name")) return [...this.history.keys()].sort().map((name) => ({ name }));
+    if (text.includes("IF OBJECT_ID(N'dbo.cutover_migrations', N'U') IS NOT NULL SELECT name"))
+      return [...this.history.keys()].sort().map((name) => ({ name }));
     // Anything else is a migration's own batch: accepted; its own COMMIT or ROLLBACK ends Cutover's transaction.
     if (/^\s*(COMMIT|ROLLBACK)\b/im.test(text)) tx.commit();
     return [];

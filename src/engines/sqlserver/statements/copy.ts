@@ -9,7 +9,9 @@ export interface FileMove {
 
 /** A consistent online backup that leaves the database's backup chain alone (COPY_ONLY) and overwrites the previous one (INIT, FORMAT). */
 export function backupDatabase(database: string, file: string): SqlStatement {
-  return { text: `BACKUP DATABASE ${quoteName(database)} TO DISK = ${unicodeLiteral(file)} WITH COPY_ONLY, INIT, FORMAT, CHECKSUM, STATS = 10;` };
+  return {
+    text: `BACKUP DATABASE ${quoteName(database)} TO DISK = ${unicodeLiteral(file)} WITH COPY_ONLY, INIT, FORMAT, CHECKSUM, STATS = 10;`,
+  };
 }
 
 /** Rows LogicalName, PhysicalName, Type, FileId… of the files in a backup. */
@@ -20,7 +22,9 @@ export function fileListOnly(file: string): SqlStatement {
 /** Restores the backup as a new database, every file moved to a path of its own (never over the source's files). */
 export function restoreDatabase(database: string, file: string, moves: readonly FileMove[]): SqlStatement {
   const moveClauses = moves.map((m) => `MOVE ${unicodeLiteral(m.logicalName)} TO ${unicodeLiteral(m.path)}`);
-  return { text: `RESTORE DATABASE ${quoteName(database)} FROM DISK = ${unicodeLiteral(file)} WITH ${[...moveClauses, 'RECOVERY', 'CHECKSUM', 'STATS = 10'].join(', ')};` };
+  return {
+    text: `RESTORE DATABASE ${quoteName(database)} FROM DISK = ${unicodeLiteral(file)} WITH ${[...moveClauses, 'RECOVERY', 'CHECKSUM', 'STATS = 10'].join(', ')};`,
+  };
 }
 
 /** Azure SQL Database: an asynchronous, transactionally consistent copy; it must be the only statement of its batch. */

@@ -20,7 +20,11 @@ export function databaseStatesQuery(names: readonly string[]): SqlStatement {
  */
 export function dropDatabase(name: string, options: { force: boolean }): SqlStatement {
   const quoted = quoteName(name);
-  return { text: options.force ? `ALTER DATABASE ${quoted} SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\nDROP DATABASE ${quoted};` : `DROP DATABASE ${quoted};` };
+  return {
+    text: options.force
+      ? `ALTER DATABASE ${quoted} SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\nDROP DATABASE ${quoted};`
+      : `DROP DATABASE ${quoted};`,
+  };
 }
 
 export function renameDatabase(from: string, to: string): SqlStatement {

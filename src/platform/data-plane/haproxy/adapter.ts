@@ -265,7 +265,11 @@ export function createHaproxyDataPlane(options: HaproxyDataPlaneOptions): DataPl
       return serial.run(site, async () => {
         const backend = backendName(site, 'live');
         const ready = (await servers()).filter((s) => s.backend === backend && isReady(s));
-        const weights = parseWeights(input, site, ready.map((s) => s.replica));
+        const weights = parseWeights(
+          input,
+          site,
+          ready.map((s) => s.replica),
+        );
         const byKey = new Map(ready.map((s) => [replicaKey(s.replica), s]));
         for (const w of weights) await api.expectSilent('set server', `${backend}/${byKey.get(replicaKey(w))!.name}`, 'weight', w.weight);
         await persist();

@@ -124,7 +124,11 @@ export async function writeHaproxyConfig(setup: HaproxySetup): Promise<HaproxyFi
     await writeFile(pageFile(setup.dir, site.name, 'no-preview'), noTargetPage(site.name, 'preview'));
   }
   // "1" is the version line of an empty server state file.
-  for (const [file, empty] of [[files.serverState, '1\n'], [files.maintenanceMap, ''], [files.targetsMap, '']] as const) {
+  for (const [file, empty] of [
+    [files.serverState, '1\n'],
+    [files.maintenanceMap, ''],
+    [files.targetsMap, ''],
+  ] as const) {
     if (!(await exists(file))) await writeFileAtomically(file, empty);
   }
   await writeFileAtomically(files.config, config);

@@ -68,7 +68,14 @@ export function createNginxDataPlane(options: NginxDataPlaneOptions): DataPlane 
       const master = await masterPid();
       const file = siteFile(options.dir, site);
       const previousText = await readFile(file, 'utf8').catch(() => null);
-      await writeFileAtomically(file, siteConfig(options.sites.find((s) => s.name === site)!, after, options.listenHost));
+      await writeFileAtomically(
+        file,
+        siteConfig(
+          options.sites.find((s) => s.name === site)!,
+          after,
+          options.listenHost,
+        ),
+      );
       try {
         await run(binary, ['-t', '-q', '-p', options.dir, '-c', files.config], { timeout: reloadTimeoutMs });
       } catch (error) {
