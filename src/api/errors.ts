@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
 import { ApprovalRefused } from '../approvals/policy.js';
-import { formatPath } from '../config/schema.js';
+import { formatPath } from '../config/fields.js';
 import {
   ActionNotAvailable,
   DeploymentNotFound,

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { configSchema, formatPath, type CutoverConfig } from './schema.js';
+import { configSchema, type CutoverConfig } from './schema.js';
+import { formatPath } from './fields.js';
 
 export class ConfigError extends Error {
   constructor(

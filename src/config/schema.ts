@@ -1,40 +1,7 @@
 import { z } from 'zod';
-import { durationMs } from './duration.js';
 import { siteRoles } from '../workflows/definitions.js';
-
-/** Names end up in workflow ids, database names and URLs: keep them to a safe alphabet. */
-const slug = z
-  .string({ error: (i) => (i.input === undefined ? 'is required' : `must be a string, got ${typeOfInput(i.input)}`) })
-  .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lowercase letters, digits and dashes, starting with a letter (at most 40)');
-
-const databaseName = z
-  .string({ error: (i) => (i.input === undefined ? 'is required' : `must be a string, got ${typeOfInput(i.input)}`) })
-  .regex(/^[a-z][a-z0-9_]{0,39}$/, 'must be lowercase letters, digits and underscores, starting with a letter (at most 40)');
-
-const port = z
-  .number({ error: (i) => (i.input === undefined ? 'is required' : `must be a port number, got ${typeOfInput(i.input)}`) })
-  .int('must be a whole number')
-  .min(1, 'must be between 1 and 65535')
-  .max(65535, 'must be between 1 and 65535');
-
-const duration = z
-  .string({ error: (i) => `must be a duration like "30s", "10m" or "24h", got ${typeOfInput(i.input)}` })
-  .regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like "30s", "10m" or "24h"');
-
-/** Error messages of a mapping: its unknown fields by name, else what it must be. */
-function mapping(what = 'a mapping') {
-  return {
-    error: (i: { code?: string; keys?: string[] }) =>
-      i.code === 'unrecognized_keys' ? `unknown field(s) ${(i.keys ?? []).join(', ')}` : `must be ${what}`,
-  };
-}
-
-export function typeOfInput(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
+import { databaseName, duration, formatPath, mapping, port, positiveDuration, reportDuplicates, slug, typeOfInput } from './fields.js';
+import { routerSchema } from './router-schema.js';
 
 export const databaseEngines = ['postgres', 'sqlserver'] as const;
 
@@ -143,68 +110,6 @@ export const approvalSchema = z.strictObject(
       .default(1),
   },
   mapping(),
-);
-
-const envVarName = z
-  .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be the name of an environment variable') })
-  .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)');
-
-const isDuration = (text: unknown): text is string => typeof text === 'string' && /^\d+(ms|s|m|h|d)$/.test(text);
-
-const positiveDuration = duration.refine((text) => !/^0+(ms|s|m|h|d)$/.test(text), 'must be more than zero');
-
-/** What one listener of the router tolerates from clients and slots: a slow or greedy peer cannot hold it. */
-export const routerLimitsSchema = z
-  .strictObject(
-    {
-      /** A client must send its request headers within this time (slowloris). */
-      headersTimeout: positiveDuration.default('10s'),
-      /** A client must send its whole request, body included, within this time. */
-      requestTimeout: positiveDuration.default('5m'),
-      /** An idle kept-alive client connection is closed after this time. */
-      keepAliveTimeout: positiveDuration.default('5s'),
-      /** Open client connections per listener; more are closed at once. */
-      maxConnections: z
-        .number({ error: (i) => `must be a whole number, got ${typeOfInput(i.input)}` })
-        .int('must be a whole number')
-        .min(1, 'must be at least 1')
-        .default(10_000),
-      /** A slot silent this long once the request is sent (no answer, a stalled response) is given up: 504, or the response is cut. */
-      slotTimeout: positiveDuration.default('60s'),
-    },
-    mapping(),
-  )
-  // Runs even when a field is malformed: compare only two well-formed durations.
-  .refine(({ headersTimeout: h, requestTimeout: r }) => !isDuration(h) || !isDuration(r) || durationMs(h) <= durationMs(r), {
-    path: ['headersTimeout'],
-    message: 'must not be longer than requestTimeout',
-  });
-
-export const routerSchema = z.strictObject(
-  {
-    adminPort: port,
-    /** The admin API's own address, apart from the public listeners: loopback unless said otherwise. */
-    adminHost: z
-      .string({ error: () => 'must be an IP address or hostname' })
-      .min(1, 'must not be empty')
-      .default('127.0.0.1'),
-    /** Where the sites' public and preview listeners bind. */
-    listenHost: z
-      .string({ error: () => 'must be an IP address or hostname' })
-      .min(1, 'must not be empty')
-      .default('127.0.0.1'),
-    /** Environment variable holding the admin API's bearer secret: only Cutover's router, worker and API have it. */
-    adminTokenEnv: envVarName.default('CUTOVER_ROUTER_TOKEN'),
-    /** The only hosts a slot route may point to: where this environment's slots run. */
-    slotHosts: z
-      .array(z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a hostname or IP address'), { error: () => 'must be a list of hosts' })
-      .min(1, 'must name at least one host')
-      .default(['127.0.0.1', '::1', 'localhost']),
-    /** Pass clients' X-Forwarded-*, Forwarded and X-Real-IP on: only behind a proxy that sets them itself. */
-    trustForwardedHeaders: z.boolean({ error: (i) => `must be true or false, got ${typeOfInput(i.input)}` }).default(false),
-    limits: routerLimitsSchema.prefault({}),
-  },
-  mapping('a mapping with adminPort'),
 );
 
 export const environmentSchema = z
@@ -425,19 +330,6 @@ export const configSchema = z
       }
     }
   });
-
-function reportDuplicates(names: string[], report: (index: number, name: string) => void) {
-  const seen = new Set<string>();
-  names.forEach((name, index) => {
-    if (seen.has(name)) report(index, name);
-    seen.add(name);
-  });
-}
-
-/** environments.prod.sites[1].role */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
-}
 
 export type CutoverConfig = z.infer<typeof configSchema>;
 export type TemporalConfig = z.infer<typeof temporalSchema>;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { formatPath } from '../../config/schema.js';
+import { formatPath } from '../../config/fields.js';
 
 /** Something a data plane refused or failed; the subclasses say whose fault it is. */
 export class DataPlaneError extends Error {

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { typeOfInput } from '../../config/schema.js';
+import { typeOfInput } from '../../config/fields.js';
 import { servedPackageSchema } from '../router/routes.js';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatPath, typeOfInput } from '../../config/schema.js';
+import { formatPath, typeOfInput } from '../../config/fields.js';
 
 /** Where the router sends a site's traffic: a running slot, or the maintenance page. */
 
