@@ -15,7 +15,8 @@ import type {
   RouteTarget,
   StopFollowingStep,
 } from './contract.js';
-import { environmentConfig, planFor, routerAccess } from './environments.js';
+import { environmentConfig, planFor } from './environments.js';
+import { routerAccess } from '../platform/router/access.js';
 import { asActivityFailure, invalidInput, routerRefusalIsFinal } from './failures.js';
 import { missingFrom } from '../engines/migration-history.js';
 

@@ -7,7 +7,7 @@ import { engineFor, resolveDatabaseHandle } from '../engines/index.js';
 import { configuredPackageLimits } from '../packages/limits.js';
 import { createPackageStore, type PackageStore } from '../packages/store.js';
 import { createRouterClient } from '../platform/router/client.js';
-import { routerAccess } from '../activities/environments.js';
+import { routerAccess } from '../platform/router/access.js';
 import { createDeploymentsService, type DeploymentsService } from '../deployments/service.js';
 
 /** Everything the API talks to, injected so tests build the app against real services of their choosing. */

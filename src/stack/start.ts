@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import { join } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { routerUrl } from '../activities/environments.js';
+import { routerUrl } from '../platform/router/access.js';
 import { provideDatabase, startPostgresCluster, superuserUrlOf } from '../devtools/postgres-cluster.js';
 import { agentEnvironment } from '../platform/agent/environment.js';
 import { freePort, isPortFree } from '../process/free-port.js';

@@ -30,7 +30,12 @@ const appRoutes = () =>
   new Set(
     app.routes
       .filter(
-        (r) => r.method !== 'ALL' && !documentation.has(r.path) && !r.path.startsWith(`${DOCS_PATH}/`) && !r.path.startsWith('/slack/'),
+        (r) =>
+          r.method !== 'ALL' &&
+          !documentation.has(r.path) &&
+          !r.path.startsWith(`${DOCS_PATH}/`) &&
+          !r.path.startsWith('/slack/') &&
+          !r.path.startsWith('/console'),
       )
       .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`),
   );

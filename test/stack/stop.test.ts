@@ -66,7 +66,7 @@ describe('npm run stop', () => {
 
     const { stdout } = await script('stop', [], { defaultConfig: defaults.file });
     expect(stdout).toContain(`Stopping Cutover of config ${x.file} (state in ${x.stateDir}):`);
-    for (const name of ['api', 'worker', 'agent-local', 'router-elsewhere', 'temporal']) expect(stdout).toContain(`  ${name}: stopped`);
+    for (const name of ['api', 'worker', 'agent-local', 'router-local', 'temporal']) expect(stdout).toContain(`  ${name}: stopped`);
     const deadline = Date.now() + 10_000;
     while (pids.some((pid) => isAlive(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(pids.filter((pid) => isAlive(pid))).toEqual([]);
