@@ -1,6 +1,6 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomically } from '../../process/atomic-file.js';
 import { describeIssues, routeTableSchema, type RouteTable, type SiteRoutes } from './routes.js';
 
 /** The router's routes on disk: the source of truth after a restart, so traffic goes where it went before. */
@@ -42,30 +42,9 @@ export class RouteStore {
     return { table, droppedSites };
   }
 
-  /** Write to a temporary file, fsync it, rename it over the old one, fsync the folder: a crash leaves the old or the new table, never half of one. */
+  /** A crash leaves the old or the new table on disk, never half of one. */
   async save(table: RouteTable): Promise<void> {
-    const dir = join(this.file, '..');
-    await mkdir(dir, { recursive: true });
-    const temp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      const handle = await open(temp, 'w', 0o644);
-      try {
-        await handle.writeFile(`${JSON.stringify(table, null, 2)}\n`, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, this.file);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
-    const folder = await open(dir, 'r');
-    try {
-      await folder.sync();
-    } finally {
-      await folder.close();
-    }
+    await writeFileAtomically(this.file, `${JSON.stringify(table, null, 2)}\n`);
   }
 }
 

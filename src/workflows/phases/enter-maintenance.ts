@@ -20,18 +20,7 @@ export async function enterMaintenance(ctx: DeploymentContext): Promise<void> {
   for (const site of entering) record.updateSite(site.plan.name, { state: 'entering-maintenance' });
   if (!patched('warm-clones-before-switch')) return enterMaintenanceSiteBySite(ctx, entering, prevRef.warmupPath);
 
-  const clones = await settle(entering.filter(servedByClone), async (site) => {
-    record.log(`Enabling zero downtime deployment mode ${request.mode} on site ${site.plan.name}`);
-    const slot = await startAndWarm(
-      ctx,
-      site.plan,
-      previous.sha256,
-      'temporary',
-      request.mode === 'readonly',
-      warmupPath(site.plan, prevRef.warmupPath),
-    );
-    site.cloneSlot = { kind: 'slot', slotId: slot.slotId, port: slot.port, package: previous };
-  });
+  const clones = await settle(entering.filter(servedByClone), (site) => startClone(ctx, site, prevRef.warmupPath));
   if (clones.length) {
     for (const site of entering)
       if (site.cloneSlot) await stopSlot(ctx, site.cloneSlot.slotId, `Stop the unused clone of ${site.plan.name}`);
@@ -75,16 +64,7 @@ async function enterMaintenanceSiteBySite(ctx: DeploymentContext, entering: Site
   const previous = record.previousPackage!;
   const failed = await settle(entering, async (site) => {
     if (site.plan.role === 'zdd' && request.mode !== 'maintenance-page') {
-      record.log(`Enabling zero downtime deployment mode ${request.mode} on site ${site.plan.name}`);
-      const slot = await startAndWarm(
-        ctx,
-        site.plan,
-        previous.sha256,
-        'temporary',
-        request.mode === 'readonly',
-        warmupPath(site.plan, packageWarmupPath),
-      );
-      site.cloneSlot = { kind: 'slot', slotId: slot.slotId, port: slot.port, package: previous };
+      await startClone(ctx, site, packageWarmupPath);
     } else {
       record.log(`Putting site ${site.plan.name} in maintenance mode`);
     }
@@ -92,6 +72,16 @@ async function enterMaintenanceSiteBySite(ctx: DeploymentContext, entering: Site
   });
   if (failed.length) report(ctx, failed);
   record.log('All sites in this deployment are now in maintenance mode');
+}
+
+/** Starts the live version on the temporary databases for a site and warms it up; the clone gets no traffic yet. */
+async function startClone(ctx: DeploymentContext, site: SiteProgress, packageWarmupPath: string) {
+  const { request, record } = ctx;
+  const previous = record.previousPackage!;
+  record.log(`Enabling zero downtime deployment mode ${request.mode} on site ${site.plan.name}`);
+  const readOnly = request.mode === 'readonly';
+  const slot = await startAndWarm(ctx, site.plan, previous.sha256, 'temporary', readOnly, warmupPath(site.plan, packageWarmupPath));
+  site.cloneSlot = { kind: 'slot', slotId: slot.slotId, port: slot.port, package: previous };
 }
 
 async function switchToMaintenance(ctx: DeploymentContext, site: SiteProgress, previous: ServedPackage) {

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeFileAtomically } from '../atomic-file.js';
+import { writeFileAtomically } from '../../../process/atomic-file.js';
 import { DataPlaneUnavailableError, UnsupportedError } from '../errors.js';
 import { checkSite, parseDrainTimeout, parseLiveTarget, parsePreviewTarget, parseWeights } from '../input.js';
 import { messageHtml } from '../pages.js';

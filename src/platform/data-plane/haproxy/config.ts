@@ -1,6 +1,6 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomically } from '../atomic-file.js';
+import { writeFileAtomically } from '../../../process/atomic-file.js';
 import { checkConfigDir } from '../input.js';
 import { maintenancePage, noTargetPage, retryAfterSeconds } from '../pages.js';
 import type { Channel, DataPlaneSite } from '../port.js';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { writeFileAtomically } from '../atomic-file.js';
+import { writeFileAtomically } from '../../../process/atomic-file.js';
 import { DataPlaneUnavailableError } from '../errors.js';
 import { checkSite, parseDrainTimeout, parseLiveTarget, parsePreviewTarget, parseWeights } from '../input.js';
 import { defaultDrainTimeoutMs, replicaKey, sameTarget, type DataPlane, type DataPlaneCapabilities, type SiteTargets } from '../port.js';

@@ -1,6 +1,6 @@
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomically } from '../atomic-file.js';
+import { writeFileAtomically } from '../../../process/atomic-file.js';
 import { checkConfigDir } from '../input.js';
 import { maintenancePage, messageHtml, noTargetPage, retryAfterSeconds } from '../pages.js';
 import { replicaKey, type Channel, type DataPlaneSite, type SiteTargets, type SlotTarget } from '../port.js';
