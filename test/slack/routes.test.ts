@@ -146,7 +146,7 @@ describe('interactivity', () => {
     const trigger = JSON.parse(form.payload!).trigger_id as string;
     const r = await send(app, '/slack/interactivity', signedForm(secret, form));
     expect(r.body.text).toBe('Complete accepted for deployment `shop-20250101-120000-ab12`: it is being completed.');
-    const args = [shopDeployment, { requestedBy: `slack:${approver}` }, { requestId: `slack-${trigger}` }];
+    const args = [shopDeployment, { requestedBy: `slack:${approver}`, approver }, { requestId: `slack-${trigger}` }];
     expect(calls.at(-1)).toBe(`complete ${JSON.stringify(args)}`);
   });
 
