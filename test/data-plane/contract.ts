@@ -174,14 +174,12 @@ export function dataPlaneContract(name: string, start: StartDataPlane, expectati
 
     test('a switch waits for the requests in flight to the previous target, up to the drain timeout', async () => {
       await dp.setLive('shop', slot('a', a));
-      let slowDoneAt = 0;
-      const slow = get(`${under.publicUrl('shop')}/slow?ms=2500`).then((answer) => ((slowDoneAt = performance.now()), answer));
+      const slow = get(`${under.publicUrl('shop')}/slow?ms=2500`);
       while (a.inFlight === 0) await sleep(5);
       const switched = await dp.setLive('shop', slot('b', b));
-      const returnedAt = performance.now();
+      // The previous target had finished its answer when the switch returned (the client may read it a moment later).
+      expect(a.inFlight).toBe(0);
       expect(await slow).toMatchObject({ status: 200, body: 'slow a' });
-      expect(slowDoneAt).toBeGreaterThan(0);
-      expect(slowDoneAt).toBeLessThanOrEqual(returnedAt);
       expect(switched).toMatchObject({ previous: slot('a', a), drained: true });
       expect(switched.drainMs).toBeGreaterThan(0);
       if (switched.inFlightAtSwitch !== undefined) expect(switched.inFlightAtSwitch).toBeGreaterThanOrEqual(1);

@@ -34,6 +34,7 @@ async function newDatabaseUrl(): Promise<string> {
 
 const environment = (name: string, port: number, extra = '') => `
   ${name}:
+    host: ${name}
     router: { adminPort: ${port} }
     sites: [{ name: web, role: zdd, publicPort: ${port + 1}, previewPort: ${port + 2} }]
     databases: [{ name: app, engine: postgres, connectionEnv: ${name.toUpperCase()}_DATABASE_URL }]${extra}`;
