@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { resolveDatabaseHandle } from '../../src/engines/index.js';
 import { createPostgresEngine } from '../../src/engines/postgres.js';
-import { provideDatabase } from '../../src/devtools/postgres-cluster.js';
+import { dropDatabasesLike, provideDatabase } from '../../src/devtools/postgres-cluster.js';
 import { createHostActivities, slotHomeOf, slotsDirOf } from '../../src/platform/agent/activities.js';
 import { isRoot, lookUpUser } from '../../src/platform/agent/slot-user.js';
 import { readProcessStat } from '../../src/platform/agent/proc.js';
@@ -110,8 +110,9 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const slot of activities ? await activities.listSlots({ environment }) : [])
     await activities.stopSlot({ slotId: slot.slotId, graceMs: 2000 });
+  // The temporary copy follows its original: dropping it drops its replication slot too.
+  for (const db of [dbName, otherDbName]) await dropDatabasesLike(inject('pgAdminUrl'), db);
   await admin(async (c) => {
-    for (const db of [dbName, `${dbName}__cutover_tmp`, otherDbName]) await c.query(`drop database if exists ${db} with (force)`);
     for (const role of [...Object.values(roles), ...Object.values(otherRoles)]) await c.query(`drop role if exists ${role}`);
   });
 });
