@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { DatabaseConfig } from '../../src/config/schema.js';
-import { provideDatabase, type DatabaseLoginUrls } from '../../src/devtools/postgres-cluster.js';
+import { dropDatabasesLike, provideDatabase, type DatabaseLoginUrls } from '../../src/devtools/postgres-cluster.js';
 import type { DatabaseHandle } from '../../src/engines/engine.js';
 import { resolveDatabaseHandle } from '../../src/engines/index.js';
 import { createPostgresEngine } from '../../src/engines/postgres.js';
@@ -77,9 +77,8 @@ afterAll(async () => {
   const admin = new pg.Client(inject('pgAdminUrl'));
   await admin.connect();
   for (const env of [a, b].filter(Boolean)) {
-    for (const suffix of ['', '__cutover_tmp', '__cutover_tmp_partial', '__cutover_rp', '__cutover_rp_partial']) {
-      await admin.query(`drop database if exists ${pg.escapeIdentifier(env.database + suffix)} with (force)`);
-    }
+    // A copy that still follows its original holds a replication slot on it: dropped with it.
+    await dropDatabasesLike(inject('pgAdminUrl'), env.database);
     for (const role of Object.values(env.roles)) await admin.query(`drop role if exists ${pg.escapeIdentifier(role)}`);
   }
   await admin.end();
