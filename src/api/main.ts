@@ -12,7 +12,8 @@ import { explained, lazyClient } from '../temporal/connection.js';
 export async function startApi(config: LoadedConfig, options: { port?: number; env?: NodeJS.ProcessEnv } = {}) {
   assertSafeListenAddress(config);
   // Lazy connection: the API starts (and reports Temporal as unreachable in /health) even when Temporal is down.
-  const { settings: temporal, connection, client } = lazyClient(config.temporal, options.env ?? process.env);
+  // Connecting counts against the 3 s the service gives Temporal: a first call with Temporal down answers in time too.
+  const { settings: temporal, connection, client } = lazyClient(config.temporal, options.env ?? process.env, { connectTimeout: '3s' });
   const deps = createApiDeps(config, client, options.env ?? process.env);
   // /health tells a refused connection with the setting to change (a missing client certificate, say).
   const probeTemporal = () => explained(temporal, deps.probes.temporal);
