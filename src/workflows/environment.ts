@@ -9,6 +9,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  patched,
   setHandler,
   startChild,
   workflowInfo,
@@ -29,6 +30,8 @@ import { environmentKey, modeKey, packageVersionKey, phaseKey } from './search-a
 
 /** Idle this long, the environment workflow ends; the next request starts a new one. */
 const IDLE_MS = 60 * 60 * 1000;
+/** A failed deployment that was then Reset is not superseded: see the update handler. */
+export const SUPERSEDE_ONLY_UNSETTLED = 'supersede-only-unsettled';
 /** Keeps histories short. */
 const DEPLOYMENTS_PER_RUN = 100;
 
@@ -53,31 +56,42 @@ export async function environmentWorkflow(environment: string, carried?: Environ
     requestDeploymentUpdate,
     async (request) => {
       queued = request; // before any await: a concurrent request's validator must see this one
-      // A failed deployment hands over to the new one, which resumes from the environment's real state.
-      if (state.running && runningFailed) {
-        const failed = state.running;
-        await getExternalWorkflowHandle(failed.workflowId).signal(supersedeSignal);
-        await condition(() => state.running?.deploymentId !== failed.deploymentId);
+      try {
+        // A failed deployment hands over to the new one, which resumes from the environment's real state.
+        // One that failed and was then Reset has settled: it has nothing to hand over and may already have ended.
+        if (state.running && runningFailed && !(runningSettled && patched(SUPERSEDE_ONLY_UNSETTLED))) {
+          const failed = state.running;
+          try {
+            await getExternalWorkflowHandle(failed.workflowId).signal(supersedeSignal);
+          } catch {
+            // It ended before the signal reached it: its end, seen by watch(), hands over just the same.
+          }
+          await condition(() => state.running?.deploymentId !== failed.deploymentId);
+        }
+        const workflowId = deploymentWorkflowId(request.deploymentId);
+        state.running = { deploymentId: request.deploymentId, workflowId };
+        runningFailed = false;
+        runningSettled = false;
+        const child = await startChild(deploymentWorkflow, {
+          workflowId,
+          args: [request],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          typedSearchAttributes: [
+            { key: environmentKey, value: request.environment },
+            { key: phaseKey, value: 'preflight' },
+            { key: packageVersionKey, value: request.package.version },
+            { key: modeKey, value: request.mode },
+          ],
+        }).catch((error: unknown) => {
+          state.running = null; // it never started: nothing runs
+          throw error;
+        });
+        started++;
+        void watch(child.result(), request.deploymentId);
+        return { deploymentId: request.deploymentId, workflowId };
+      } finally {
+        queued = null; // a request that failed must not keep the environment busy
       }
-      const workflowId = deploymentWorkflowId(request.deploymentId);
-      state.running = { deploymentId: request.deploymentId, workflowId };
-      runningFailed = false;
-      runningSettled = false;
-      const child = await startChild(deploymentWorkflow, {
-        workflowId,
-        args: [request],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        typedSearchAttributes: [
-          { key: environmentKey, value: request.environment },
-          { key: phaseKey, value: 'preflight' },
-          { key: packageVersionKey, value: request.package.version },
-          { key: modeKey, value: request.mode },
-        ],
-      });
-      queued = null;
-      started++;
-      void watch(child.result(), request.deploymentId);
-      return { deploymentId: request.deploymentId, workflowId };
     },
     {
       validator: (request) => {

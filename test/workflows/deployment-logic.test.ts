@@ -45,6 +45,19 @@ async function waitFor(handle: { query: (q: typeof statusQuery) => Promise<Deplo
   }
 }
 
+/** A deployment request as the API sends it: through the environment workflow. */
+function throughEnvironment(harness: Harness, id: string, ref = v2) {
+  return harness.client.workflow.executeUpdateWithStart(requestDeploymentUpdate, {
+    args: [request(harness, id, ref)],
+    startWorkflowOperation: new WithStartWorkflowOperation('environmentWorkflow', {
+      workflowId: environmentWorkflowId(harness.environment),
+      taskQueue: harness.taskQueue,
+      args: [harness.environment],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    }),
+  });
+}
+
 async function searchPhase(harness: Harness, workflowId: string) {
   return (await harness.client.workflow.getHandle(workflowId).describe()).typedSearchAttributes.get(phaseKey);
 }
@@ -167,21 +180,10 @@ describe('deployment workflow logic', () => {
     h = await startHarness({ slackReminderMs: 60_000 });
     h.fake.goLive(v1);
     // Slack answers slowly: the deployment shows completed while it still tells Slack.
-    const notify = h.fake.activities.notifySlack;
-    h.fake.activities.notifySlack = async (input) => {
-      if (input.event === 'completed') await new Promise((r) => setTimeout(r, 3_000));
-      return notify(input);
-    };
-    const deploy = (id: string, ref = v2) =>
-      h!.client.workflow.executeUpdateWithStart(requestDeploymentUpdate, {
-        args: [request(h!, id, ref)],
-        startWorkflowOperation: new WithStartWorkflowOperation('environmentWorkflow', {
-          workflowId: environmentWorkflowId(h!.environment),
-          taskQueue: h!.taskQueue,
-          args: [h!.environment],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-        }),
-      });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    h.fake.hooks.beforeSlack = (event) => (event === 'completed' ? held : Promise.resolve());
+    const deploy = (id: string, ref = v2) => throughEnvironment(h!, id, ref);
     const first = await deploy('first');
     const handle = h.client.workflow.getHandle(first.workflowId);
     await waitFor(handle, 'awaiting-verification');
@@ -189,6 +191,30 @@ describe('deployment workflow logic', () => {
     await waitFor(handle, 'completed');
     const second = await deploy('second', pkg('3.0.0'));
     expect(second.deploymentId).toBe(`${h.environment}-second`);
+    expect((await handle.describe()).status.name).toBe('RUNNING'); // the first one still tells Slack
+    release();
+    await handle.result();
+    await h.client.workflow.getHandle(environmentWorkflowId(h.environment)).terminate('test over');
+  }, 30_000);
+
+  test('a failed deployment that was Reset does not hold up the next one while it still tells Slack', async () => {
+    h = await startHarness({ slackReminderMs: 60_000 });
+    h.fake.goLive(v1);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    h.fake.hooks.beforeSlack = (event) => (event === 'reset' ? held : Promise.resolve());
+    h.fake.failWith('warmUpSlot', 'warmup-failed', 'no 200 on /healthz', (input) => input.slotId.includes(v2.sha256.slice(0, 12)));
+    const first = await throughEnvironment(h, 'first');
+    const handle = h.client.workflow.getHandle(first.workflowId);
+    await waitFor(handle, 'failed');
+    await handle.executeUpdate(resetUpdate, { args: [{ rollbackDatabase: true }] });
+    await waitFor(handle, 'reset');
+    h.fake.clearFailures();
+    const second = await throughEnvironment(h, 'second', pkg('3.0.0'));
+    expect(second.deploymentId).toBe(`${h.environment}-second`);
+    expect((await handle.describe()).status.name).toBe('RUNNING'); // the first one still tells Slack
+    release();
+    await handle.result();
     await h.client.workflow.getHandle(environmentWorkflowId(h.environment)).terminate('test over');
   }, 30_000);
 });

@@ -2,7 +2,10 @@
  * An in-memory platform for workflow-logic tests: the activities the deployment workflow calls, with the state
  * they would change (routes, slots, databases) and a log of every call. Failures are injected per activity.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { AnalysisEvidence, AnalysisSpec, AnalyzePreviewInput } from '../../src/activities/analysis-contract.js';
 import type { EnvironmentInspection, EnvironmentPlan, RouteTarget } from '../../src/activities/contract.js';
 import { slotIdFor, type SlotInfo, type SlotSpec } from '../../src/platform/agent/contract.js';
 import type { PackageRef } from '../../src/packages/manifest.js';
@@ -14,6 +17,8 @@ export interface FakeOptions {
   sites?: Array<{ name: string; role: 'zdd' | 'maintenance-page' }>;
   verificationTimeoutMs?: number;
   slackReminderMs?: number;
+  /** The environment's analysis during verification; the fake analyzePreview answers with `fake.analysis`. */
+  analysis?: AnalysisSpec;
 }
 
 export const pkg = (version: string): PackageRef => ({
@@ -33,11 +38,15 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
   );
   const slots = new Map<string, SlotInfo>();
   const db = { temporary: false, restorePoint: false };
+  /** Expand/contract mode: the pending migrations of each phase that planExpandContract reports. */
+  const phased = { expand: [] as string[], contract: [] as string[], withoutUndo: [] as string[], engineCanUndo: true };
   const packages = new Map<string, PackageRef>();
   const calls: string[] = [];
   /** activity name → error to throw (once per listed entry, or always with `always`). */
   const failures = new Map<string, { error: () => Error; when?: (input: any) => boolean }>();
   const slackEvents: string[] = [];
+  /** Set by a test after the worker started: the worker keeps the activity functions it was given. */
+  const hooks: { beforeSlack?: (event: string) => Promise<void> } = {};
   let port = 40000;
 
   const plan: EnvironmentPlan = {
@@ -54,6 +63,13 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
       previewUrl: `http://fake/${s.name}-preview`,
     })),
     databases: [{ name: 'app', engine: 'postgres' }],
+    analysis: options.analysis ?? null,
+  };
+  /** What the fake analysis answers, after how long; whether the workflow cancelled it (someone decided first). */
+  const analysis: { evidence: AnalysisEvidence | null; delayMs: number; cancelled: boolean } = {
+    evidence: null,
+    delayMs: 0,
+    cancelled: false,
   };
 
   function track(name: string, input: unknown) {
@@ -112,9 +128,17 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
       track('checkMigrations', input);
       return { missing: [] };
     },
-    async applyMigrations(input: unknown) {
+    async applyMigrations(input: { phase?: 'expand' | 'contract' }) {
       track('applyMigrations', input);
-      return { applied: [] };
+      return { applied: input.phase ? [...phased[input.phase]] : [] };
+    },
+    async planExpandContract(input: unknown) {
+      track('planExpandContract', input);
+      return structuredClone(phased);
+    },
+    async undoMigrations(input: { names: string[] }) {
+      track('undoMigrations', input);
+      return { undone: [...input.names].reverse() };
     },
     async routePublicTraffic(input: { site: string; route: RouteTarget }) {
       track('routePublicTraffic', input);
@@ -126,6 +150,7 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
       routes[input.site]!.preview = input.route;
     },
     async notifySlack(input: { event: string }) {
+      await hooks.beforeSlack?.(input.event);
       slackEvents.push(input.event);
       return { channel: 'C1', ts: '1.0' };
     },
@@ -164,8 +189,16 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
       track('listSlots', input);
       return [...slots.values()];
     },
-    async slotLogTail() {
-      return '';
+    async analyzePreview(input: AnalyzePreviewInput): Promise<AnalysisEvidence> {
+      track('analyzePreview', input);
+      try {
+        await sleep(analysis.delayMs, undefined, { signal: Context.current().cancellationSignal });
+      } catch (error) {
+        analysis.cancelled = true;
+        throw error;
+      }
+      if (!analysis.evidence) throw ApplicationFailure.create({ type: 'transient', message: 'no fake analysis evidence set' });
+      return analysis.evidence;
     },
   };
 
@@ -174,8 +207,11 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     routes,
     slots,
     db,
+    phased,
     calls,
     slackEvents,
+    analysis,
+    hooks,
     activities: control,
     hostActivities: host,
     addPackage(ref: PackageRef) {
