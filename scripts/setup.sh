@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Cutover needs and a fresh machine lacks; quick and silent when everything is there.
 #   - Debian packages: the PostgreSQL server (tests and the demo run throwaway clusters), Chromium (the console's
-#     browser tests), HAProxy and nginx (the data planes), openssl, wrk (the benchmark)
+#     browser tests), HAProxy and nginx (the data planes), openssl, wrk (the benchmark), Prometheus (the metrics test)
 #   - the Temporal CLI (its dev server is Cutover's local Temporal): found on PATH or built once with Go
 #   - node_modules, from package-lock.json
 set -euo pipefail
@@ -18,6 +18,7 @@ need /usr/sbin/haproxy haproxy        # the HAProxy data-plane adapter
 need /usr/sbin/nginx nginx-light      # the nginx data-plane adapter, the Temporal mTLS proxy test
 need /usr/bin/openssl openssl         # certificates made by the TLS tests
 need /usr/bin/wrk wrk                 # npm run bench
+need /usr/bin/prometheus prometheus   # test/metrics: a real Prometheus scrapes /metrics; promtool checks the alert rules
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -1,17 +1,13 @@
 /** Types shared by the worker's activities and the workflows that call them (type-only for workflows). */
-import type { DatabaseInspection } from '../engines/engine.js';
+import type { DatabaseInspection, MigrationPhase } from '../engines/engine.js';
+import type { AnalysisSpec } from '../workflows/analysis-definitions.js';
 import type { PackageRef } from '../packages/manifest.js';
+import type { ServedPackage } from '../platform/data-plane/target-fields.js';
+import type { MaintenanceRouteInput, SlotRouteInput } from '../platform/router/routes.js';
 import type { SiteRole } from '../workflows/definitions.js';
 
-/** A package a route serves, so the real state tells which version is live even on a maintenance page. */
-export interface ServedPackage {
-  sha256: string;
-  version: string;
-}
-
-export type RouteTarget =
-  | { kind: 'slot'; slotId: string; port: number; host?: string; package?: ServedPackage }
-  | { kind: 'maintenance'; message?: string; package?: ServedPackage };
+/** A route as a deployment sends it to the router: one copy of a slot (`host` defaults to loopback), or the maintenance page. */
+export type RouteTarget = (Omit<SlotRouteInput, 'replicas' | 'port'> & { port: number }) | MaintenanceRouteInput;
 
 export interface SitePlan {
   name: string;
@@ -33,6 +29,8 @@ export interface EnvironmentPlan {
   slack: { reminderIntervalMs: number } | null;
   sites: SitePlan[];
   databases: Array<{ name: string; engine: 'postgres' | 'sqlserver' }>;
+  /** Checks while the deployment awaits verification; absent in plans from before analysis. */
+  analysis?: AnalysisSpec | null;
 }
 
 export interface SiteRoutes {
@@ -60,6 +58,14 @@ export interface MigrationStep extends DatabaseStep {
   packageSha256: string;
   /** The request allows a package that lacks migrations the database applied; the environment's config may allow it too. */
   allowMissingMigrations?: boolean;
+  /** Expand/contract mode: apply only the pending migrations of this phase. */
+  phase?: MigrationPhase;
+}
+
+/** Expand/contract mode: the expand migrations this deployment applied, to revert with the package's undo scripts. */
+export interface UndoMigrationsStep extends DatabaseStep {
+  packageSha256: string;
+  names: string[];
 }
 
 export interface RouteStep {
@@ -69,4 +75,4 @@ export interface RouteStep {
   drainTimeoutMs?: number;
 }
 
-export type { PackageRef };
+export type { PackageRef, ServedPackage };

@@ -5,6 +5,7 @@ import { hostTaskQueue } from '../platform/agent/contract.js';
 import { invalidInput } from './failures.js';
 import type { EnvironmentPlan } from './contract.js';
 import { siteUrls } from '../config/addresses.js';
+import { analysisSpec } from '../config/analysis-schema.js';
 
 export function environmentConfig(config: LoadedConfig, environment: string): EnvironmentConfig {
   const env = config.environments[environment];
@@ -35,5 +36,6 @@ export function planFor(config: LoadedConfig, environment: string): EnvironmentP
       ...siteUrls(env, site),
     })),
     databases: env.databases.map((db) => ({ name: db.name, engine: db.engine })),
+    analysis: env.analysis ? analysisSpec(env.analysis) : null,
   };
 }

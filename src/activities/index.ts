@@ -1,7 +1,8 @@
 /** The worker's activities, built from their dependencies so tests and the worker inject real ones. */
 import { Context } from '@temporalio/activity';
 import type { LoadedConfig } from '../config/load.js';
-import type { DatabaseHandle, DatabaseEngine, MigrationResult } from '../engines/engine.js';
+import type { DatabaseHandle, DatabaseEngine, MigrationResult, UndoResult } from '../engines/engine.js';
+import { planExpandContract, type ExpandContractPlan } from '../engines/migration-phases.js';
 import { engineFor, resolveDatabaseHandle } from '../engines/index.js';
 import type { PackageStore } from '../packages/store.js';
 import { createRouterClient } from '../platform/router/client.js';
@@ -11,6 +12,7 @@ import type {
   EnvironmentInspection,
   EnvironmentPlan,
   MigrationStep,
+  UndoMigrationsStep,
   RouteStep,
   RouteTarget,
   StopFollowingStep,
@@ -90,10 +92,32 @@ export function createActivities({ config, store, env = process.env }: ActivityD
     async applyMigrations(step: MigrationStep): Promise<MigrationResult> {
       const pkg = await store.getPackage(step.packageSha256);
       const allowMissing = allowsMissing(step);
+      const phase = step.phase ? { phase: step.phase } : {};
       // A package may carry engine-specific migrations (migrations.sqlserver/) beside the shared ones.
       return onDatabase(step, async (engine, handle) =>
-        engine.applyMigrations(handle, await store.readMigrations(pkg, engine.name), heartbeat, { allowMissing }),
+        engine.applyMigrations(handle, await store.readMigrations(pkg, engine.name), heartbeat, { allowMissing, ...phase }),
       );
+    },
+
+    /** Expand/contract mode, in preflight: the pending expand and contract migrations; refused when one needs a clone. */
+    async planExpandContract(step: MigrationStep): Promise<ExpandContractPlan & { engineCanUndo: boolean }> {
+      const pkg = await store.getPackage(step.packageSha256);
+      return onDatabase(step, async (engine, handle) => {
+        const { appliedMigrations } = await engine.inspect(handle);
+        const plan = planExpandContract(appliedMigrations, await store.readMigrations(pkg, engine.name));
+        return { ...plan, engineCanUndo: engine.undoMigrations !== undefined };
+      });
+    },
+
+    /** The old version failed on the expanded schema: these expand migrations are reverted with their undo scripts. */
+    async undoMigrations(step: UndoMigrationsStep): Promise<UndoResult> {
+      const pkg = await store.getPackage(step.packageSha256);
+      return onDatabase(step, async (engine, handle) => {
+        if (!engine.undoMigrations) throw invalidInput(`the ${engine.name} engine cannot undo migrations`);
+        const wanted = new Set(step.names);
+        const migrations = (await store.readMigrations(pkg, engine.name)).filter((m) => wanted.has(m.name));
+        return engine.undoMigrations(handle, migrations, heartbeat);
+      });
     },
 
     /** Switches public traffic; returns once requests in flight to the previous target are drained. */

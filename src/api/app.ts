@@ -5,6 +5,7 @@ import { consoleRoutes } from './console/app.js';
 import { docsPage } from './docs-page.js';
 import { ApiError, onError } from './errors.js';
 import { checkHost } from './exposure.js';
+import { ApiMetrics, countRequests, metricsRoutes } from './metrics.js';
 import { BEARER } from './openapi.js';
 import { deploymentLogRoutes } from './routes/deployment-log.js';
 import { deploymentRoutes } from './routes/deployments.js';
@@ -22,13 +23,16 @@ export const DOCS_PATH = '/docs';
  * /slack/* stays outside bearer auth: Slack signs its requests, and those routes verify the signature.
  * Every request must be addressed to one of the API's names (the Host header).
  */
-export function createApp(deps: ApiDeps) {
+export function createApp(deps: ApiDeps, options: { metrics?: ApiMetrics } = {}) {
+  const metrics = options.metrics ?? new ApiMetrics();
   const app = new OpenAPIHono<ApiEnv>();
+  app.use('*', countRequests(metrics));
   app.use('*', checkHost(deps.config));
   app.use('/v1/*', authenticate(deps.config.auth?.tokens));
   // Packages are not tied to environments: their list is for tokens that see every environment.
   app.on('GET', '/v1/packages', allowAllEnvironments('list packages'));
   app.route('/', healthRoutes(deps));
+  app.route('/', metricsRoutes(deps, metrics));
   app.route('/', environmentRoutes(deps));
   app.route('/', deploymentRoutes(deps));
   app.route('/', deploymentLogRoutes(deps));

@@ -5,6 +5,8 @@ import { onShutdownSignal } from '../process/shutdown.js';
 import { runAsProgram } from '../process/entry-point.js';
 import { createLogger } from '../logging/logger.js';
 import { createApp } from './app.js';
+import { ApiMetrics } from './metrics.js';
+import { collectDefaultMetrics } from 'prom-client';
 import { createApiDeps } from './deps.js';
 import { assertSafeListenAddress } from './exposure.js';
 import { explained, lazyClient } from '../temporal/connection.js';
@@ -17,7 +19,8 @@ export async function startApi(config: LoadedConfig, options: { port?: number; e
   const deps = createApiDeps(config, client, options.env ?? process.env);
   // /health tells a refused connection with the setting to change (a missing client certificate, say).
   const probeTemporal = () => explained(temporal, deps.probes.temporal);
-  const app = createApp({ ...deps, probes: { ...deps.probes, temporal: probeTemporal } });
+  const metrics = new ApiMetrics();
+  const app = createApp({ ...deps, probes: { ...deps.probes, temporal: probeTemporal } }, { metrics });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.api.host, port: options.port ?? config.api.port }, () => resolve(s));
   });
@@ -27,6 +30,7 @@ export async function startApi(config: LoadedConfig, options: { port?: number; e
     url: `http://${config.api.host}:${port}`,
     temporal,
     probeTemporal,
+    metrics,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await connection.close();
@@ -38,6 +42,8 @@ async function main() {
   const log = createLogger('cutover-api');
   const config = loadConfig(process.argv.find((a, i) => process.argv[i - 1] === '--config'));
   const api = await startApi(config);
+  // The process's own CPU, memory and event-loop figures, beside its request metrics (as a program only: once per process).
+  collectDefaultMetrics({ register: api.metrics.registry });
   log.info(
     { url: api.url, auth: config.auth ? 'enabled' : 'disabled', temporal: api.temporal },
     `API listening; Temporal at ${api.temporal.describe()}`,

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { deploymentIdPattern } from '../deployments/ids.js';
 import { modes, phases } from '../workflows/definitions.js';
+import { analysisSchema } from '../config/analysis-schema.js';
 
 const environmentName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be an environment name: lowercase letters, digits and dashes');
 
@@ -32,6 +33,15 @@ export const startDeploymentBody = z
       .boolean({ error: () => 'must be true or false' })
       .default(false)
       .openapi({ description: 'Deploy a package that lacks migrations the database already applied (an older one, on purpose)' }),
+    // false reads as null: a nullable mapping reports each wrong field by name, where a union would only say "invalid".
+    analysis: z
+      .preprocess((value) => (value === false ? null : value), analysisSchema.nullable().optional())
+      .openapi({
+        description:
+          "Checks on the preview while the deployment awaits verification, replacing the environment's; false (or null) turns " +
+          'analysis off. A failed analysis Resets the deployment by itself; it never Completes it.',
+        example: { checks: [{ path: '/healthz', requests: 20, interval: '500ms', maxLatency: '1s', failureLimit: 0 }] },
+      }),
   })
   .openapi('StartDeployment');
 
@@ -43,6 +53,48 @@ export const resetBody = z
   .openapi('ResetDeployment');
 
 export const completeBody = z.strictObject({ requestedBy: z.string().max(200, 'is too long').optional() }).openapi('CompleteDeployment');
+
+const requestStats = {
+  requests: z.number().int(),
+  failures: z.number().int(),
+  errorRate: z.number().openapi({ description: 'failures / requests, 0 to 1' }),
+  p99Ms: z.number().nullable().openapi({ description: 'Latency of the answered requests, 99th percentile (nearest rank)' }),
+};
+const verdict = z.enum(['pass', 'fail', 'inconclusive']);
+
+const analysisStatusSchema = z
+  .object({
+    state: z.enum(['running', 'finished', 'stopped']).openapi({ description: 'stopped: someone decided first, the result does not count' }),
+    verdict: verdict.nullable(),
+    summary: z.string(),
+    startedAt: z.string(),
+    endedAt: z.string().nullable(),
+    checks: z.array(
+      z.object({
+        site: z.string(),
+        path: z.string(),
+        ...requestStats,
+        verdict,
+        reason: z.string(),
+        live: z
+          .object(requestStats)
+          .nullable()
+          .openapi({ description: 'The same requests to the public address (the live version), for comparison' }),
+      }),
+    ),
+    metrics: z.array(
+      z.object({
+        name: z.string(),
+        query: z.string(),
+        max: z.number(),
+        values: z.array(z.number().nullable()),
+        breaches: z.number().int(),
+        verdict,
+        reason: z.string(),
+      }),
+    ),
+  })
+  .openapi('Analysis', { description: 'Checks on the preview during verification, and their evidence' });
 
 const packageRef = z.object({ sha256: z.string(), name: z.string(), version: z.string(), warmupPath: z.string() });
 
@@ -93,6 +145,7 @@ export const deploymentStatusSchema = z
       .object({ required: z.number().int(), received: z.array(z.object({ by: z.string(), at: z.string() })) })
       .optional()
       .openapi({ description: 'Approvers’ Completes so far; traffic moves once `required` distinct approvers completed' }),
+    analysis: analysisStatusSchema.nullable().optional(),
     links: z.object({
       log: z.string(),
       temporalUi: z.string(),

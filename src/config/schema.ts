@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { siteRoles } from '../workflows/definitions.js';
 import { databaseName, duration, formatPath, mapping, port, positiveDuration, reportDuplicates, slug, typeOfInput } from './fields.js';
 import { routerSchema } from './router-schema.js';
+import { analysisSchema } from './analysis-schema.js';
 
 export const databaseEngines = ['postgres', 'sqlserver'] as const;
 
@@ -128,6 +129,8 @@ export const environmentSchema = z
       router: routerSchema,
       /** Awaiting verification longer than this resets the deployment (never promotes it). */
       verificationTimeout: duration.default('24h'),
+      /** Checks on the preview while it awaits verification: a failed analysis Resets by itself (analysis-schema.ts). */
+      analysis: analysisSchema.optional(),
       /** How long one quick step (a router switch, a slot start) may take, and how soon a silent long step counts as dead. */
       timeouts: z
         .strictObject({ step: duration.default('60s'), heartbeat: duration.default('5s'), databaseWork: duration.default('4h') }, mapping())
@@ -223,6 +226,18 @@ const taskCount = (min: number) =>
     .int('must be a whole number')
     .min(min, `must be at least ${min}`);
 
+/** "127.0.0.1:9464", "[::1]:9464": an address and port on loopback, for an endpoint without auth. */
+export const loopbackAddressSchema = z
+  .string({ error: (i) => `must be an address and port such as 127.0.0.1:9464, got ${typeOfInput(i.input)}` })
+  .regex(
+    /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]):\d{1,5}$/,
+    'must be a loopback address and port such as 127.0.0.1:9464 (the endpoint has no auth, so nothing beyond this host may reach it)',
+  )
+  .refine((text) => {
+    const portNumber = Number(text.slice(text.lastIndexOf(':') + 1));
+    return portNumber >= 1 && portNumber <= 65535;
+  }, 'must end with a port between 1 and 65535');
+
 /** Cutover's worker process: how much it runs at once, and how long a stop waits for running steps (docs/operations.md). */
 export const workerSchema = z
   .strictObject(
@@ -237,6 +252,8 @@ export const workerSchema = z
         .optional(),
       /** On SIGTERM, how long running activities may finish before they are cancelled (and retried by another worker). */
       shutdownGraceTime: duration.default('5s'),
+      /** Where the Temporal SDK serves its Prometheus metrics (docs/metrics.md); loopback only: the endpoint has no auth. None when absent. */
+      metricsAddress: loopbackAddressSchema.optional(),
     },
     mapping(),
   )

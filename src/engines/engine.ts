@@ -1,4 +1,5 @@
 import type { DatabaseConfig } from '../config/schema.js';
+import type { CaptureOptions, CaptureResult, ReplayOptions, ReplayResult } from './write-capture.js';
 
 /** One database of an environment, with its secret connection string resolved in the activity process. */
 export interface DatabaseHandle {
@@ -12,15 +13,33 @@ export interface DatabaseHandle {
 /** Which physical database of a logical one a slot or an operation means. */
 export type DatabaseRole = 'original' | 'temporary';
 
+/**
+ * Expand migrations run while the old version still runs, which must keep working on them; contract migrations run
+ * once no old version runs (docs/data-safety.md). A migration without a phase changes what the old version relies on:
+ * it needs a clone.
+ */
+export type MigrationPhase = 'expand' | 'contract';
+
 export interface Migration {
   /** File name inside the package's migrations folder, e.g. "0002_add_tagline.sql"; sorts into apply order. */
   name: string;
   sql: string;
+  /** Set for migrations of the package's expand/ and contract/ folders; absent for a plain migration. */
+  phase?: MigrationPhase;
+  /** Expand migrations only: the SQL that reverts it (expand/<name>.undo.sql), when the package has one. */
+  undo?: string;
 }
 
 export interface MigrationOptions {
   /** Lets a package lack migrations the database already applied (an older package rolled forward on purpose). */
   allowMissing?: boolean;
+  /** Applies only the pending migrations of this phase; the others are checked against the history, not applied. */
+  phase?: MigrationPhase;
+}
+
+export interface UndoResult {
+  /** Reverted and removed from the history, newest first. */
+  undone: string[];
 }
 
 export interface MigrationResult {
@@ -113,6 +132,23 @@ export interface DatabaseEngine {
   ): Promise<MigrationResult>;
   /** Drops the temporary copy and everything that made it follow the original (nothing is left holding the original's log). */
   dropTemporary(db: DatabaseHandle): Promise<void>;
+  /**
+   * Reverts applied expand migrations with their undo scripts, newest first, each in one transaction with the removal
+   * of its history row; one not in the history is skipped. Absent where the engine cannot (SQL Server, for now).
+   */
+  undoMigrations?(db: DatabaseHandle, migrations: Migration[], heartbeat: HeartbeatFn): Promise<UndoResult>;
+  /**
+   * readwrite-replay (docs/data-safety.md): records every row change the application makes on the temporary copy from
+   * now on, and moves the copy's sequences a gap past the original's. Refused when a table has no primary key.
+   * Idempotent. Absent where the engine cannot (SQL Server, for now).
+   */
+  startCapture?(db: DatabaseHandle, options?: CaptureOptions): Promise<CaptureResult>;
+  /**
+   * Applies onto the original, exactly once and in order, the captured changes it has not applied yet; a change that
+   * no longer fits is kept as a conflict and replay goes on. A final replay (the copy takes no more writes) then moves
+   * the original's sequences up to the copy's.
+   */
+  replayChanges?(db: DatabaseHandle, heartbeat: HeartbeatFn, options?: ReplayOptions): Promise<ReplayResult>;
 }
 
 export type EngineErrorClass = 'migration-failed' | 'readonly-not-supported' | 'invalid-input' | 'transient';

@@ -1,14 +1,17 @@
 import type { DatabaseEngine, DatabaseHandle, DatabaseRole } from './engine.js';
-import { connectionStringTo, databaseNameOf, secretsOf } from './postgres/connection-url.js';
+import { secretsOf } from './connection-secrets.js';
+import { connectionStringTo, databaseNameOf } from './postgres/connection-url.js';
+import { startCapture } from './postgres/capture.js';
 import { copyToTemporary, dropTemporary, stopFollowing } from './postgres/copy.js';
 import { engineFailure } from './postgres/errors.js';
 import { inspect, ping } from './postgres/inspect.js';
 import { asLogin } from './logins.js';
 import { protectMigrationHistoryStatement } from './postgres/logins.js';
-import { applyMigrations } from './postgres/migrations.js';
+import { applyMigrations, undoMigrations } from './postgres/migrations.js';
 import { physicalNames, type PhysicalNames } from './postgres/names.js';
 import { makeTemporaryReadOnly } from './postgres/read-only.js';
 import { createRestorePoint, dropRestorePoint, restoreFromRestorePoint } from './postgres/restore-point.js';
+import { replayChanges } from './postgres/replay.js';
 import { withConnection } from './postgres/session.js';
 
 export interface PostgresEngineOptions {
@@ -58,5 +61,12 @@ export function createPostgresEngine(options: PostgresEngineOptions): DatabaseEn
         return result;
       }),
     dropTemporary: (db) => guarded(db, 'cannot drop the temporary copy', (names) => dropTemporary(db, names)),
+    // Transactional DDL: an undo script and the removal of its history row commit together or not at all.
+    undoMigrations: (db, migrations, heartbeat) =>
+      guarded(db, 'cannot undo migrations', (names) => undoMigrations(asLogin(db, 'migration'), names, migrations, heartbeat)),
+    startCapture: (db, captureOptions = {}) =>
+      guarded(db, 'cannot start capturing the writes of the temporary copy', (names) => startCapture(db, names, captureOptions)),
+    replayChanges: (db, heartbeat, replayOptions = {}) =>
+      guarded(db, 'cannot replay the writes of the temporary copy', (names) => replayChanges(db, names, heartbeat, replayOptions)),
   };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DatabaseEngine, DatabaseHandle, DatabaseRole } from './engine.js';
-import { connectionStringTo, databaseNameOf, secretsOf } from './sqlserver/connection-url.js';
+import { secretsOf } from './connection-secrets.js';
+import { connectionStringTo, databaseNameOf } from './sqlserver/connection-url.js';
 import { copyToTemporary, dropTemporary } from './sqlserver/copy.js';
 import { engineFailure } from './sqlserver/errors.js';
 import { inspect, ping } from './sqlserver/inspect.js';

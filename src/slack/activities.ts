@@ -93,27 +93,33 @@ export function createSlackActivities({ config, env = process.env, webClient }: 
         return { channel: answer.channel ?? channel, ts: answer.ts ?? '' };
       }
 
+      /** Updates the deployment's message in place. */
+      async function replace(message: SlackMessage): Promise<SlackMessageRef> {
+        const original = notice.message;
+        if (!original) return post(message);
+        try {
+          await client.chat.update({ channel: original.channel, ts: original.ts, text: message.text, blocks: message.blocks });
+          return original;
+        } catch (error) {
+          // Someone deleted the original message: say it anew rather than not at all.
+          if (isPlatformError(error) && ['message_not_found', 'cant_update_message'].includes(error.data.error)) return post(message);
+          throw slackFailure('chat.update', error, context);
+        }
+      }
+
       switch (notice.event) {
         case 'awaiting-verification':
           return post(awaitingVerificationMessage(status, notice.previewUrls, environment.slack.approvers));
+        case 'analysis':
+          // The approval message, buttons kept, now with the analysis' evidence.
+          return replace(awaitingVerificationMessage(status, notice.previewUrls, environment.slack.approvers));
         case 'reminder': {
           const resetAt = new Date(Date.parse(awaitingSince(status)) + durationMs(environment.verificationTimeout)).toISOString();
           await post(reminderMessage(status, resetAt), notice.message?.ts);
           return notice.message;
         }
-        default: {
-          const message = outcomeMessage(status, notice.event);
-          const original = notice.message;
-          if (!original) return post(message);
-          try {
-            await client.chat.update({ channel: original.channel, ts: original.ts, text: message.text, blocks: message.blocks });
-            return original;
-          } catch (error) {
-            // Someone deleted the original message: say it anew rather than not at all.
-            if (isPlatformError(error) && ['message_not_found', 'cant_update_message'].includes(error.data.error)) return post(message);
-            throw slackFailure('chat.update', error, context);
-          }
-        }
+        default:
+          return replace(outcomeMessage(status, notice.event));
       }
     },
   };

@@ -1,4 +1,5 @@
 /** Block Kit messages of the Slack bot: pure functions of a deployment's status. */
+import { describeStats } from '../workflows/analysis-definitions.js';
 import { failureClasses } from '../failures.js';
 import type { DeploymentStatus } from '../workflows/definitions.js';
 import { slackActionIds } from './contract.js';
@@ -75,6 +76,38 @@ function facts(status: DeploymentStatus): SlackBlock {
   };
 }
 
+const analysisHeads = {
+  pass: ':white_check_mark: *Analysis passed*',
+  fail: ':rotating_light: *Analysis failed*',
+  inconclusive: ':grey_question: *Analysis inconclusive*',
+} as const;
+
+/** The analysis' evidence: per check, the preview's requests, error rate and p99 next to the live version's. */
+export function analysisBlock(status: DeploymentStatus): SlackBlock | null {
+  const analysis = status.analysis;
+  if (!analysis) return null;
+  const head =
+    analysis.state === 'running'
+      ? ':mag: *Analysis running*'
+      : analysis.state === 'stopped' || !analysis.verdict
+        ? '*Analysis stopped*'
+        : analysisHeads[analysis.verdict];
+  const lines = [
+    ...analysis.checks.map(
+      (c) =>
+        `• ${escapeMrkdwn(c.site)} \`GET ${escapeMrkdwn(c.path)}\`: ${c.verdict}; preview ${describeStats(c)}` +
+        `${c.live ? `; live ${describeStats(c.live)}` : ''}`,
+    ),
+    ...analysis.metrics.map((m) => `• metric ${escapeMrkdwn(m.name)}: ${m.verdict}; ${escapeMrkdwn(m.reason)}`),
+  ];
+  return { type: 'section', text: md(truncate([`${head}: ${escapeMrkdwn(analysis.summary)}`, ...lines].join('\n'), 2900)) };
+}
+
+const withAnalysis = (status: DeploymentStatus): SlackBlock[] => {
+  const block = analysisBlock(status);
+  return block ? [block] : [];
+};
+
 function previewLinks(previewUrls: Record<string, string>): string {
   const links = Object.entries(previewUrls).map(([site, url]) => `<${url}|${escapeMrkdwn(site)}: ${escapeMrkdwn(url)}>`);
   return links.length > 0 ? links.join('\n') : '_no preview address_';
@@ -120,6 +153,7 @@ export function awaitingVerificationMessage(
       { type: 'header', text: plain(`Deployment awaiting verification: ${status.environment}`) },
       facts(status),
       { type: 'section', text: md(`*Preview*\n${previewLinks(previewUrls)}`) },
+      ...withAnalysis(status),
       decisionButtons(id),
       {
         type: 'context',
@@ -183,6 +217,7 @@ export function outcomeMessage(status: DeploymentStatus, event: OutcomeEvent): S
       { type: 'header', text: plain(`${outcomeTitles[event]}: ${status.environment}`) },
       facts(status),
       { type: 'section', text: md(text) },
+      ...withAnalysis(status),
     ],
   };
 }

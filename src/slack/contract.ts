@@ -3,7 +3,8 @@
  */
 import type { DeploymentStatus } from '../workflows/definitions.js';
 
-export type SlackEvent = 'awaiting-verification' | 'reminder' | 'completed' | 'reset' | 'failed';
+/** `analysis`: the awaiting-verification message is updated with the analysis' evidence. */
+export type SlackEvent = 'awaiting-verification' | 'analysis' | 'reminder' | 'completed' | 'reset' | 'failed';
 
 /** A posted message: where it is and its timestamp, which Slack uses as its id. */
 export interface SlackMessageRef {

@@ -13,6 +13,7 @@ import { createSlackActivities } from '../slack/activities.js';
 import { describeWorkflowCode, workflowCode } from './workflow-code.js';
 import { connectWorkerConnection, resolveTemporalSettings, type TemporalSettings } from '../temporal/connection.js';
 import { workerTuning } from '../temporal/worker-tuning.js';
+import { installSdkRuntime } from '../temporal/sdk-metrics.js';
 
 export interface CutoverWorker {
   worker: Worker;
@@ -63,11 +64,14 @@ export async function startWorker(options: {
 async function main() {
   const log = createLogger('cutover-worker');
   const config = loadConfig(process.argv.find((a, i) => process.argv[i - 1] === '--config'));
+  // Before the first connection: the SDK's runtime is made once per process, with its metrics endpoint or without.
+  if (config.worker.metricsAddress) installSdkRuntime({}, config.worker.metricsAddress, 'worker.metricsAddress');
   const w = await startWorker({ config });
   log.info(
     { taskQueue: config.temporal.taskQueue, temporal: w.temporal, workflows: w.workflows },
     `worker started: Temporal at ${w.temporal.describe()}`,
   );
+  if (config.worker.metricsAddress) log.info(`Temporal SDK metrics on http://${config.worker.metricsAddress}/metrics`);
   for (const note of w.temporal.target.notes) log.warn(note);
   onShutdownSignal(async () => {
     log.info('worker shutting down');

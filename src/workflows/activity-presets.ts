@@ -5,6 +5,7 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { EnvironmentPlan } from '../activities/contract.js';
+import type { AnalysisActivities } from './analysis-definitions.js';
 import { failureClasses } from '../failures.js';
 import type { HostActivities } from '../platform/agent/contract.js';
 import type { SlackActivities } from '../slack/activities.js';
@@ -41,6 +42,13 @@ export function activityPresets(plan: EnvironmentPlan) {
       startToCloseTimeout: stepMs,
       heartbeatTimeout: heartbeatMs,
       retry,
+    }),
+    /** Checks on the preview, where it answers (the host); its own timeout comes from the analysis it runs. */
+    analysis: proxyActivities<AnalysisActivities>({
+      taskQueue: plan.hostTaskQueue,
+      startToCloseTimeout: stepMs,
+      heartbeatTimeout: heartbeatMs,
+      retry: { initialInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes },
     }),
     warmup: proxyActivities<HostActivities>({
       taskQueue: plan.hostTaskQueue,

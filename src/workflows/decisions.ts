@@ -34,6 +34,7 @@ export function handleMessages(record: DeploymentRecord): void {
       validator: (req) => {
         if (typeof req?.rollbackDatabase !== 'boolean') throw new Error('rollbackDatabase must be true or false');
         refuseUnless(record, 'reset');
+        if (req.rollbackDatabase && record.request.mode === 'expand-contract') throw new Error(NO_DATABASE_ROLLBACK);
       },
     },
   );
@@ -45,7 +46,8 @@ export function handleMessages(record: DeploymentRecord): void {
   setHandler(resetSignal, (req) => {
     const decision: Decision = {
       action: 'reset',
-      rollbackDatabase: req?.rollbackDatabase === true,
+      // Expand/contract mode takes no restore point: a Reset there is always code only.
+      rollbackDatabase: req?.rollbackDatabase === true && record.request.mode !== 'expand-contract',
       requestedBy: req?.requestedBy,
       reason: req?.reason,
     };
@@ -56,6 +58,9 @@ export function handleMessages(record: DeploymentRecord): void {
     record.superseded = true;
   });
 }
+
+const NO_DATABASE_ROLLBACK =
+  'rollbackDatabase: expand-contract mode takes no restore point (every write is kept): Reset rolls back the code only, with rollbackDatabase false';
 
 function notAvailable(record: DeploymentRecord, action: Action): string {
   if (record.decision)
@@ -99,7 +104,8 @@ function approve(record: DeploymentRecord, opts: CompleteRequest | undefined): D
   return decide(record, { action: 'complete', rollbackDatabase: false, requestedBy: opts?.requestedBy });
 }
 
-function decide(record: DeploymentRecord, decision: Decision): DeploymentStatus {
+/** Every decision goes through here, a person's or the analysis' own Reset, so each reads the same in the log. */
+export function decide(record: DeploymentRecord, decision: Decision): DeploymentStatus {
   record.decision = { ...decision, at: record.at() };
   const what =
     decision.action === 'complete'

@@ -3,20 +3,24 @@
  * the Slack bot and the CLI import it as well as the workflows.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AnalysisSpec, AnalysisStatus } from './analysis-definitions.js';
 import type { ClassifiedFailure } from '../failures.js';
 import type { PackageRef } from '../packages/manifest.js';
 
-export const modes = ['readonly', 'readwrite', 'maintenance-page'] as const;
+/** expand-contract: no clone; the old version serves on the expanded schema until Complete (docs/data-safety.md). */
+export const modes = ['readonly', 'readwrite', 'maintenance-page', 'expand-contract'] as const;
 export type Mode = (typeof modes)[number];
 
 export const phases = [
   'preflight',
+  'expand',
   'clone',
   'enter-maintenance',
   'upgrade',
   'warmup',
   'awaiting-verification',
   'completing',
+  'contract',
   'resetting',
   'completed',
   'reset',
@@ -72,6 +76,8 @@ export interface DeploymentRequest {
   startedBy?: string;
   /** Deploy even though the package lacks migrations the database already applied (an older package on purpose). */
   allowMissingMigrations?: boolean;
+  /** Replaces the environment's analysis for this deployment; false turns it off. */
+  analysis?: AnalysisSpec | false;
 }
 
 export interface ResetRequest {
@@ -119,6 +125,8 @@ export interface DeploymentStatus {
   /** Who started it (DeploymentRequest.startedBy, else requestedBy). */
   startedBy?: string | null;
   approvals?: Approvals;
+  /** The analysis during verification and its evidence; null when none ran. */
+  analysis?: AnalysisStatus | null;
 }
 
 export interface DeploymentLog {

@@ -17,6 +17,7 @@ import type {
   SiteStatus,
 } from './definitions.js';
 import type { SlackMessageRef } from '../slack/contract.js';
+import type { AnalysisStatus } from './analysis-definitions.js';
 
 export type SlotRoute = Extract<RouteTarget, { kind: 'slot' }>;
 
@@ -48,6 +49,8 @@ export class DeploymentRecord {
   /** A new deployment of the environment takes over from this failed one. */
   superseded = false;
   slackMessage: SlackMessageRef | null = null;
+  /** The analysis during verification, once it started. */
+  analysis: AnalysisStatus | null = null;
   readonly startedAt: string;
   endedAt: string | null = null;
 
@@ -142,6 +145,16 @@ export class DeploymentRecord {
       endedAt: this.endedAt,
       startedBy: this.request.startedBy ?? this.request.requestedBy ?? null,
       approvals: { required: this.approvalsRequired, received: this.approvals.map((a) => ({ ...a })) },
+      analysis: this.analysis && copyAnalysis(this.analysis),
     };
   }
+}
+
+/** The status is a snapshot: later changes to the record do not reach what was handed out. */
+function copyAnalysis(analysis: AnalysisStatus): AnalysisStatus {
+  return {
+    ...analysis,
+    checks: analysis.checks.map((c) => ({ ...c, live: c.live && { ...c.live } })),
+    metrics: analysis.metrics.map((m) => ({ ...m, values: [...m.values] })),
+  };
 }

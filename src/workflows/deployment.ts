@@ -9,8 +9,10 @@ import type { DeploymentRequest, DeploymentStatus, Phase } from './definitions.j
 import { DeploymentRecord } from './deployment-record.js';
 import { cloneDatabases, needsClones } from './phases/clone.js';
 import { complete } from './phases/complete.js';
+import { completeAndContract, resetKeepingExpand } from './phases/contract.js';
 import { deploymentContext } from './phases/context.js';
 import { enterMaintenance } from './phases/enter-maintenance.js';
+import { expand, planExpandContract, startBeside, usesExpandContract } from './phases/expand.js';
 import { FAILURE_HANDLING_V2, failAndWait } from './phases/failure.js';
 import { announce } from './phases/notify.js';
 import { preflight } from './phases/preflight.js';
@@ -27,15 +29,18 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
   const ctx = deploymentContext(request, plan, record);
   try {
     await preflight(ctx);
-    if (record.previousPackage) {
+    // Expand/contract mode: no clone; the old version keeps serving on the expanded schema until Complete.
+    const phased = usesExpandContract(ctx) ? await planExpandContract(ctx) : null;
+    if (phased) await expand(ctx, phased);
+    else if (record.previousPackage) {
       if (needsClones(ctx)) await cloneDatabases(ctx);
       await enterMaintenance(ctx);
     }
-    await upgrade(ctx);
+    await (phased ? startBeside(ctx) : upgrade(ctx));
     await warmUp(ctx);
     await awaitVerification(ctx);
-    if (record.decision?.action === 'complete') await complete(ctx);
-    else await reset(ctx, record.decision?.rollbackDatabase ?? false);
+    if (record.decision?.action === 'complete') await (phased ? completeAndContract(ctx, phased) : complete(ctx));
+    else await (phased ? resetKeepingExpand(ctx) : reset(ctx, record.decision?.rollbackDatabase ?? false));
     await announce(ctx, record.phase === 'completed' ? 'completed' : 'reset');
     return record.status();
   } catch (error) {

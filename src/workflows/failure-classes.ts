@@ -14,13 +14,26 @@ export function classify(error: unknown): ClassifiedFailure {
   while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
   let failureClass: FailureClass = 'transient';
   let message = error instanceof Error ? error.message : String(error);
+  let remediation: string | undefined;
   if (cause instanceof ApplicationFailure) {
     message = cause.message;
     if (isFailureClass(cause.type)) failureClass = cause.type;
+    remediation = ownRemediation(cause.details);
   } else if (cause instanceof TimeoutFailure) {
     message = `timed out (${cause.timeoutType})`;
   } else if (cause instanceof Error) {
     message = cause.message;
   }
-  return { class: failureClass, message, remediation: failureClasses[failureClass].remediation, ...(site ? { site } : {}) };
+  return {
+    class: failureClass,
+    message,
+    remediation: remediation ?? failureClasses[failureClass].remediation,
+    ...(site ? { site } : {}),
+  };
+}
+
+/** A failure the workflow raises itself may say what to do in its own words (details: [{ remediation }]). */
+function ownRemediation(details: unknown[] | null | undefined): string | undefined {
+  const first = details?.[0] as { remediation?: unknown } | null | undefined;
+  return typeof first?.remediation === 'string' ? first.remediation : undefined;
 }

@@ -9,7 +9,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { hostTaskQueue, type HostActivities, type SlotInfo, type SlotSpec, type WarmUpResult } from '../../src/platform/agent/contract.js';
 import { startHostAgent, type HostAgent } from '../../src/platform/agent/main.js';
-import { agentTestSetup, importTestPackage, suffix, type AgentTestSetup } from './fixtures.js';
+import { agentTestSetup, importTestPackage, slotLogTail, suffix, type AgentTestSetup } from './fixtures.js';
 import { callHostActivity } from './workflows.js';
 
 const id = suffix();
@@ -147,7 +147,7 @@ test('start → warm up → list, through Temporal; the slot outlives a shutdown
   expect(await call('stopSlot', { slotId: slot.slotId, graceMs: 2000 })).toEqual({ stopped: false });
   await expect(get(slot.port)).rejects.toThrow();
   expect((await call('listSlots', { environment })).map((s) => s.slotId)).toEqual([second.slotId]);
-  expect(await call('slotLogTail', { slotId: slot.slotId, lines: 3 })).toContain('SIGTERM: bye');
+  expect(await slotLogTail(setup, slot.slotId, 3)).toContain('SIGTERM: bye');
   expect(await call('stopSlot', { slotId: second.slotId, graceMs: 2000 })).toEqual({ stopped: true });
 });
 

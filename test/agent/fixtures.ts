@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type LoadedConfig } from '../../src/config/load.js';
 import { createPackageStore, type PackageStore, type StoredPackage } from '../../src/packages/store.js';
+import { slotsDirOf } from '../../src/platform/agent/activities.js';
+import { readLogTail } from '../../src/platform/agent/slot-log.js';
 
 export type ServerMode =
   | 'ok' // 200 on /healthz; /env shows the slot's environment; /db asks PostgreSQL which database it is on
@@ -13,7 +15,6 @@ export type ServerMode =
   | 'crash' // logs, then exits with code 3
   | 'write-on-warmup' // every /healthz INSERTs: 500 with the database error on a read-only database
   | 'write-at-startup' // INSERTs before listening; exits 1 when it fails
-  | 'print-url' // logs its DATABASE_URL (credentials and all), then serves 200
   | 'print-secrets'; // logs secret-looking values an application could hold, then exits 1
 
 const server = String.raw`
@@ -102,10 +103,6 @@ switch (mode) {
     console.error('fatal: cannot start with ' + process.env.DATABASE_URL);
     setTimeout(() => process.exit(1), 200);
     break;
-  case 'print-url':
-    console.log('connecting to ' + process.env.DATABASE_URL);
-    listen(ok);
-    break;
   default:
     console.error('unknown mode ' + mode);
     process.exit(2);
@@ -169,6 +166,11 @@ export function agentTestSetup(options: {
   writeFileSync(configFile, yaml);
   const config = parseConfig(yaml, configFile);
   return { stateDir, config, store: createPackageStore(join(stateDir, 'packages')), host: options.host, configFile };
+}
+
+/** The last lines a slot printed, read from the log file the agent keeps for it (as written: not scrubbed). */
+export function slotLogTail(setup: Pick<AgentTestSetup, 'stateDir' | 'host'>, slotId: string, lines: number): Promise<string> {
+  return readLogTail(join(slotsDirOf(setup.stateDir, setup.host), `${slotId}.log`), lines);
 }
 
 export function suffix(): string {

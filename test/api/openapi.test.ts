@@ -67,6 +67,7 @@ describe('the OpenAPI document', () => {
     expect(documented).toEqual(
       new Set([
         'GET /health',
+        'GET /metrics',
         'GET /v1/environments',
         'GET /v1/environments/{environment}',
         'POST /v1/environments/{environment}/deployments',
@@ -82,14 +83,14 @@ describe('the OpenAPI document', () => {
     );
   });
 
-  test('declares the bearer scheme on every /v1 operation, with its 401, and the errors each can answer', async () => {
+  test('declares the bearer scheme on every /v1 operation and /metrics, with its 401, and the errors each can answer', async () => {
     const doc = await document();
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
       for (const [method, op] of Object.entries(ops)) {
         const where = `${method.toUpperCase()} ${path}`;
         expect(op.responses, where).toBeTruthy();
-        if (!path.startsWith('/v1/')) {
+        if (!path.startsWith('/v1/') && path !== '/metrics') {
           expect(op.security, where).toBeUndefined();
           continue;
         }

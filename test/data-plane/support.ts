@@ -1,73 +1,40 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { freePort } from '../../src/process/free-port.js';
 import { createBuiltinDataPlane } from '../../src/platform/data-plane/builtin.js';
 import { createHaproxyDataPlane } from '../../src/platform/data-plane/haproxy/adapter.js';
 import { writeHaproxyConfig } from '../../src/platform/data-plane/haproxy/config.js';
 import { createNginxDataPlane } from '../../src/platform/data-plane/nginx/adapter.js';
 import { writeNginxConfig, type NginxSetup } from '../../src/platform/data-plane/nginx/config.js';
 import type { DataPlane, DataPlaneSite } from '../../src/platform/data-plane/port.js';
+import { distinctFreePort, sleep, startUpstream, type Upstream } from '../support/upstream.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const handedOut = new Set<number>();
-/** freePort, never the same one twice in a process. */
-export async function distinctFreePort(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-}
+export { distinctFreePort, sleep };
 
 /** A slot replica stand-in: answers its name (also in X-App-Version); `/slow?ms=N` answers after N ms. Records arrivals. */
-export interface Backend {
-  name: string;
+export interface Backend extends Upstream {
   host: string;
-  port: number;
-  /** performance.now() at each request's arrival. */
-  arrivals: number[];
   inFlight: number;
-  server: Server;
-  close(): Promise<void>;
 }
 
 export async function startBackend(name: string): Promise<Backend> {
-  const port = await distinctFreePort();
-  const backend: Backend = {
-    name,
-    host: '127.0.0.1',
-    port,
-    arrivals: [],
-    inFlight: 0,
-    server: createServer((req, res) => {
-      backend.arrivals.push(performance.now());
-      backend.inFlight += 1;
-      res.on('close', () => (backend.inFlight -= 1));
-      const url = new URL(req.url ?? '/', 'http://backend');
-      const delay = url.pathname === '/slow' ? Number(url.searchParams.get('ms') ?? 1000) : 0;
-      req.resume();
-      const answer = () => res.writeHead(200, { 'content-type': 'text/plain', 'x-app-version': name }).end(delay ? `slow ${name}` : name);
-      if (delay) setTimeout(answer, delay);
-      else answer();
-    }),
-    close: () =>
-      new Promise((resolve) => {
-        backend.server.closeAllConnections();
-        backend.server.close(() => resolve());
-      }),
-  };
-  await new Promise<void>((resolve) => backend.server.listen(port, '127.0.0.1', resolve));
-  return backend;
+  const upstream = await startUpstream(name, (req, res, self) => {
+    const backend = self as Backend;
+    backend.inFlight += 1;
+    res.on('close', () => (backend.inFlight -= 1));
+    const url = new URL(req.url ?? '/', 'http://backend');
+    const delay = url.pathname === '/slow' ? Number(url.searchParams.get('ms') ?? 1000) : 0;
+    req.resume();
+    const answer = () => res.writeHead(200, { 'content-type': 'text/plain', 'x-app-version': name }).end(delay ? `slow ${name}` : name);
+    if (delay) setTimeout(answer, delay);
+    else answer();
+  });
+  return Object.assign(upstream, { host: '127.0.0.1', inFlight: 0 });
 }
 
 export const replicaOf = (backend: Backend) => ({ host: backend.host, port: backend.port });

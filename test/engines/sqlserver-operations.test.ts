@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { EngineError, type DatabaseHandle, type Migration } from '../../src/engines/engine.js';
 import { createSqlServerEngine, type SqlServerEngineOptions } from '../../src/engines/sqlserver.js';
-import { checksumOf } from '../../src/engines/sqlserver/migrations.js';
+import { checksumOf } from '../../src/engines/migration-set.js';
 import { fileTag } from '../../src/engines/sqlserver/statements/files.js';
 import { operationLockResource } from '../../src/engines/sqlserver/statements/lock.js';
 import { FakeSqlServer, sqlError, type Sent } from './support/fake-sqlserver.js';

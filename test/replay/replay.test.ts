@@ -28,7 +28,15 @@ describe('workflow replay', () => {
       'environment',
     ];
     for (const path of everyPath) expect(paths).toContain(`release-1/${path}`);
-    for (const path of [...everyPath, 'clone-failed-superseded', 'two-sites-failed-then-reset']) expect(paths).toContain(path);
+    for (const path of [
+      ...everyPath,
+      'clone-failed-superseded',
+      'two-sites-failed-then-reset',
+      'analysis-failed-reset',
+      'expand-contract',
+      'expand-contract-refused',
+    ])
+      expect(paths).toContain(path);
   });
 
   test.each(files)(

@@ -1,17 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { RunningRouter } from '../../src/platform/router/main.js';
-import {
-  routerClient,
-  sleep,
-  slot,
-  startTestRouter,
-  startUpstream,
-  testEnvironment,
-  type TestEnvironment,
-  type Upstream,
-} from './support.js';
+import { sleep, slot, startUpstream, type Upstream, useTestRouter } from './support.js';
 
 // Short limits, so a test sees them act; the margins above them allow for a loaded machine.
 const headersTimeoutMs = 1000;
@@ -20,26 +10,23 @@ const keepAliveTimeoutMs = 1000;
 const slotTimeoutMs = 1000;
 const margin = 4000;
 
-let env: TestEnvironment;
-let router: RunningRouter;
+const acme = useTestRouter({
+  router:
+    `limits: { headersTimeout: ${headersTimeoutMs}ms, requestTimeout: ${requestTimeoutMs}ms, ` +
+    `keepAliveTimeout: ${keepAliveTimeoutMs}ms, slotTimeout: ${slotTimeoutMs}ms }`,
+});
+const { client } = acme;
 let quick: Upstream;
 let shopPort: number;
-const client = () => routerClient(router.adminUrl, env);
 
 beforeAll(async () => {
-  env = await testEnvironment({
-    router: `limits: { headersTimeout: ${headersTimeoutMs}ms, requestTimeout: ${requestTimeoutMs}ms, keepAliveTimeout: ${keepAliveTimeoutMs}ms, slotTimeout: ${slotTimeoutMs}ms }`,
-  });
-  router = await startTestRouter(env);
   quick = await startUpstream('quick');
   await client().setLive('shop', slot(quick));
-  shopPort = env.ports.shop.public;
+  shopPort = acme.env.ports.shop.public;
 });
 
 afterAll(async () => {
-  await router?.close();
   await quick?.close();
-  await env?.cleanup();
 });
 
 /** A raw client connection: what it received, and when the router closed it. */
@@ -81,7 +68,7 @@ describe('client limits', () => {
     expect(conn.received()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
     expect(quick.arrivals).toEqual([]);
     // Meanwhile, and after, the site serves.
-    expect(await (await fetch(`${router.environments.acme!.sites.shop!.publicUrl}/`)).text()).toBe('quick');
+    expect(await (await fetch(`${acme.router.environments.acme!.sites.shop!.publicUrl}/`)).text()).toBe('quick');
   });
 
   test('a request body sent too slowly is cut at the request timeout', async () => {
@@ -134,7 +121,7 @@ describe('slot limits', () => {
     const silent = await startUpstream('silent', () => undefined);
     await client().setLive('backoffice', slot(silent));
     const startedAt = performance.now();
-    const response = await fetch(`${router.environments.acme!.sites.backoffice!.publicUrl}/report`, {
+    const response = await fetch(`${acme.router.environments.acme!.sites.backoffice!.publicUrl}/report`, {
       headers: { accept: 'application/json' },
     });
     const tookMs = performance.now() - startedAt;
@@ -156,13 +143,13 @@ describe('slot limits', () => {
     });
     await client().setLive('backoffice', slot(stalling));
     const startedAt = performance.now();
-    const response = await fetch(`${router.environments.acme!.sites.backoffice!.publicUrl}/`);
+    const response = await fetch(`${acme.router.environments.acme!.sites.backoffice!.publicUrl}/`);
     expect(response.status).toBe(200);
     await expect(response.text()).rejects.toThrow();
     expect(performance.now() - startedAt).toBeLessThan(slotTimeoutMs + margin);
     await expect.poll(async () => (await client().getRoutes()).sites.backoffice!.inFlight.live).toBe(0);
     await client().setLive('backoffice', slot(quick));
-    expect(await (await fetch(`${router.environments.acme!.sites.backoffice!.publicUrl}/`)).text()).toBe('quick');
+    expect(await (await fetch(`${acme.router.environments.acme!.sites.backoffice!.publicUrl}/`)).text()).toBe('quick');
     await stalling.close();
   });
 
@@ -179,21 +166,15 @@ describe('slot limits', () => {
       }, slotTimeoutMs / 2);
     });
     await client().setLive('backoffice', slot(trickling));
-    expect(await (await fetch(`${router.environments.acme!.sites.backoffice!.publicUrl}/`)).text()).toBe('0.1.2.3.4.5.');
+    expect(await (await fetch(`${acme.router.environments.acme!.sites.backoffice!.publicUrl}/`)).text()).toBe('0.1.2.3.4.5.');
     await trickling.close();
   });
 });
 
 describe('the connection cap', () => {
-  let capped: { env: TestEnvironment; router: RunningRouter };
+  const capped = useTestRouter({ router: 'limits: { maxConnections: 3 }' });
   beforeAll(async () => {
-    const cappedEnv = await testEnvironment({ router: 'limits: { maxConnections: 3 }' });
-    capped = { env: cappedEnv, router: await startTestRouter(cappedEnv) };
-    await routerClient(capped.router.adminUrl, cappedEnv).setLive('shop', slot(quick));
-  });
-  afterAll(async () => {
-    await capped?.router.close();
-    await capped?.env.cleanup();
+    await capped.client().setLive('shop', slot(quick));
   });
 
   test('connections beyond maxConnections per listener are closed at once; a freed place is taken again', async () => {

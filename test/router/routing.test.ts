@@ -5,45 +5,28 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RouterClientError } from '../../src/platform/router/client.js';
-import type { RunningRouter } from '../../src/platform/router/main.js';
-import {
-  adminFetch,
-  distinctFreePort,
-  routerClient,
-  sleep,
-  slot,
-  startTestRouter,
-  startUpstream,
-  testEnvironment,
-  type TestEnvironment,
-  type Upstream,
-} from './support.js';
+import { adminFetch, distinctFreePort, routerClient, sleep, slot, startUpstream, type Upstream, useTestRouter } from './support.js';
 
-let env: TestEnvironment;
-let router: RunningRouter;
+const acme = useTestRouter();
+const { client } = acme;
 let a: Upstream;
 let b: Upstream;
 let shop: { publicUrl: string; previewUrl: string };
 let backoffice: { publicUrl: string; previewUrl: string };
-const client = () => routerClient(router.adminUrl, env);
 
 beforeAll(async () => {
-  env = await testEnvironment();
-  router = await startTestRouter(env);
   [a, b] = await Promise.all([startUpstream('slot-a'), startUpstream('slot-b')]);
-  shop = router.environments.acme!.sites.shop!;
-  backoffice = router.environments.acme!.sites.backoffice!;
+  shop = acme.router.environments.acme!.sites.shop!;
+  backoffice = acme.router.environments.acme!.sites.backoffice!;
 });
 
 afterAll(async () => {
-  await router?.close();
   await Promise.all([a?.close(), b?.close()]);
-  await env?.cleanup();
 });
 
 describe('admin API', () => {
   test('healthz names the host and the environments it serves', async () => {
-    const response = await fetch(`${router.adminUrl}/healthz`);
+    const response = await fetch(`${acme.router.adminUrl}/healthz`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true, host: 'local', environments: ['acme'] });
     expect(await client().health()).toEqual({ ok: true, host: 'local', environments: ['acme'] });
@@ -71,7 +54,7 @@ describe('admin API', () => {
     [{ kind: 'maintenance', message: 42 }, 'message: must be a string'],
     [[1, 2], 'body: must be a JSON object'],
   ])('PUT live %j is refused with 400 naming the field', async (body, message) => {
-    const response = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/shop/live`, {
+    const response = await adminFetch(acme.env, `${acme.router.adminUrl}/v1/environments/acme/sites/shop/live`, {
       method: 'PUT',
       body: JSON.stringify(body),
       headers: { 'content-type': 'application/json' },
@@ -82,7 +65,7 @@ describe('admin API', () => {
   });
 
   test('bad JSON, an empty body and a bad drainTimeoutMs are refused with 400', async () => {
-    const put = (path: string, body: string) => adminFetch(env, `${router.adminUrl}${path}`, { method: 'PUT', body });
+    const put = (path: string, body: string) => adminFetch(acme.env, `${acme.router.adminUrl}${path}`, { method: 'PUT', body });
     const notJson = await put('/v1/environments/acme/sites/shop/live', '{kind: slot');
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as { error: string }).error).toMatch(/^body: must be JSON/);
@@ -100,7 +83,7 @@ describe('admin API', () => {
   });
 
   test('a preview must be a slot or null', async () => {
-    const response = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/shop/preview`, {
+    const response = await adminFetch(acme.env, `${acme.router.adminUrl}/v1/environments/acme/sites/shop/preview`, {
       method: 'PUT',
       body: JSON.stringify({ kind: 'maintenance' }),
     });
@@ -109,7 +92,7 @@ describe('admin API', () => {
   });
 
   test('an unknown site or environment is 404, and so is an unknown endpoint', async () => {
-    const response = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/blog/live`, {
+    const response = await adminFetch(acme.env, `${acme.router.adminUrl}/v1/environments/acme/sites/blog/live`, {
       method: 'PUT',
       body: JSON.stringify(slot(a)),
     });
@@ -117,14 +100,14 @@ describe('admin API', () => {
     expect(((await response.json()) as { error: string }).error).toBe(
       'unknown site "blog" in environment "acme"; its sites are: shop, backoffice',
     );
-    const preview = await adminFetch(env, `${router.adminUrl}/v1/environments/acme/sites/constructor/preview`, {
+    const preview = await adminFetch(acme.env, `${acme.router.adminUrl}/v1/environments/acme/sites/constructor/preview`, {
       method: 'PUT',
       body: 'null',
     });
     expect(preview.status).toBe(404);
-    const endpoint = await adminFetch(env, `${router.adminUrl}/v1/nothing`);
+    const endpoint = await adminFetch(acme.env, `${acme.router.adminUrl}/v1/nothing`);
     expect(endpoint.status).toBe(404);
-    const elsewhere = await routerClient(router.adminUrl, env, 'blog')
+    const elsewhere = await routerClient(acme.router.adminUrl, acme.env, 'blog')
       .getRoutes()
       .catch((e: unknown) => e);
     expect((elsewhere as RouterClientError).status).toBe(404);
@@ -142,7 +125,7 @@ describe('admin API', () => {
       .setPreview('blog', null)
       .catch((e: unknown) => e);
     expect((unknown as RouterClientError).status).toBe(404);
-    const down = await routerClient(`http://127.0.0.1:${await distinctFreePort()}`, env)
+    const down = await routerClient(`http://127.0.0.1:${await distinctFreePort()}`, acme.env)
       .getRoutes()
       .catch((e: unknown) => e);
     expect((down as RouterClientError).status).toBe(0);
@@ -191,7 +174,7 @@ describe('routing', () => {
 
   test('setting the same route again is a no-op that answers drained at once, without rewriting the file', async () => {
     await client().setLive('shop', slot(a));
-    const file = join(env.stateDir, 'router', 'acme.json');
+    const file = join(acme.env.stateDir, 'router', 'acme.json');
     const before = (await stat(file)).mtimeMs;
     await sleep(20);
     const again = await client().setLive('shop', { ...slot(a), host: '127.0.0.1' });

@@ -1,61 +1,15 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { freePort } from '../../src/process/free-port.js';
+import { afterAll, beforeAll } from 'vitest';
 import { parseConfig, type LoadedConfig } from '../../src/config/load.js';
 import { startRouter, type RunningRouter } from '../../src/platform/router/main.js';
 import { createRouterClient, type RouterClient } from '../../src/platform/router/client.js';
 import { randomBytes } from 'node:crypto';
+import { distinctFreePort, sleep, startUpstream, type Upstream } from '../support/upstream.js';
 
-/** A slot stand-in: answers its own name, records when each request arrived. */
-export interface Upstream {
-  name: string;
-  port: number;
-  /** performance.now() at each request's arrival. */
-  arrivals: number[];
-  server: Server;
-  close(): Promise<void>;
-}
-
-export async function startUpstream(
-  name: string,
-  handler?: (req: IncomingMessage, res: ServerResponse, upstream: Upstream) => void,
-): Promise<Upstream> {
-  const port = await distinctFreePort();
-  const upstream: Upstream = {
-    name,
-    port,
-    arrivals: [],
-    server: createServer((req, res) => {
-      upstream.arrivals.push(performance.now());
-      if (handler) return handler(req, res, upstream);
-      req.resume();
-      req.on('end', () => res.end(name));
-    }),
-    close: () =>
-      new Promise((resolve) => {
-        upstream.server.closeAllConnections();
-        upstream.server.close(() => resolve());
-      }),
-  };
-  await new Promise<void>((resolve) => upstream.server.listen(port, '127.0.0.1', resolve));
-  return upstream;
-}
-
-const handedOut = new Set<number>();
-/** freePort, never the same one twice in a test file. */
-export async function distinctFreePort(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-}
+export { distinctFreePort, sleep, startUpstream, type Upstream };
 
 export interface TestEnvironment {
   config: LoadedConfig;
@@ -68,11 +22,14 @@ export interface TestEnvironment {
   cleanup(): Promise<void>;
 }
 
-/**
- * Environment "acme" with sites "shop" (zdd) and "backoffice" (maintenance-page), in a fresh state folder;
- * `router` adds fields to its router section ("trustForwardedHeaders: true").
- */
-export async function testEnvironment(options: { router?: string; listenHost?: string } = {}): Promise<TestEnvironment> {
+/** `router` adds fields to its router section ("trustForwardedHeaders: true"); `listenHost` is where the sites listen. */
+export interface TestEnvironmentOptions {
+  router?: string;
+  listenHost?: string;
+}
+
+/** Environment "acme" with sites "shop" (zdd) and "backoffice" (maintenance-page), in a fresh state folder. */
+export async function testEnvironment(options: TestEnvironmentOptions = {}): Promise<TestEnvironment> {
   const stateDir = await mkdtemp(join(tmpdir(), 'cutover-router-'));
   const ports = {
     admin: await distinctFreePort(),
@@ -113,6 +70,40 @@ export function routerClient(adminUrl: string, env: TestEnvironment, environment
   return createRouterClient({ url: adminUrl, environment, token: env.token, tokenEnv: 'CUTOVER_ROUTER_TOKEN' });
 }
 
+/** A router for the tests of a file (or describe block): started before them, stopped and its state folder removed after. */
+export interface TestRouter {
+  readonly env: TestEnvironment;
+  readonly router: RunningRouter;
+  /** The worker's view of the router: acme on its admin API, with the secret. */
+  client(): RouterClient;
+}
+
+export function useTestRouter(options: TestEnvironmentOptions = {}): TestRouter {
+  let env: TestEnvironment | undefined;
+  let router: RunningRouter | undefined;
+  beforeAll(async () => {
+    env = await testEnvironment(options);
+    router = await startTestRouter(env);
+  });
+  afterAll(async () => {
+    await router?.close();
+    await env?.cleanup();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the test router starts in beforeAll: use it in tests and hooks only');
+    return value;
+  };
+  return {
+    get env() {
+      return started(env);
+    },
+    get router() {
+      return started(router);
+    },
+    client: () => routerClient(started(router).adminUrl, started(env)),
+  };
+}
+
 /** fetch with the router admin secret, for requests the client does not make (bad bodies). */
 export function adminFetch(env: TestEnvironment, url: string, init: RequestInit = {}): Promise<Response> {
   return fetch(url, {
@@ -124,5 +115,3 @@ export function adminFetch(env: TestEnvironment, url: string, init: RequestInit 
 export function slot(upstream: Upstream) {
   return { kind: 'slot' as const, slotId: upstream.name, port: upstream.port };
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

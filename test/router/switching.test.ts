@@ -3,25 +3,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import type { RunningRouter } from '../../src/platform/router/main.js';
-import {
-  routerClient,
-  sleep,
-  slot,
-  startTestRouter,
-  startUpstream,
-  testEnvironment,
-  type TestEnvironment,
-  type Upstream,
-} from './support.js';
+import { sleep, slot, startUpstream, type Upstream, useTestRouter } from './support.js';
 
-let env: TestEnvironment;
-let router: RunningRouter;
+const acme = useTestRouter();
+const { client } = acme;
 let a: Upstream;
 let b: Upstream;
 /** When each slot finished writing its slow response. */
 const slowFinishedAt: Record<string, number> = {};
-const client = () => routerClient(router.adminUrl, env);
 
 /** GET through a given agent; resolves with what a client sees, never rejects. */
 function get(url: string, agent: Agent): Promise<{ status: number; body: string; localPort?: number; reused: boolean; error?: string }> {
@@ -51,15 +40,11 @@ const slowOrQuick = (name: string) =>
   });
 
 beforeAll(async () => {
-  env = await testEnvironment();
-  router = await startTestRouter(env);
   [a, b] = await Promise.all([slowOrQuick('slot-a'), slowOrQuick('slot-b')]);
 });
 
 afterAll(async () => {
-  await router?.close();
   await Promise.all([a?.close(), b?.close()]);
-  await env?.cleanup();
 });
 
 afterEach(() => {
@@ -70,7 +55,7 @@ afterEach(() => {
 describe('switching live traffic', () => {
   test('under a steady stream of concurrent requests: none fails, each goes to a valid target, none reaches the old target after the acknowledgement', async () => {
     await client().setLive('shop', slot(a));
-    const url = `${router.environments.acme!.sites.shop!.publicUrl}/`;
+    const url = `${acme.router.environments.acme!.sites.shop!.publicUrl}/`;
     const agent = new Agent({ keepAlive: true, maxSockets: 20 });
     const outcomes: Array<{ status: number; body: string; error?: string }> = [];
     let switching = true;
@@ -122,7 +107,7 @@ describe('switching live traffic', () => {
 
   test('a slow request in flight at the switch finishes on the old slot, and the switch answers only after it finished', async () => {
     await client().setLive('shop', slot(a));
-    const shop = router.environments.acme!.sites.shop!.publicUrl;
+    const shop = acme.router.environments.acme!.sites.shop!.publicUrl;
     const agent = new Agent({ keepAlive: true });
     const slow = get(`${shop}/slow?ms=1000`, agent);
     await waitFor(() => a.arrivals.length === 1);
@@ -154,7 +139,7 @@ describe('switching live traffic', () => {
   test('a drain that outlasts drainTimeoutMs answers drained: false, and the slow request is still not cut', async () => {
     await client().setLive('shop', slot(a));
     const agent = new Agent({ keepAlive: true });
-    const slow = get(`${router.environments.acme!.sites.shop!.publicUrl}/slow?ms=1500`, agent);
+    const slow = get(`${acme.router.environments.acme!.sites.shop!.publicUrl}/slow?ms=1500`, agent);
     await waitFor(() => a.arrivals.length === 1);
     const result = await client().setLive('shop', slot(b), { drainTimeoutMs: 200 });
     expect(result).toMatchObject({ drained: false, inFlightAtSwitch: 1 });
@@ -167,12 +152,12 @@ describe('switching live traffic', () => {
   test('switching to maintenance waits for the old slot too; switching away from maintenance has nothing to drain', async () => {
     await client().setLive('shop', slot(a));
     const agent = new Agent({ keepAlive: true });
-    const slow = get(`${router.environments.acme!.sites.shop!.publicUrl}/slow?ms=300`, agent);
+    const slow = get(`${acme.router.environments.acme!.sites.shop!.publicUrl}/slow?ms=300`, agent);
     await waitFor(() => a.arrivals.length === 1);
     const toMaintenance = await client().setLive('shop', { kind: 'maintenance' });
     expect(toMaintenance).toMatchObject({ drained: true, inFlightAtSwitch: 1 });
     expect(await slow).toMatchObject({ status: 200, body: 'slow-slot-a' });
-    expect((await get(`${router.environments.acme!.sites.shop!.publicUrl}/`, agent)).status).toBe(503);
+    expect((await get(`${acme.router.environments.acme!.sites.shop!.publicUrl}/`, agent)).status).toBe(503);
     expect(await client().setLive('shop', slot(b))).toEqual({
       previous: { kind: 'maintenance' },
       drained: true,
@@ -185,7 +170,7 @@ describe('switching live traffic', () => {
   test('a keep-alive client connection is not pinned to the old slot', async () => {
     await client().setLive('shop', slot(a));
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const url = `${router.environments.acme!.sites.shop!.publicUrl}/`;
+    const url = `${acme.router.environments.acme!.sites.shop!.publicUrl}/`;
     const first = await get(url, agent);
     expect(first).toMatchObject({ status: 200, body: 'slot-a', reused: false });
     await client().setLive('shop', slot(b));
@@ -201,9 +186,13 @@ describe('switching live traffic', () => {
     const asked = Array.from({ length: 12 }, (_, i) => client().setLive('shop', slot(i % 2 === 0 ? a : b), { drainTimeoutMs: 0 }));
     await Promise.all(asked);
     const live = (await client().getRoutes()).sites.shop!.live;
-    const file = JSON.parse(await readFile(join(env.stateDir, 'router', 'acme.json'), 'utf8')) as { sites: { shop: { live: unknown } } };
+    const file = JSON.parse(await readFile(join(acme.env.stateDir, 'router', 'acme.json'), 'utf8')) as {
+      sites: { shop: { live: unknown } };
+    };
     expect(file.sites.shop.live).toEqual(live);
-    expect(await (await fetch(`${router.environments.acme!.sites.shop!.publicUrl}/`)).text()).toBe((live as { slotId: string }).slotId);
+    expect(await (await fetch(`${acme.router.environments.acme!.sites.shop!.publicUrl}/`)).text()).toBe(
+      (live as { slotId: string }).slotId,
+    );
   });
 });
 

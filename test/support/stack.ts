@@ -68,6 +68,8 @@ export interface StackOptions {
   auth?: (environment: string) => TestToken[];
   /** API tunables (a shorter log poll, a smaller upload limit). */
   apiSettings?: Partial<ApiSettings>;
+  /** The environment's analysis during verification, as a YAML flow mapping. */
+  analysis?: string;
 }
 
 export interface TestToken {
@@ -169,6 +171,7 @@ environments:
     slotUser: ${TEST_SLOT_USER}
 ${options.slack ? `    slack: { channel: ${options.slack.channel}, approvers: [${options.slack.approvers.join(', ')}] }` : ''}
     verificationTimeout: ${options.verificationTimeout ?? '1h'}
+${options.analysis ? `    analysis: ${options.analysis}` : ''}
     timeouts: { step: ${options.timeouts?.step ?? '60s'}, heartbeat: ${options.timeouts?.heartbeat ?? '20s'} }
     router: { adminPort: ${ports[0]} }
     sites:
@@ -378,7 +381,7 @@ function exited(child: ChildProcess | null): Promise<string | null> {
 }
 
 /** A worker counts as up once it polls its task queue (1: workflow tasks, 2: activity tasks); that process, when given. */
-async function waitForPollers(client: Client, taskQueue: string, timeoutMs = 60_000, taskQueueType = 1, pid?: number) {
+export async function waitForPollers(client: Client, taskQueue: string, timeoutMs = 60_000, taskQueueType = 1, pid?: number) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const r = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType });

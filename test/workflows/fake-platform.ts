@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { AnalysisEvidence, AnalysisSpec, AnalyzePreviewInput } from '../../src/activities/analysis-contract.js';
+import type { AnalysisEvidence, AnalysisSpec, AnalyzePreviewInput } from '../../src/workflows/analysis-definitions.js';
 import type { EnvironmentInspection, EnvironmentPlan, RouteTarget } from '../../src/activities/contract.js';
 import { slotIdFor, type SlotInfo, type SlotSpec } from '../../src/platform/agent/contract.js';
 import type { PackageRef } from '../../src/packages/manifest.js';

@@ -64,6 +64,11 @@ export const consoleScript = String.raw`'use strict';
     }).catch(function () {});
   }
 
+  function requestStats(s) {
+    return s.requests + ' requests, ' + s.failures + ' failed (' + Math.round(s.errorRate * 1000) / 10 + '%), ' +
+      (s.p99Ms === null ? 'no answer' : 'p99 ' + s.p99Ms + ' ms');
+  }
+
   function renderDeployment(root, d) {
     var phase = field(root, 'phase');
     phase.textContent = d.phase;
@@ -81,6 +86,18 @@ export const consoleScript = String.raw`'use strict';
     if (d.failure) {
       field(root, 'failure-message').textContent = d.failure.class + ': ' + d.failure.message;
       field(root, 'remediation').textContent = d.failure.remediation;
+    }
+
+    // The analysis' evidence: the preview's figures next to the live version's.
+    var analysis = field(root, 'analysis');
+    analysis.hidden = !d.analysis;
+    if (d.analysis) {
+      var state = d.analysis.state === 'finished' ? d.analysis.verdict : d.analysis.state;
+      field(root, 'analysis-summary').textContent = state + ': ' + d.analysis.summary;
+      replace(field(root, 'analysis-evidence'), d.analysis.checks.map(function (c) {
+        return el('li', c.site + ' GET ' + c.path + ': ' + c.verdict + ' · preview ' + requestStats(c) +
+          (c.live ? ' · live ' + requestStats(c.live) : ''));
+      }).concat(d.analysis.metrics.map(function (m) { return el('li', 'metric ' + m.name + ': ' + m.verdict + ' · ' + m.reason); })));
     }
 
     var audit = [];

@@ -50,6 +50,38 @@ export function loginPage(error: string | null): Html {
   );
 }
 
+/** An environment's state, which the console script fills in (live version, maintenance, running deployment); `more` adds rows. */
+function environmentState(more: Html | '' = ''): Html {
+  return html`<dl>
+    <dt>Live version</dt>
+    <dd data-field="live">…</dd>
+    <dt>Maintenance</dt>
+    <dd data-field="maintenance">…</dd>
+    <dt>Running deployment</dt>
+    <dd data-field="running">…</dd>
+    ${more}
+  </dl>`;
+}
+
+/** A table whose rows the console script fills into the tbody named `field`; `loading` shows "…" until then. */
+function listTable(field: string, columns: string[], options: { loading?: boolean } = {}): Html {
+  const loading = html`<tr>
+    <td colspan="${columns.length}">…</td>
+  </tr>`;
+  return html`<div class="scroll">
+    <table class="list">
+      <thead>
+        <tr>
+          ${columns.map((column) => html`<th>${column}</th>`)}
+        </tr>
+      </thead>
+      <tbody data-field="${field}">
+        ${options.loading ? loading : ''}
+      </tbody>
+    </table>
+  </div>`;
+}
+
 export function environmentsPage(principal: Principal, names: string[], withLogout: boolean): Html {
   return frame(
     'Environments',
@@ -61,14 +93,7 @@ export function environmentsPage(principal: Principal, names: string[], withLogo
           (name) =>
             html`<section class="card" data-environment="${name}">
               <h2><a href="${CONSOLE_PATH}/environments/${name}">${name}</a></h2>
-              <dl>
-                <dt>Live version</dt>
-                <dd data-field="live">…</dd>
-                <dt>Maintenance</dt>
-                <dd data-field="maintenance">…</dd>
-                <dt>Running deployment</dt>
-                <dd data-field="running">…</dd>
-              </dl>
+              ${environmentState()}
             </section>`,
         )}
       </div>`,
@@ -90,35 +115,13 @@ export function environmentPage(principal: Principal, name: string, policy: Appr
     html`<p class="crumbs"><a href="${CONSOLE_PATH}">Environments</a> / ${name}</p>
       <h1>${name}</h1>
       <section class="card" data-environment="${name}" data-page="environment">
-        <dl>
-          <dt>Live version</dt>
-          <dd data-field="live">…</dd>
-          <dt>Maintenance</dt>
-          <dd data-field="maintenance">…</dd>
-          <dt>Running deployment</dt>
-          <dd data-field="running">…</dd>
-          <dt>Approval</dt>
-          <dd>${policyText(policy)}</dd>
-        </dl>
+        ${environmentState(
+          html`<dt>Approval</dt>
+            <dd>${policyText(policy)}</dd>`,
+        )}
       </section>
       <h2>Deployments</h2>
-      <div class="scroll">
-        <table class="list">
-          <thead>
-            <tr>
-              <th>Deployment</th>
-              <th>Version</th>
-              <th>Phase</th>
-              <th>Started</th>
-            </tr>
-          </thead>
-          <tbody data-field="deployments">
-            <tr>
-              <td colspan="4">…</td>
-            </tr>
-          </tbody>
-        </table>
-      </div>`,
+      ${listTable('deployments', ['Deployment', 'Version', 'Phase', 'Started'], { loading: true })}`,
     withLogout,
   );
 }
@@ -167,26 +170,18 @@ export function deploymentPage(input: DeploymentPageInput): Html {
           <p data-field="failure-message"></p>
           <p><strong>What to do:</strong> <span data-field="remediation"></span></p>
         </section>
+        <section class="analysis" data-field="analysis" hidden>
+          <h2>Analysis</h2>
+          <p data-field="analysis-summary"></p>
+          <ul data-field="analysis-evidence"></ul>
+        </section>
         <section>
           <h2>Audit trail</h2>
           <ul data-field="audit" class="audit"></ul>
         </section>
         <section>
           <h2>Sites</h2>
-          <div class="scroll">
-            <table class="list">
-              <thead>
-                <tr>
-                  <th>Site</th>
-                  <th>Role</th>
-                  <th>State</th>
-                  <th>Serving</th>
-                  <th>Preview</th>
-                </tr>
-              </thead>
-              <tbody data-field="sites"></tbody>
-            </table>
-          </div>
+          ${listTable('sites', ['Site', 'Role', 'State', 'Serving', 'Preview'])}
         </section>
         <section>
           <h2>Timeline</h2>

@@ -1,5 +1,6 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { newDeploymentId } from '../../deployments/ids.js';
+import { analysisSpec } from '../../config/analysis-schema.js';
 import { allow, visibleEnvironment, type ApiEnv } from '../auth.js';
 import { deploymentView, identity, requester } from '../deployment-view.js';
 import type { ApiDeps } from '../deps.js';
@@ -47,7 +48,9 @@ export function deploymentRoutes(deps: ApiDeps) {
       const requestedBy = requester(c.get('principal'), body.requestedBy);
       const startedBy = identity(c.get('principal'), body.requestedBy);
       const allowMissing = body.allowMissingMigrations ? { allowMissingMigrations: true } : {};
-      const request = { deploymentId, environment, package: pkg, mode: body.mode, requestedBy, startedBy, ...allowMissing };
+      const analysis =
+        body.analysis === undefined ? {} : { analysis: body.analysis === null ? (false as const) : analysisSpec(body.analysis) };
+      const request = { deploymentId, environment, package: pkg, mode: body.mode, requestedBy, startedBy, ...allowMissing, ...analysis };
       const started = await deps.deployments.start(request);
       const self = `/v1/deployments/${started.deploymentId}`;
       return c.json(

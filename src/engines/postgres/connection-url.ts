@@ -1,4 +1,4 @@
-import { connectionStringsOf, EngineError, type DatabaseHandle } from '../engine.js';
+import { EngineError, type DatabaseHandle } from '../engine.js';
 import { conninfo } from './sql.js';
 
 /** Parses the handle's URL; the message names the environment variable, never the secret value. */
@@ -99,27 +99,4 @@ export function conninfoTo(db: DatabaseHandle, database: string): string {
     if (keyword && value !== undefined) settings[keyword] = value;
   }
   return conninfo({ ...settings, dbname: database });
-}
-
-/** Every spelling of the secret that could end up in a message. */
-export function secretsOf(db: DatabaseHandle): string[] {
-  const secrets: string[] = [];
-  for (const connectionString of connectionStringsOf(db)) {
-    secrets.push(connectionString);
-    try {
-      const url = new URL(connectionString);
-      if (url.password) secrets.push(url.password, safeDecode(url.password));
-    } catch {
-      // An unparsable string is redacted as a whole.
-    }
-  }
-  return secrets.filter((s) => s.length > 0);
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }

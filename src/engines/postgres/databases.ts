@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { EngineError } from '../engine.js';
+import { holdingOperationLock } from '../operation-lock.js';
 import { ident } from './sql.js';
 
 /** Which of these databases exist on the server. */
@@ -55,20 +55,14 @@ function lockKey(original: string): string {
  * Runs work while holding a session-level advisory lock on the maintenance database, so that a retried
  * activity never races a still-running earlier attempt; a crash ends the session and frees the lock.
  */
-export async function withOperationLock<T>(admin: pg.Client, original: string, work: () => Promise<T>): Promise<T> {
+export function withOperationLock<T>(admin: pg.Client, original: string, work: () => Promise<T>): Promise<T> {
   const key = lockKey(original);
-  const result = await admin.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key]);
-  if (!result.rows[0]?.locked) {
-    throw new EngineError(
-      'transient',
-      `another Cutover operation on database "${original}" is still running (copy, restore point or restore); try again when it ends`,
-    );
-  }
-  try {
-    return await work();
-  } finally {
-    await admin.query('select pg_advisory_unlock($1::bigint)', [key]).catch(() => undefined);
-  }
+  const lock = {
+    tryAcquire: async () =>
+      Boolean((await admin.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key])).rows[0]?.locked),
+    release: () => admin.query('select pg_advisory_unlock($1::bigint)', [key]),
+  };
+  return holdingOperationLock(original, lock, work);
 }
 
 /** Database privileges, as aclexplode spells them: the only words that reach the GRANT below. */

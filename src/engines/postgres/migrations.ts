@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import {
   EngineError,
@@ -7,14 +6,14 @@ import {
   type Migration,
   type MigrationOptions,
   type MigrationResult,
+  type UndoResult,
 } from '../engine.js';
 import { changedAfterApplied, checkAgainstHistory } from '../migration-history.js';
+import { byName, checkMigrationNames, checksumOf, dueMigrations } from '../migration-set.js';
 import { isTransient, sqlStateOf } from './errors.js';
 import { withHeartbeat } from '../heartbeat.js';
 import type { PhysicalNames } from './names.js';
 import { withConnection } from './session.js';
-
-const MIGRATION_NAME = /^[0-9A-Za-z._-]+\.sql$/;
 
 /** Fixed key of the transaction-level advisory lock that serialises appliers of one database. */
 const MIGRATIONS_LOCK_KEY = '7160413102571935299';
@@ -24,27 +23,13 @@ export const HISTORY = 'public.cutover_migrations';
 const CREATE_HISTORY = `create table if not exists ${HISTORY} (
   name text primary key,
   checksum text not null,
-  applied_at timestamptz not null default now()
+  applied_at timestamptz not null default now(),
+  phase text
 )`;
 
-export const checksumOf = (sql: string): string => createHash('sha256').update(sql, 'utf8').digest('hex');
-
-/** Name order is byte order, so that every machine agrees whatever its locale. */
-const byName = (a: Migration, b: Migration) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-
-function validate(migrations: Migration[]): void {
-  const seen = new Set<string>();
-  for (const { name } of migrations) {
-    if (!MIGRATION_NAME.test(name)) {
-      throw new EngineError(
-        'invalid-input',
-        `migration name ${JSON.stringify(name)} is not valid: use letters, digits, ".", "_" and "-", ending in .sql`,
-      );
-    }
-    if (seen.has(name)) throw new EngineError('invalid-input', `migration ${name} is listed twice`);
-    seen.add(name);
-  }
-}
+/** Histories made before expand/contract migrations lack the phase column (null: a plain migration). */
+const HISTORY_HAS_PHASE = `select exists (select 1 from pg_attribute where attrelid = '${HISTORY}'::regclass and attname = 'phase' and not attisdropped) as found`;
+const ADD_PHASE = `alter table ${HISTORY} add column if not exists phase text`;
 
 /** "relation "x" does not exist (SQLSTATE 42P01) at line 3", from the PostgreSQL error of a migration. */
 function describeMigrationError(error: unknown, sql: string): string {
@@ -98,18 +83,20 @@ export async function applyMigrations(
   heartbeat: HeartbeatFn,
   options: MigrationOptions = {},
 ): Promise<MigrationResult> {
-  validate(migrations);
+  checkMigrationNames(migrations);
   const ordered = [...migrations].sort(byName).map((m) => ({ ...m, checksum: checksumOf(m.sql) }));
   const outcome: MigrationResult = { applied: [], alreadyApplied: [] };
   await withConnection(db, names.original, async (client) => {
     // Refuse an edited history, or one the package lacks part of, before changing anything.
     const recorded = await inTransaction(client, async () => {
       await client.query(CREATE_HISTORY);
+      const phased = await client.query<{ found: boolean }>(HISTORY_HAS_PHASE);
+      if (!phased.rows[0]?.found) await client.query(ADD_PHASE);
       return recordedChecksums(client);
     });
     const missing = checkAgainstHistory(recorded, ordered, options);
     if (missing.length > 0) outcome.missing = missing;
-    for (const m of ordered) {
+    for (const m of dueMigrations(ordered, recorded, options)) {
       await withHeartbeat(
         heartbeat,
         () => ({ step: 'migrate', migration: m.name }),
@@ -138,13 +125,66 @@ export async function applyMigrations(
               );
             }
             await assertStillWrapped(client, m.name);
-            await client.query(`insert into ${HISTORY} (name, checksum) values ($1, $2)`, [m.name, m.checksum]);
+            await client.query(`insert into ${HISTORY} (name, checksum, phase) values ($1, $2, $3)`, [m.name, m.checksum, m.phase ?? null]);
             return true;
           });
           (applied ? outcome.applied : outcome.alreadyApplied).push(m.name);
         },
       );
       // A migration's SET, SET ROLE or temporary table must not leak into the next one.
+      await client.query('discard all');
+    }
+  });
+  return outcome;
+}
+
+/**
+ * Reverts applied expand migrations with their undo scripts, newest first. Each undo runs in one transaction with the
+ * removal of its history row, under the appliers' lock: a crash leaves it either applied and recorded, or undone.
+ */
+export async function undoMigrations(
+  db: DatabaseHandle,
+  names: PhysicalNames,
+  migrations: Migration[],
+  heartbeat: HeartbeatFn,
+): Promise<UndoResult> {
+  checkMigrationNames(migrations);
+  for (const m of migrations) {
+    if (m.undo === undefined) throw new EngineError('invalid-input', `migration ${m.name} has no undo script: it cannot be reverted`);
+  }
+  const newestFirst = [...migrations].sort(byName).reverse();
+  const outcome: UndoResult = { undone: [] };
+  await withConnection(db, names.original, async (client) => {
+    for (const m of newestFirst) {
+      await withHeartbeat(
+        heartbeat,
+        () => ({ step: 'undo', migration: m.name }),
+        async () => {
+          const undone = await inTransaction(client, async () => {
+            if (!(await client.query(`select to_regclass('${HISTORY}') is not null as found`)).rows[0]?.found) return false;
+            if (!(await recordedChecksums(client)).has(m.name)) return false;
+            try {
+              await client.query(`savepoint ${WRAPPER_SAVEPOINT}`);
+              await client.query(m.undo!);
+            } catch (error) {
+              if (isTransient(error))
+                throw new EngineError(
+                  'transient',
+                  `undo of migration ${m.name} was interrupted: ${describeMigrationError(error, m.undo!)}`,
+                );
+              throw new EngineError(
+                'migration-failed',
+                `undo of migration ${m.name} failed: ${describeMigrationError(error, m.undo!)}`,
+                sqlStateOf(error),
+              );
+            }
+            await assertStillWrapped(client, `${m.name} (its undo script)`);
+            await client.query(`delete from ${HISTORY} where name = $1`, [m.name]);
+            return true;
+          });
+          if (undone) outcome.undone.push(m.name);
+        },
+      );
       await client.query('discard all');
     }
   });

@@ -18,7 +18,7 @@ const USED_SEQUENCES = `
   select schemaname, sequencename, last_value::text from pg_sequences
    where last_value is not null and schemaname <> 'information_schema' and schemaname not like 'pg\\_%'`;
 
-/** One statement on the copy: each sequence present there goes to the further of its value and the original's. */
+/** One statement on the receiving database: each sequence present there goes to the further of its value and the other's. */
 const ADVANCE = `
   select count(setval(format('%I.%I', s.schemaname, s.sequencename)::regclass,
                       case when s.increment_by > 0 then greatest(o.last_value, coalesce(s.last_value, o.last_value))
@@ -28,18 +28,23 @@ const ADVANCE = `
     join pg_sequences s on s.schemaname = o.schemaname and s.sequencename = o.sequencename`;
 
 /** Moves the copy's sequences up to the original's; returns how many it set. Idempotent. */
-export async function syncSequences(db: DatabaseHandle, names: PhysicalNames): Promise<number> {
-  const values = await withConnection(db, names.original, async (original) => (await original.query<SequenceValue>(USED_SEQUENCES)).rows);
+export function syncSequences(db: DatabaseHandle, names: PhysicalNames): Promise<number> {
+  return levelSequences(db, names.original, names.temporary);
+}
+
+/** Moves the sequences of database `to` up to those of database `from` (never back); returns how many it set. Idempotent. */
+export async function levelSequences(db: DatabaseHandle, from: string, to: string): Promise<number> {
+  const values = await withConnection(db, from, async (source) => (await source.query<SequenceValue>(USED_SEQUENCES)).rows);
   if (values.length === 0) return 0;
-  return withConnection(db, names.temporary, async (copy) => {
+  return withConnection(db, to, async (target) => {
     // The copy may be read-only by default; setval is no write the guards refuse.
-    await copy.query('begin read write');
+    await target.query('begin read write');
     try {
-      const result = await copy.query<{ synced: number }>(ADVANCE, [JSON.stringify(values)]);
-      await copy.query('commit');
+      const result = await target.query<{ synced: number }>(ADVANCE, [JSON.stringify(values)]);
+      await target.query('commit');
       return result.rows[0]?.synced ?? 0;
     } catch (error) {
-      await copy.query('rollback').catch(() => undefined);
+      await target.query('rollback').catch(() => undefined);
       throw error;
     }
   });

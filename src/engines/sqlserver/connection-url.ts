@@ -1,4 +1,4 @@
-import { connectionStringsOf, EngineError, type DatabaseHandle } from '../engine.js';
+import { EngineError, type DatabaseHandle } from '../engine.js';
 
 /**
  * How Cutover reads a SQL Server connection string (documented in docs/sqlserver.md):
@@ -96,26 +96,4 @@ export function connectionStringTo(db: DatabaseHandle, database: string): string
   const url = parseConnectionUrl(db);
   url.pathname = '/' + encodeURIComponent(database);
   return url.toString();
-}
-
-/** Every spelling of the secret that could end up in a message. */
-export function secretsOf(db: DatabaseHandle): string[] {
-  const secrets: string[] = [];
-  for (const connectionString of connectionStringsOf(db)) {
-    secrets.push(connectionString);
-    try {
-      const url = new URL(connectionString);
-      if (url.password) {
-        secrets.push(url.password);
-        try {
-          secrets.push(decodeURIComponent(url.password));
-        } catch {
-          // The encoded form is already listed.
-        }
-      }
-    } catch {
-      // An unparsable string is redacted as a whole.
-    }
-  }
-  return secrets.filter((s) => s.length > 0);
 }

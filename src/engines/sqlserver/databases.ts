@@ -1,5 +1,6 @@
 import { EngineError, type DatabaseHandle, type HeartbeatFn } from '../engine.js';
 import { withHeartbeat } from '../heartbeat.js';
+import { holdingOperationLock } from '../operation-lock.js';
 import type { ServerProfile } from './server.js';
 import { withSession, type Connector, type SqlSession } from './session.js';
 import { databaseStatesQuery, dropDatabase, otherSessionsQuery } from './statements/databases.js';
@@ -100,17 +101,11 @@ export async function waitUntilOnline(admin: SqlSession, server: ServerProfile, 
  * Runs work while holding a session-owned application lock in master, so that a retried activity never races
  * a still-running earlier attempt on the same logical database; a crash ends the session and frees the lock.
  */
-export async function withOperationLock<T>(admin: SqlSession, original: string, work: () => Promise<T>): Promise<T> {
-  const [row] = await admin.run<{ result: number }>(acquireOperationLock(original));
-  if (Number(row?.result) < 0) {
-    throw new EngineError(
-      'transient',
-      `another Cutover operation on database "${original}" is still running (copy, restore point or restore); try again when it ends`,
-    );
-  }
-  try {
-    return await work();
-  } finally {
-    await admin.run(releaseOperationLock(original)).catch(() => undefined);
-  }
+export function withOperationLock<T>(admin: SqlSession, original: string, work: () => Promise<T>): Promise<T> {
+  const lock = {
+    // A result below 0: another operation holds it.
+    tryAcquire: async () => !(Number((await admin.run<{ result: number }>(acquireOperationLock(original)))[0]?.result) < 0),
+    release: () => admin.run(releaseOperationLock(original)),
+  };
+  return holdingOperationLock(original, lock, work);
 }

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { EngineError, type HeartbeatFn, type Migration, type MigrationOptions, type MigrationResult } from '../engine.js';
 import { changedAfterApplied, checkAgainstHistory } from '../migration-history.js';
+import { byName, checkMigrationNames, checksumOf, dueMigrations } from '../migration-set.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { BatchSyntaxError, splitBatches, type Batch } from './batches.js';
 import { describeError, errorNumberOf, isTransient } from './errors.js';
@@ -11,6 +11,7 @@ import {
   beginMigration,
   commitMigration,
   ensureHistory,
+  ensureHistoryPhase,
   lockMigrationsForSession,
   recordedChecksumOf,
   recordedChecksums,
@@ -18,8 +19,6 @@ import {
   rollbackIfOpen,
   transactionState,
 } from './statements/migrations.js';
-
-const MIGRATION_NAME = /^[0-9A-Za-z._-]+\.sql$/;
 
 /** First line of a migration whose statements SQL Server refuses inside a transaction (ALTER DATABASE, full-text…). */
 const NO_TRANSACTION = /^[ \t]*--[ \t]*cutover:[ \t]*no-transaction[ \t]*$/i;
@@ -33,24 +32,9 @@ export interface PlannedMigration extends Migration {
   transactional: boolean;
 }
 
-export const checksumOf = (sql: string): string => createHash('sha256').update(sql, 'utf8').digest('hex');
-
-/** Name order is byte order, so that every machine agrees whatever its locale. */
-const byName = (a: Migration, b: Migration) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-
 /** Checks names and splits every script before anything is applied: bad input changes nothing. */
 export function planMigrations(migrations: readonly Migration[]): PlannedMigration[] {
-  const seen = new Set<string>();
-  for (const { name } of migrations) {
-    if (!MIGRATION_NAME.test(name)) {
-      throw new EngineError(
-        'invalid-input',
-        `migration name ${JSON.stringify(name)} is not valid: use letters, digits, ".", "_" and "-", ending in .sql`,
-      );
-    }
-    if (seen.has(name)) throw new EngineError('invalid-input', `migration ${name} is listed twice`);
-    seen.add(name);
-  }
+  checkMigrationNames(migrations);
   return [...migrations].sort(byName).map((m) => {
     let batches: Batch[];
     try {
@@ -133,7 +117,7 @@ async function applyInTransaction(session: SqlSession, m: PlannedMigration): Pro
         'migration-failed',
         `migration ${m.name} left its transaction uncommittable (an error it caught doomed it); nothing of it was kept`,
       );
-    await session.run(recordMigration(m.name, m.checksum));
+    await session.run(recordMigration(m.name, m.checksum, m.phase));
     await session.run(commitMigration);
     return true;
   } catch (error) {
@@ -159,7 +143,7 @@ async function applyWithoutTransaction(session: SqlSession, m: PlannedMigration)
       `migration ${m.name} left a transaction open (BEGIN TRANSACTION without COMMIT); it was rolled back`,
     );
   }
-  await session.run(recordMigration(m.name, m.checksum));
+  await session.run(recordMigration(m.name, m.checksum, m.phase));
   return true;
 }
 
@@ -174,13 +158,14 @@ export async function applyMigrations(
   const outcome: MigrationResult = { applied: [], alreadyApplied: [] };
   const recorded = await withSession(op.connect, op.db, op.names.original, async (session) => {
     await session.run(ensureHistory);
+    if (planned.some((m) => m.phase)) await session.run(ensureHistoryPhase);
     const rows = await session.run<{ name: string; checksum: string }>(recordedChecksums);
     return new Map(rows.map((r) => [r.name, String(r.checksum).trim()]));
   });
   // Refuse an edited history, or one the package lacks part of, before changing anything.
   const missing = checkAgainstHistory(recorded, planned, options);
   if (missing.length > 0) outcome.missing = missing;
-  for (const m of planned) {
+  for (const m of dueMigrations(planned, recorded, options)) {
     await withHeartbeat(
       heartbeat,
       () => ({ step: 'migrate', migration: m.name }),

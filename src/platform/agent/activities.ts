@@ -137,11 +137,6 @@ export function createHostActivities(deps: HostAgentDeps): HostActivities {
       const records = await supervisor.list();
       return records.filter((r) => r.environment === environment).map(toSlotInfo);
     },
-
-    async slotLogTail({ slotId, lines }) {
-      if (!Number.isInteger(lines) || lines < 0) throw invalid(`lines must be a whole number, got ${String(lines)}`);
-      return scrubSecrets(await readLogTail(supervisor.logFileOf(slotId), lines), secretsFor(slotId));
-    },
   };
 }
 
@@ -157,6 +152,7 @@ function checkSpec(spec: SlotSpec, config: CutoverConfig, host: string): Environ
   if (spec.databases !== 'original' && spec.databases !== 'temporary')
     throw invalid(`databases must be "original" or "temporary", got ${JSON.stringify(spec.databases)}`);
   if (typeof spec.readOnly !== 'boolean') throw invalid('readOnly must be true or false');
+  if (spec.check !== undefined && typeof spec.check !== 'boolean') throw invalid('check must be true or false when given');
   return environment;
 }
 

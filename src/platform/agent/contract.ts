@@ -13,6 +13,8 @@ export interface SlotSpec {
   databases: DatabaseRole;
   /** The slot's databases refuse writes (clone in readonly mode): the app learns it via CUTOVER_READONLY. */
   readOnly: boolean;
+  /** A second slot of the package beside the one serving, never routed: does the old version still work on the expanded schema? */
+  check?: boolean;
 }
 
 export type SlotState = 'running' | 'exited';
@@ -66,8 +68,6 @@ export interface HostActivities {
   /** Polls the slot's warmup path until HTTP 200; classifies the failure otherwise. */
   warmUpSlot(input: WarmUpSlotInput): Promise<WarmUpResult>;
   listSlots(input: { environment: string }): Promise<SlotInfo[]>;
-  /** Last lines of the slot's output, credentials scrubbed. */
-  slotLogTail(input: { slotId: string; lines: number }): Promise<string>;
 }
 
 export const HOST_TASK_QUEUE_PREFIX = 'cutover-host-';
@@ -76,8 +76,8 @@ export const HOST_TASK_QUEUE_PREFIX = 'cutover-host-';
 export const DEFAULT_STOP_GRACE_MS = 15_000;
 
 /** Deterministic, so a retried start finds the slot the first attempt started. */
-export function slotIdFor(spec: Pick<SlotSpec, 'environment' | 'site' | 'packageSha256' | 'databases'>): string {
-  return `${spec.environment}.${spec.site}.${spec.packageSha256.slice(0, 12)}.${spec.databases}`;
+export function slotIdFor(spec: Pick<SlotSpec, 'environment' | 'site' | 'packageSha256' | 'databases' | 'check'>): string {
+  return `${spec.environment}.${spec.site}.${spec.packageSha256.slice(0, 12)}.${spec.databases}${spec.check ? '.check' : ''}`;
 }
 
 /** The environment a slot belongs to: the first part of its id. */

@@ -4,18 +4,20 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
-import type { CutoverConfig } from '../../config/schema.js';
+import { DefaultLogger, NativeConnection, Worker, type LogLevel } from '@temporalio/worker';
+import { loopbackAddressSchema, type CutoverConfig } from '../../config/schema.js';
 import { loadConfig } from '../../config/load.js';
 import { createLogger, type Logger } from '../../logging/logger.js';
 import { createPackageStore } from '../../packages/store.js';
 import { createHostActivities, slotsDirOf } from './activities.js';
+import { createAnalysisActivities } from '../../activities/analysis.js';
 import { hostTaskQueue } from './contract.js';
 import { createSlotUsers } from './slot-user.js';
 import { createSlotSupervisor } from './slots.js';
 import { crashPointInterceptors } from '../../temporal/crash-points.js';
 import { heartbeatInterceptors } from '../../temporal/activity-heartbeats.js';
 import { connectWorkerConnection, resolveTemporalSettings } from '../../temporal/connection.js';
+import { installSdkRuntime } from '../../temporal/sdk-metrics.js';
 // The Cutover checkout or image this runs from: slots find its node_modules (pg, mssql) through NODE_PATH.
 import { cutoverRoot } from '../../installation.js';
 import { runAsProgram } from '../../process/entry-point.js';
@@ -73,7 +75,8 @@ export async function startHostAgent(options: StartHostAgentOptions): Promise<Ho
       connection,
       namespace: temporal.namespace,
       taskQueue,
-      activities,
+      // The analysis runs here too: the preview addresses answer on this host.
+      activities: { ...activities, ...createAnalysisActivities({ config, host }) },
       identity: `cutover-host-agent ${host} pid ${process.pid}`,
       interceptors: { activity: [...crashPointInterceptors(process.env.CUTOVER_CRASH_AT), ...heartbeatInterceptors()] },
       // In-flight warmups are cancelled after this; the workflow retries them on the next agent.
@@ -118,10 +121,10 @@ function warnAboutSharedLogins(config: CutoverConfig, host: string, logger: Logg
   }
 }
 
-const usage = 'usage: tsx src/platform/agent/main.ts --host <name> [--config <path>]';
+const usage = 'usage: tsx src/platform/agent/main.ts --host <name> [--config <path>] [--metrics-address 127.0.0.1:<port>]';
 
-/** The SDK's own logs go through pino too, warnings and up: one JSON stream per process. */
-function routeSdkLogs(logger: Logger) {
+/** The SDK's own logs go through pino too, warnings and up: one JSON stream per process; its metrics on `metricsAddress` if given. */
+function installAgentRuntime(logger: Logger, metricsAddress: string | undefined) {
   const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
     TRACE: 'trace',
     DEBUG: 'debug',
@@ -129,15 +132,16 @@ function routeSdkLogs(logger: Logger) {
     WARN: 'warn',
     ERROR: 'error',
   };
-  Runtime.install({ logger: new DefaultLogger('WARN', (entry) => logger[levels[entry.level]]({ sdk: entry.meta }, entry.message)) });
+  const sdkLogger = new DefaultLogger('WARN', (entry) => logger[levels[entry.level]]({ sdk: entry.meta }, entry.message));
+  installSdkRuntime({ logger: sdkLogger }, metricsAddress, '--metrics-address');
 }
 
 async function main() {
   const logger = createLogger('host-agent');
-  routeSdkLogs(logger);
   let args;
   try {
-    args = parseArgs({ options: { host: { type: 'string' }, config: { type: 'string', short: 'c' } }, strict: true }).values;
+    const options = { host: { type: 'string' }, config: { type: 'string', short: 'c' }, 'metrics-address': { type: 'string' } } as const;
+    args = parseArgs({ options, strict: true }).values;
   } catch (error) {
     logger.fatal(`${(error as Error).message}; ${usage}`);
     process.exit(2);
@@ -145,6 +149,17 @@ async function main() {
   if (!args.host) {
     logger.fatal(`--host is required; ${usage}`);
     process.exit(2);
+  }
+  const metricsAddress = loopbackAddressSchema.optional().safeParse(args['metrics-address']);
+  if (!metricsAddress.success) {
+    logger.fatal(`--metrics-address: ${metricsAddress.error.issues[0]!.message}; ${usage}`);
+    process.exit(2);
+  }
+  try {
+    installAgentRuntime(logger, metricsAddress.data);
+  } catch (error) {
+    logger.fatal(`host agent did not start: ${(error as Error).message}`);
+    process.exit(1);
   }
 
   let agent: HostAgent;

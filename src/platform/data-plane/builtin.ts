@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { createRouterClient, RouterClientError, type RouterClient } from '../router/client.js';
-import { maxReplicas, replicasOf, type Route, type SlotRoute } from '../router/routes.js';
+import { replicasOf, type Route, type SlotRoute } from '../router/routes.js';
 import { DataPlaneError, DataPlaneUnavailableError, InvalidRequestError, UnknownSiteError } from './errors.js';
 import { parseDrainTimeout, parseLiveTarget, parsePreviewTarget, parseWeights } from './input.js';
 import {
@@ -13,6 +13,7 @@ import {
   type SiteTargets,
   type SlotTarget,
 } from './port.js';
+import { maxReplicas } from './target-fields.js';
 
 const capabilities: DataPlaneCapabilities = { maxReplicas, reloadsOnSwitch: false };
 

@@ -4,12 +4,12 @@ import {
   replicaWeightsSchema,
   slotTargetSchema,
   type DataPlaneCapabilities,
-  replicaKey,
   type LiveTarget,
   type Replica,
   type ReplicaWeight,
   type SlotTarget,
 } from './port.js';
+import { replicaAddress } from './target-fields.js';
 
 /** Every adapter checks its input the same way, before touching anything: a bad call changes nothing. */
 
@@ -37,10 +37,10 @@ export function parseWeights(input: unknown, site: string, live: readonly Replic
   const parsed = replicaWeightsSchema.safeParse(input);
   if (!parsed.success) throw invalidTarget(parsed.error, 'weights');
   if (parsed.data.every((w) => w.weight === 0)) throw new InvalidRequestError('weights: at least one replica must keep a weight above 0');
-  const keys = new Set(live.map(replicaKey));
+  const keys = new Set(live.map(replicaAddress));
   parsed.data.forEach((w, i) => {
-    if (!keys.has(replicaKey(w))) {
-      throw new InvalidRequestError(`weights[${i}]: ${replicaKey(w)} is not a replica of the live target of ${site}`);
+    if (!keys.has(replicaAddress(w))) {
+      throw new InvalidRequestError(`weights[${i}]: ${replicaAddress(w)} is not a replica of the live target of ${site}`);
     }
   });
   return parsed.data;

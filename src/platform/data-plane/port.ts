@@ -1,26 +1,25 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { typeOfInput } from '../../config/fields.js';
-import { servedPackageSchema } from '../router/routes.js';
+import { port, typeOfInput } from '../../config/fields.js';
+import {
+  checkDistinctReplicas,
+  replicaAddress,
+  jsonObject,
+  maintenanceMessageSchema,
+  maxReplicas,
+  servedPackageSchema,
+  slotIdSchema,
+  slotKind,
+  targetKindError,
+  weightSchema,
+  type Channel,
+} from './target-fields.js';
 
 /**
  * The data plane of one environment, as Cutover's control plane sees it: whatever proxy sits in front of the
  * sites (the built-in router, HAProxy, nginx), each site has a public listener serving its `live` target and a
  * preview listener serving its `preview` target.
  */
-
-export type Channel = 'live' | 'preview';
-
-const unknownFields = {
-  error: (i: { code?: string; keys?: string[]; input?: unknown }) =>
-    i.code === 'unrecognized_keys' ? `unknown field(s) ${(i.keys ?? []).join(', ')}` : `must be a JSON object, got ${typeOfInput(i.input)}`,
-};
-
-const port = z
-  .number({ error: (i) => (i.input === undefined ? 'is required' : `must be a port number, got ${typeOfInput(i.input)}`) })
-  .int('must be a whole number')
-  .min(1, 'must be between 1 and 65535')
-  .max(65535, 'must be between 1 and 65535');
 
 /** One running copy of a slot, on one host. An IP address: a switch must not wait on name resolution. */
 export const replicaSchema = z.strictObject(
@@ -30,75 +29,42 @@ export const replicaSchema = z.strictObject(
       .refine((host) => isIP(host) !== 0, 'must be an IP address (the data plane does not resolve names)'),
     port,
   },
-  unknownFields,
+  jsonObject,
 );
 
 export const slotTargetSchema = z
   .strictObject(
     {
-      kind: z.literal('slot', { error: (i) => `must be "slot", got ${typeOfInput(i.input)}` }),
-      slotId: z
-        .string({ error: (i) => (i.input === undefined ? 'is required' : `must be a string, got ${typeOfInput(i.input)}`) })
-        .min(1, 'must not be empty')
-        .max(200, 'must be at most 200 characters')
-        .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+      kind: slotKind,
+      slotId: slotIdSchema,
       /** Every replica receives traffic from the same instant: a switch moves them all at once. */
       replicas: z
         .array(replicaSchema, {
           error: (i) => (i.input === undefined ? 'is required' : `must be a list of replicas, got ${typeOfInput(i.input)}`),
         })
         .min(1, 'must list at least one replica')
-        .max(64, 'must list at most 64 replicas'),
+        .max(maxReplicas, `must list at most ${maxReplicas} replicas`),
       package: servedPackageSchema.optional(),
     },
-    unknownFields,
+    jsonObject,
   )
-  .superRefine((target, ctx) => {
-    const seen = new Set<string>();
-    target.replicas.forEach((replica, index) => {
-      const key = replicaKey(replica);
-      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['replicas', index], message: `duplicate replica ${key}` });
-      seen.add(key);
-    });
-  });
+  .superRefine((target, ctx) => checkDistinctReplicas(target.replicas, ctx));
 
 export const maintenanceTargetSchema = z.strictObject(
   {
     kind: z.literal('maintenance'),
-    message: z
-      .string({ error: (i) => `must be a string, got ${typeOfInput(i.input)}` })
-      .max(2000, 'must be at most 2000 characters')
-      .regex(/^[^\r\n]*$/, 'must be one line')
-      .optional(),
+    message: maintenanceMessageSchema.regex(/^[^\r\n]*$/, 'must be one line').optional(),
     package: servedPackageSchema.optional(),
   },
-  unknownFields,
+  jsonObject,
 );
 
-export const liveTargetSchema = z.discriminatedUnion('kind', [slotTargetSchema, maintenanceTargetSchema], {
-  error: (i) => {
-    if (i.code !== 'invalid_union') return `must be a JSON object, got ${typeOfInput(i.input)}`;
-    const kind = (i.input as { kind?: unknown } | undefined)?.kind;
-    return kind === undefined ? 'is required ("slot" or "maintenance")' : `must be "slot" or "maintenance", got ${typeOfInput(kind)}`;
-  },
-});
+export const liveTargetSchema = z.discriminatedUnion('kind', [slotTargetSchema, maintenanceTargetSchema], targetKindError);
 
 export const replicaWeightsSchema = z
-  .array(
-    z.strictObject(
-      {
-        host: replicaSchema.shape.host,
-        port,
-        weight: z
-          .number({ error: (i) => `must be a number, got ${typeOfInput(i.input)}` })
-          .int('must be a whole number')
-          .min(0, 'must be between 0 and 256')
-          .max(256, 'must be between 0 and 256'),
-      },
-      unknownFields,
-    ),
-    { error: (i) => `must be a list of { host, port, weight }, got ${typeOfInput(i.input)}` },
-  )
+  .array(z.strictObject({ host: replicaSchema.shape.host, port, weight: weightSchema }, jsonObject), {
+    error: (i) => `must be a list of { host, port, weight }, got ${typeOfInput(i.input)}`,
+  })
   .min(1, 'must list at least one replica');
 
 export type Replica = z.output<typeof replicaSchema>;
@@ -190,15 +156,11 @@ export function maintenanceTarget(message: string | undefined, servedPackage: Sl
   return { kind: 'maintenance', ...(message === undefined ? {} : { message }), ...(servedPackage ? { package: servedPackage } : {}) };
 }
 
-export function replicaKey(replica: Replica): string {
-  return replica.host.includes(':') ? `[${replica.host}]:${replica.port}` : `${replica.host}:${replica.port}`;
-}
-
 /** Same target: same slot on the same replicas (in any order), or the maintenance page with the same message. */
 export function sameTarget(a: LiveTarget | null, b: LiveTarget | null): boolean {
   if (a === null || b === null) return a === b;
   if (a.kind === 'slot' && b.kind === 'slot') {
-    const keys = (t: SlotTarget) => t.replicas.map(replicaKey).sort().join(',');
+    const keys = (t: SlotTarget) => t.replicas.map(replicaAddress).sort().join(',');
     return a.slotId === b.slotId && keys(a) === keys(b);
   }
   if (a.kind === 'maintenance' && b.kind === 'maintenance') return (a.message ?? '') === (b.message ?? '');

@@ -7,7 +7,24 @@ export interface AdminAccess {
   hosts: ReadonlySet<string>;
   /** Per environment the router serves: its secret, and where its slot routes may point. */
   environments: ReadonlyMap<string, EnvironmentAccess>;
+  /** Who may read the request counts (/metrics); absent: the admin secrets only. */
+  metrics?: MetricsAccess;
 }
+
+/**
+ * Who may read /metrics and /metrics/traffic (counts by environment, site and slot: no route, address or secret). On a
+ * loopback admin address anyone who reaches it, as only this host's processes do (Prometheus there needs no secret);
+ * elsewhere a bearer secret: the read-only metrics secret, or an admin one.
+ */
+export interface MetricsAccess {
+  /** The admin API listens on loopback only. */
+  loopback: boolean;
+  /** From CUTOVER_ROUTER_METRICS_TOKEN: reads the metrics, changes nothing; never logged. */
+  token?: string;
+}
+
+/** The variable holding the read-only secret of /metrics: what Prometheus gets instead of an admin secret. */
+export const metricsTokenEnv = 'CUTOVER_ROUTER_METRICS_TOKEN';
 
 export interface EnvironmentAccess {
   /** The bearer secret (from the variable the environment's `router.adminTokenEnv` names); never logged, never in an answer. */
@@ -41,6 +58,22 @@ export function adminTokenFrom(env: NodeJS.ProcessEnv, name: string): string {
     );
   }
   return token;
+}
+
+/** The read-only metrics secret, when set; as long as an admin secret must be. */
+export function metricsTokenFrom(env: NodeJS.ProcessEnv): string | undefined {
+  const token = env[metricsTokenEnv];
+  if (!token) return undefined;
+  if (token.length < minAdminTokenLength) {
+    throw new AdminTokenError(`the environment variable ${metricsTokenEnv} is too short: the router metrics secret must be at least ${minAdminTokenLength} characters`);
+  }
+  return token;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: addresses only this host reaches. */
+export function isLoopbackAddress(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
 }
 
 /** Compares digests of equal length, so the time taken says nothing about how much of the secret was right. */
@@ -96,5 +129,17 @@ export function tokenGuard(environments: ReadonlyMap<string, EnvironmentAccess>)
       return c.json({ error: `Authorization: ${problem}` }, 401);
     }
     await next();
+  };
+}
+
+/** Lets a request read the metrics: on a loopback admin address always; elsewhere with the metrics secret or an admin secret. */
+export function metricsGuard(access: AdminAccess): MiddlewareHandler {
+  const admin = tokenGuard(access.environments);
+  const { loopback = false, token } = access.metrics ?? {};
+  return async (c, next) => {
+    if (loopback) return next();
+    const match = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '');
+    if (match && token !== undefined && tokenMatches(match[1]!, token)) return next();
+    return admin(c, next);
   };
 }

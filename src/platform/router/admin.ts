@@ -1,17 +1,10 @@
 import { Hono, type Context } from 'hono';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { hostGuard, tokenGuard, type AdminAccess, type EnvironmentAccess } from './admin-access.js';
-import {
-  describeIssues,
-  replicaAddress,
-  replicasOf,
-  replicaWeightsSchema,
-  routeSchema,
-  slotRouteSchema,
-  type Route,
-  type SiteRoutes,
-} from './routes.js';
+import { hostGuard, metricsGuard, tokenGuard, type AdminAccess, type EnvironmentAccess } from './admin-access.js';
+import { trafficOf, type RouterMetrics, type SlotTraffic } from './metrics.js';
+import { describeIssues, replicasOf, replicaWeightsSchema, routeSchema, slotRouteSchema, type Route, type SiteRoutes } from './routes.js';
+import { replicaAddress } from '../data-plane/target-fields.js';
 import { UnknownSiteError, WeightsError, type Switchboard } from './switchboard.js';
 
 export const defaultDrainTimeoutMs = 30_000;
@@ -40,6 +33,17 @@ export interface RouterHealth {
   environments: string[];
 }
 
+/** GET /metrics/traffic: what each slot of an environment served since the router started, per listener. */
+export interface TrafficView {
+  environment: string;
+  series: Array<{ site: string; channel: 'live' | 'preview'; slot: string } & SlotTraffic>;
+}
+
+const trafficQuerySchema = z.strictObject({
+  environment: z.string({ error: 'is required' }).min(1, 'is required'),
+  site: z.string().min(1, 'must not be empty').optional(),
+});
+
 export class UnknownEnvironmentError extends Error {
   constructor(environment: string, host: string, served: readonly string[]) {
     super(`unknown environment "${environment}": the router of host ${host} serves ${served.join(', ') || 'none'}`);
@@ -48,7 +52,13 @@ export class UnknownEnvironmentError extends Error {
 }
 
 /** The router's admin API, one per host: the worker switches each environment's traffic through it; it never proxies anything itself. */
-export function createAdminApp(host: string, switchboards: ReadonlyMap<string, Switchboard>, logger: Logger, access: AdminAccess): Hono {
+export function createAdminApp(
+  host: string,
+  switchboards: ReadonlyMap<string, Switchboard>,
+  logger: Logger,
+  access: AdminAccess,
+  metrics: RouterMetrics,
+): Hono {
   const app = new Hono();
   const environment = (c: Context): { name: string; switchboard: Switchboard; access: EnvironmentAccess } => {
     const name = c.req.param('environment')!;
@@ -60,6 +70,20 @@ export function createAdminApp(host: string, switchboards: ReadonlyMap<string, S
   app.use(hostGuard(access.hosts));
   // Liveness only (container healthchecks have no secret): it names the host and environments, never a route.
   app.get('/healthz', (c) => c.json({ ok: true, host, environments: [...switchboards.keys()] } satisfies RouterHealth));
+  // Read-only counts, for Prometheus and the analysis of a deployment: their own access rule (metricsGuard, docs/metrics.md).
+  app.get('/metrics', metricsGuard(access), async (c) => c.body(await metrics.exposition(), 200, { 'content-type': metrics.contentType }));
+  app.get('/metrics/traffic', metricsGuard(access), (c) => {
+    const query = trafficQuerySchema.safeParse(c.req.query());
+    if (!query.success) return refuse(c, describeIssues(query.error, 'query'));
+    const { environment: name, site } = query.data;
+    const switchboard = switchboards.get(name);
+    if (!switchboard) throw new UnknownEnvironmentError(name, host, [...switchboards.keys()]);
+    if (site !== undefined) switchboard.routes(site);
+    const series = metrics
+      .seriesOf(name, site)
+      .map((s) => ({ site: s.labels.site, channel: s.labels.channel, slot: s.labels.slot, ...trafficOf([s]) }));
+    return c.json({ environment: name, series } satisfies TrafficView);
+  });
   app.use(tokenGuard(access.environments));
 
   app.get('/v1/environments/:environment/routes', (c) => c.json(routesView(environment(c).switchboard)));

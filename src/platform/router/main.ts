@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { collectDefaultMetrics } from 'prom-client';
 import { loadConfig } from '../../config/load.js';
 import { startRouter } from './router.js';
 import { runAsProgram } from '../../process/entry-point.js';
@@ -35,6 +36,8 @@ async function main() {
   }
 
   const running = router;
+  // The process's CPU, memory and event-loop lag beside its request counts on /metrics (a program only: once per process).
+  collectDefaultMetrics({ register: running.metrics.registry });
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     // A second signal means "now": do not wait for slow requests any longer.

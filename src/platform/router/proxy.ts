@@ -1,11 +1,13 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { endToEndResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
 import type { InFlightCount } from './in-flight.js';
+import { outcome, outcomeOfStatus, type ListenerMetrics, type SlotSeries } from './metrics.js';
 import { answerBadGateway, answerBadRequest, answerGatewayTimeout, answerMaintenance, answerNoVersion } from './router-answers.js';
-import type { Channel } from './routes.js';
+import type { Channel } from '../data-plane/target-fields.js';
 import type { ListenerState } from './switchboard.js';
 import type { SlotTarget } from './targets.js';
 import type { Upstream } from './upstream-pools.js';
@@ -20,6 +22,8 @@ export interface SiteProxyOptions {
   inFlight: InFlightCount;
   logger: Logger;
   limits: ListenerLimits;
+  /** What this listener counts: requests by outcome, durations, in flight, per slot. */
+  metrics: ListenerMetrics;
   /** Keep clients' X-Forwarded-*, Forwarded and X-Real-IP (a trusted proxy in front set them); else the router's own replace them. */
   trustForwardedHeaders: boolean;
 }
@@ -85,14 +89,19 @@ function clientErrorAnswer(error: NodeJS.ErrnoException & { rawPacket?: Buffer }
 }
 
 function handle(options: SiteProxyOptions, request: IncomingMessage, response: ServerResponse) {
+  const started = performance.now();
   const { state, site } = options;
   const target = state.target;
+  const series = options.metrics.of(target);
   const path = target?.kind === 'slot' ? originForm(request.url!) : undefined;
-  if (target?.kind === 'slot' && path !== undefined) return new Exchange(options, request, response, target, path).send(target.pick());
+  if (target?.kind === 'slot' && path !== undefined) {
+    return new Exchange(options, request, response, target, path, series, started).send(target.pick());
+  }
   // The router answers itself: a page written at once.
   if (target === null) answerNoVersion(request, response, site, options.channel);
   else if (target.kind === 'maintenance') answerMaintenance(request, response, site, target.route.message);
   else answerBadRequest(request, response, site, `the request target must be a path, got ${JSON.stringify(request.url)}`);
+  series.count(outcomeOfStatus(response.statusCode), (performance.now() - started) / 1000);
   requestEnded(request.socket);
 }
 
@@ -129,6 +138,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   private readonly bodyless: boolean;
   private retriesLeft: number;
   private answered = false;
+  /** The status the slot answered (once answered). */
+  private status = 0;
+  /** The slot gave no complete answer: refused, timed out, failed or broke off. */
+  private slotFailed = false;
   private bodyStarted = false;
   private clientLeft = false;
   private stalled: NodeJS.Timeout | undefined;
@@ -140,8 +153,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly response: ServerResponse,
     private readonly target: SlotTarget,
     private readonly path: string,
+    private readonly series: SlotSeries,
+    private readonly started: number,
   ) {
     this.socket = request.socket;
+    series.begin();
     target.inFlight.add();
     options.state.inFlight.add();
     options.inFlight.add();
@@ -179,6 +195,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string) {
     if (statusCode < 200) return; // 100 Continue, 103 Early Hints: the client gets the final answer only
     this.answered = true;
+    this.status = statusCode;
     try {
       this.response.writeHead(statusCode, statusMessage, endToEndResponseHeaders(headers));
     } catch (error) {
@@ -215,6 +232,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.clientLeft) return;
     const { upstream, request } = this;
     if (this.answered) {
+      this.slotFailed = true;
       // The slot broke off or went silent mid-body: break off to the client too, rather than end a truncated body cleanly.
       if (error.code === 'UND_ERR_BODY_TIMEOUT') this.cutOff('the slot went silent');
       else this.response.destroy();
@@ -225,6 +243,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       // Once undici is done with the lost connection: sent from inside its error callback, the request would follow it.
       return void setImmediate(() => this.clientLeft || this.send(upstream));
     }
+    this.slotFailed = true;
     const { site, channel, logger } = this.options;
     const timedOut = error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT';
     const detail =
@@ -257,6 +276,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.clientLeft = true;
       this.controller?.abort(new Error('the client left'));
     } else requestEnded(this.socket);
+    const ended = this.slotFailed ? outcome.proxyError : this.answered ? outcomeOfStatus(this.status) : outcome.clientClosed;
+    this.series.end(ended, (performance.now() - this.started) / 1000);
     this.target.inFlight.remove();
     this.options.state.inFlight.remove();
     this.options.inFlight.remove();

@@ -3,10 +3,11 @@ import { createAdaptorServer } from '@hono/node-server';
 import { pino, type Logger } from 'pino';
 import { durationMs } from '../../config/duration.js';
 import type { CutoverConfig, EnvironmentConfig } from '../../config/schema.js';
-import { adminHostNames, adminTokenFrom, type EnvironmentAccess } from './admin-access.js';
+import { adminHostNames, adminTokenFrom, isLoopbackAddress, metricsTokenFrom, type EnvironmentAccess } from './admin-access.js';
 import { createAdminApp } from './admin.js';
 import { InFlightCount } from './in-flight.js';
 import { listen, stopAccepting, urlFor } from './listeners.js';
+import { RouterMetrics } from './metrics.js';
 import { createSiteProxy, type ListenerLimits } from './proxy.js';
 import { RouteStore } from './route-store.js';
 import { Switchboard } from './switchboard.js';
@@ -22,6 +23,8 @@ export interface StartRouterOptions {
   shutdownTimeoutMs?: number;
   /** Where the admin secrets are read from (the variables `router.adminTokenEnv` names); process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /** Where the request counts go; a fresh set by default. */
+  metrics?: RouterMetrics;
 }
 
 export interface RunningEnvironment {
@@ -33,6 +36,8 @@ export interface RunningRouter {
   host: string;
   adminUrl: string;
   environments: Record<string, RunningEnvironment>;
+  /** The request counts served on the admin API's /metrics (docs/metrics.md). */
+  metrics: RouterMetrics;
   /** Stop accepting, let in-flight requests finish (up to shutdownTimeoutMs), then cut what is left. */
   close(): Promise<void>;
 }
@@ -59,6 +64,9 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
   }
   // The config guarantees every environment of a host names the same admin address.
   const { adminHost, adminPort } = served[0]![1].router;
+  const metrics = options.metrics ?? new RouterMetrics();
+  // Read-only counts: open to this host's processes on a loopback admin address; elsewhere they need a secret.
+  const metricsAccess = { loopback: isLoopbackAddress(adminHost), token: metricsTokenFrom(options.env ?? process.env) };
 
   const pools = new UpstreamPools();
   const inFlight = new InFlightCount();
@@ -89,7 +97,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
           ['preview', site.previewPort],
         ] as const) {
           const state = switchboard.listener(site.name, channel);
-          const server = createSiteProxy({ state, site: site.name, channel, inFlight, logger: envLogger, limits, trustForwardedHeaders });
+          const counted = metrics.listener(name, site.name, channel, state);
+          const server = createSiteProxy({ state, site: site.name, channel, inFlight, logger: envLogger, limits, trustForwardedHeaders, metrics: counted });
           const what = `the ${channel === 'live' ? 'public' : 'preview'} listener of site ${site.name} of environment ${name}`;
           await listen(server, port, listenHost, what);
           started.push(server);
@@ -100,7 +109,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     }
     const { headersTimeoutMs: headersTimeout, requestTimeoutMs: requestTimeout } = listenerLimits(served[0]![1]);
     const admin = createAdaptorServer({
-      fetch: createAdminApp(host, switchboards, logger, { hosts: adminHostNames(adminHost, adminPort), environments: access }).fetch,
+      fetch: createAdminApp(host, switchboards, logger, { hosts: adminHostNames(adminHost, adminPort), environments: access, metrics: metricsAccess }, metrics)
+        .fetch,
       serverOptions: { headersTimeout, requestTimeout, connectionsCheckingInterval: 1000 },
     }) as Server;
     await listen(admin, adminPort, adminHost, 'the router admin API');
@@ -127,7 +137,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       logger.info('router stopped');
     })());
 
-  return { host, adminUrl, environments, close };
+  return { host, adminUrl, environments, metrics, close };
 }
 
 function listenerLimits(env: EnvironmentConfig): ListenerLimits {

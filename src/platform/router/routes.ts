@@ -1,51 +1,34 @@
 import { z } from 'zod';
-import { formatPath, typeOfInput } from '../../config/fields.js';
+import { formatPath, port, typeOfInput } from '../../config/fields.js';
+import {
+  checkDistinctReplicas,
+  jsonObject,
+  maintenanceMessageSchema,
+  maxReplicas,
+  replicaAddress,
+  servedPackageSchema,
+  slotIdSchema,
+  slotKind,
+  targetKindError,
+  weightSchema,
+} from '../data-plane/target-fields.js';
 
 /** Where the router sends a site's traffic: a running slot, or the maintenance page. */
-
-const port = z
-  .number({ error: (i) => (i.input === undefined ? 'is required' : `must be a port number, got ${typeOfInput(i.input)}`) })
-  .int('must be a whole number')
-  .min(1, 'must be between 1 and 65535')
-  .max(65535, 'must be between 1 and 65535');
-
-const unknownFields = {
-  error: (i: { code?: string; keys?: string[]; input?: unknown }) =>
-    i.code === 'unrecognized_keys' ? `unknown field(s) ${(i.keys ?? []).join(', ')}` : `must be a JSON object, got ${typeOfInput(i.input)}`,
-};
-
-/** Which package a route serves, so the real state says which version is live even behind a maintenance page. */
-export const servedPackageSchema = z.strictObject(
-  {
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 in hex'),
-    version: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
-  },
-  unknownFields,
-);
 
 // A hostname or IP address, never a URL: the router only speaks plain HTTP to slots.
 const host = z
   .string({ error: (i) => `must be a hostname or IP address, got ${typeOfInput(i.input)}` })
   .regex(/^[A-Za-z0-9.:\-[\]]{1,253}$/, 'must be a hostname or IP address');
 
-const weight = z
-  .number({ error: (i) => (i.input === undefined ? 'is required' : `must be a number, got ${typeOfInput(i.input)}`) })
-  .int('must be a whole number')
-  .min(0, 'must be between 0 and 256')
-  .max(256, 'must be between 0 and 256');
-
 /** One running copy of a slot; `weight` is its share of new requests (1 unless changed, 0 = none). */
-export const replicaSchema = z.strictObject({ host: host.default('127.0.0.1'), port, weight: weight.optional() }, unknownFields);
+export const replicaSchema = z.strictObject({ host: host.default('127.0.0.1'), port, weight: weightSchema.optional() }, jsonObject);
 
 /** New shares of the live target's requests, per replica (those not named keep theirs). */
 export const replicaWeightsSchema = z
-  .array(z.strictObject({ host: host.default('127.0.0.1'), port, weight }, unknownFields), {
+  .array(z.strictObject({ host: host.default('127.0.0.1'), port, weight: weightSchema }, jsonObject), {
     error: (i) => `must be a list of { host, port, weight }, got ${typeOfInput(i.input)}`,
   })
   .min(1, 'must list at least one replica');
-
-/** At most as many replicas as the data-plane port allows one target. */
-export const maxReplicas = 64;
 
 /**
  * A running slot: one copy (`host`, `port`), or several (`replicas`) that share its requests in turn. A switch moves
@@ -54,12 +37,8 @@ export const maxReplicas = 64;
 export const slotRouteSchema = z
   .strictObject(
     {
-      kind: z.literal('slot', { error: (i) => `must be "slot", got ${typeOfInput(i.input)}` }),
-      slotId: z
-        .string({ error: (i) => (i.input === undefined ? 'is required' : `must be a string, got ${typeOfInput(i.input)}`) })
-        .min(1, 'must not be empty')
-        .max(200, 'must be at most 200 characters')
-        .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+      kind: slotKind,
+      slotId: slotIdSchema,
       port: port.optional(),
       host: host.optional(),
       replicas: z
@@ -69,7 +48,7 @@ export const slotRouteSchema = z
         .optional(),
       package: servedPackageSchema.optional(),
     },
-    unknownFields,
+    jsonObject,
   )
   .superRefine((route, ctx) => {
     if (route.replicas === undefined && route.port === undefined) {
@@ -78,12 +57,7 @@ export const slotRouteSchema = z
     if (route.replicas !== undefined && (route.port !== undefined || route.host !== undefined)) {
       ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'must not come with port or host: list every copy in replicas' });
     }
-    const seen = new Set<string>();
-    route.replicas?.forEach((replica, index) => {
-      const key = replicaAddress(replica);
-      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['replicas', index], message: `duplicate replica ${key}` });
-      seen.add(key);
-    });
+    if (route.replicas) checkDistinctReplicas(route.replicas, ctx);
     if (route.replicas?.length && route.replicas.every((replica) => replica.weight === 0)) {
       ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'at least one replica must keep a weight above 0' });
     }
@@ -94,22 +68,13 @@ export const slotRouteSchema = z
 export const maintenanceRouteSchema = z.strictObject(
   {
     kind: z.literal('maintenance'),
-    message: z
-      .string({ error: (i) => `must be a string, got ${typeOfInput(i.input)}` })
-      .max(2000, 'must be at most 2000 characters')
-      .optional(),
+    message: maintenanceMessageSchema.optional(),
     package: servedPackageSchema.optional(),
   },
-  unknownFields,
+  jsonObject,
 );
 
-export const routeSchema = z.discriminatedUnion('kind', [slotRouteSchema, maintenanceRouteSchema], {
-  error: (i) => {
-    if (i.code !== 'invalid_union') return `must be a JSON object, got ${typeOfInput(i.input)}`;
-    const kind = (i.input as { kind?: unknown } | undefined)?.kind;
-    return kind === undefined ? 'is required ("slot" or "maintenance")' : `must be "slot" or "maintenance", got ${typeOfInput(kind)}`;
-  },
-});
+export const routeSchema = z.discriminatedUnion('kind', [slotRouteSchema, maintenanceRouteSchema], targetKindError);
 
 export const siteRoutesSchema = z.strictObject({
   live: routeSchema.nullable(),
@@ -131,20 +96,13 @@ export type Route = z.output<typeof routeSchema>;
 /** What callers send: `host` may be left out. */
 export type RouteInput = z.input<typeof routeSchema>;
 export type SlotRouteInput = z.input<typeof slotRouteSchema>;
+export type MaintenanceRouteInput = z.input<typeof maintenanceRouteSchema>;
 export type SiteRoutes = z.output<typeof siteRoutesSchema>;
 export type RouteTable = z.output<typeof routeTableSchema>;
-/** public listener → live route, preview listener → preview route. */
-export type Channel = 'live' | 'preview';
 
 /** The copies of a slot the route sends requests to, in order. */
 export function replicasOf(route: SlotRoute): Replica[] {
   return route.replicas ?? [{ host: route.host ?? '127.0.0.1', port: route.port! }];
-}
-
-/** "127.0.0.1:8080", "[::1]:8080". */
-export function replicaAddress(replica: Pick<Replica, 'host' | 'port'>): string {
-  const { host, port } = replica;
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Identity of a target; the slot id is part of it so a reused port is a new target; the order and weights of replicas are not. */

@@ -1,17 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { InFlightCount } from './in-flight.js';
 import type { RouteStore } from './route-store.js';
-import {
-  replicaAddress,
-  replicasOf,
-  sameRoute,
-  type Channel,
-  type ReplicaWeight,
-  type Route,
-  type RouteTable,
-  type SiteRoutes,
-  type SlotRoute,
-} from './routes.js';
+import { replicasOf, sameRoute, type ReplicaWeight, type Route, type RouteTable, type SiteRoutes, type SlotRoute } from './routes.js';
+import { replicaAddress, type Channel } from '../data-plane/target-fields.js';
 import { retire, targetOf, type Target } from './targets.js';
 import type { UpstreamPools } from './upstream-pools.js';
 

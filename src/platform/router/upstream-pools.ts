@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
-import { replicaAddress, type Replica } from './routes.js';
+import { replicaAddress } from '../data-plane/target-fields.js';
+import type { Replica } from './routes.js';
 
 /** One replica of one slot, as the proxy sends requests to it: kept-alive connections and a name for messages. */
 export interface Upstream {

@@ -5,9 +5,19 @@ import { leaveMaintenance } from './leave-maintenance.js';
 import { tellEnvironmentSettled } from './tell-environment.js';
 
 export async function complete(ctx: DeploymentContext): Promise<void> {
+  const { request, record } = ctx;
+  record.enter('completing');
+  await moveTrafficToNewVersion(ctx);
+  await leaveMaintenance(ctx);
+  await tellEnvironmentSettled(ctx, 'completed');
+  record.enter('completed');
+  record.log(`Deployment completed: ${request.environment} runs ${request.package.version}`);
+}
+
+/** Each site's public traffic goes to the new version (requests in flight drained); its preview closes. */
+export async function moveTrafficToNewVersion(ctx: DeploymentContext): Promise<void> {
   const { request, plan, record } = ctx;
   const { control } = ctx.activities;
-  record.enter('completing');
   for (const site of plan.sites) {
     const preview = record.site(site.name).preview!;
     const step = siteStep(ctx, site.name);
@@ -21,8 +31,4 @@ export async function complete(ctx: DeploymentContext): Promise<void> {
     record.updateSite(site.name, { state: 'live', serving: preview.kind === 'slot' ? preview.slotId : null, previewSlot: null });
     record.log(`Site ${site.name} now serves ${request.package.version}`);
   }
-  await leaveMaintenance(ctx);
-  await tellEnvironmentSettled(ctx, 'completed');
-  record.enter('completed');
-  record.log(`Deployment completed: ${request.environment} runs ${request.package.version}`);
 }

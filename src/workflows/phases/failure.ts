@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure, condition, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import { failureClasses } from '../../failures.js';
-import type { DeploymentStatus } from '../definitions.js';
+import type { DeploymentStatus, Phase } from '../definitions.js';
 import { classify } from '../failure-classes.js';
 import { phaseKey } from '../search-attributes.js';
 import type { DeploymentContext } from './context.js';
@@ -22,11 +22,11 @@ export async function failAndWait(ctx: DeploymentContext, error: unknown): Promi
   if (patched(FAILURE_HANDLING_V2)) {
     if (record.phase === 'upgrade' || record.phase === 'warmup') await stopNewVersion(ctx);
     await tellEnvironmentFailed(ctx); // before anyone can see the failure, so a new deployment is accepted at once
-    const nothingMoved = record.phase === 'preflight';
-    record.waitingAfterFailure = !nothingMoved;
+    const settled = settledAfterFailure(record.phase);
+    record.waitingAfterFailure = settled === null;
     record.fail(failure);
-    if (nothingMoved) {
-      record.log('Nothing was changed: the environment is exactly as it was.');
+    if (settled !== null) {
+      record.log(settled);
       await announce(ctx, 'failed');
       throw failedWith(record.status());
     }
@@ -37,6 +37,16 @@ export async function failAndWait(ctx: DeploymentContext, error: unknown): Promi
   }
   await announce(ctx, 'failed');
   return await waitAfterFailure(ctx);
+}
+
+/** What a failure leaves when Reset would have nothing to do (so the deployment ends at once); null otherwise. */
+function settledAfterFailure(phase: Phase): string | null {
+  if (phase === 'preflight') return 'Nothing was changed: the environment is exactly as it was.';
+  // Expand/contract mode: during expand the live version never stopped serving; after contract only the new one runs.
+  if (phase === 'expand') return 'No traffic moved: the live version still serves every site.';
+  if (phase === 'contract')
+    return 'The new version serves every site and no old version runs; the contract migrations not applied stay pending.';
+  return null;
 }
 
 /** No slot of the failed package keeps running on the original databases, on any site (promise 2). */

@@ -6,7 +6,7 @@ import { originalSlotId, stopSlot } from './slots.js';
 
 export async function upgrade(ctx: DeploymentContext): Promise<void> {
   const { request, plan, record } = ctx;
-  const { databaseWork, host } = ctx.activities;
+  const { databaseWork } = ctx.activities;
   record.enter('upgrade');
   const previous = record.previousPackage;
   if (previous) {
@@ -29,6 +29,13 @@ export async function upgrade(ctx: DeploymentContext): Promise<void> {
       result.applied.length ? `Applied migrations to ${db.name}: ${result.applied.join(', ')}` : `No new migrations for ${db.name}`,
     );
   }
+  await startNewVersion(ctx);
+}
+
+/** The new version starts on each site's original databases, as its preview-to-be (no traffic yet). */
+export async function startNewVersion(ctx: DeploymentContext): Promise<void> {
+  const { request, plan, record } = ctx;
+  const { host } = ctx.activities;
   for (const site of plan.sites) {
     record.log(`Starting ${request.package.version} on site ${site.name}`);
     const slot = await run(host.startSlot, `Start ${request.package.version} on ${site.name}`, {

@@ -1,5 +1,9 @@
-/** Phase 6: the new version waits for a person; Slack is reminded while nobody answers; never promoted by itself. */
-import { condition } from '@temporalio/workflow';
+/**
+ * Phase 6: the new version waits for a person; Slack is reminded while nobody answers; never promoted by itself.
+ * An analysis, when configured, checks the preview meanwhile and Resets by itself when it fails.
+ */
+import { condition, patched } from '@temporalio/workflow';
+import { ANALYSIS_DURING_VERIFICATION, analysisFor, prepareAnalysis } from './analysis.js';
 import type { DeploymentContext } from './context.js';
 import { announce } from './notify.js';
 
@@ -7,8 +11,16 @@ export async function awaitVerification(ctx: DeploymentContext): Promise<void> {
   const { request, plan, record } = ctx;
   record.enter('awaiting-verification');
   record.log(`Awaiting verification: the new version ${request.package.version} answers on its preview address. Complete or Reset.`);
+  const spec = analysisFor(ctx);
+  const analysis = spec && patched(ANALYSIS_DURING_VERIFICATION) ? prepareAnalysis(ctx, spec) : null;
   await announce(ctx, 'awaiting-verification');
-  if (await awaitDecision(ctx)) return;
+  analysis?.start();
+  try {
+    if (await awaitDecision(ctx)) return;
+  } finally {
+    // Whoever decided first wins: a person's Complete or Reset, the analysis' own Reset, or the timeout.
+    analysis?.stop();
+  }
   record.decision = { action: 'reset', rollbackDatabase: false, reason: 'verification timeout' };
   const window = formatMs(plan.verificationTimeoutMs);
   record.log(

@@ -42,7 +42,18 @@ export const lockMigrationsForSession: SqlStatement = { text: `SET XACT_ABORT ON
 /** After the migration's batches: exactly our one transaction must still be open, and not doomed. */
 export const transactionState: SqlStatement = { text: 'SELECT @@TRANCOUNT AS depth, XACT_STATE() AS state;' };
 
-export function recordMigration(name: string, checksum: string): SqlStatement {
+/** Histories made before expand/contract migrations lack the phase column; added when a phased migration comes. */
+export const ensureHistoryPhase: SqlStatement = {
+  text: `IF COL_LENGTH(N'${HISTORY_TABLE}', N'phase') IS NULL ALTER TABLE ${HISTORY_TABLE} ADD phase nvarchar(16) NULL;`,
+};
+
+/** A plain migration's row leaves the phase out (null), so histories without the column keep working. */
+export function recordMigration(name: string, checksum: string, phase?: 'expand' | 'contract'): SqlStatement {
+  if (phase)
+    return {
+      text: `INSERT INTO ${HISTORY_TABLE} (name, checksum, phase) VALUES (@name, @checksum, @phase);`,
+      params: { name, checksum, phase },
+    };
   return { text: `INSERT INTO ${HISTORY_TABLE} (name, checksum) VALUES (@name, @checksum);`, params: { name, checksum } };
 }
 

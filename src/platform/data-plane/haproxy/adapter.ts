@@ -7,10 +7,8 @@ import { messageHtml } from '../pages.js';
 import {
   defaultDrainTimeoutMs,
   maintenanceTarget,
-  replicaKey,
   sameTarget,
   type BackendStats,
-  type Channel,
   type DataPlane,
   type DataPlaneCapabilities,
   type DataPlaneStats,
@@ -19,6 +17,7 @@ import {
   type SiteTargets,
   type SlotTarget,
 } from '../port.js';
+import { replicaAddress, type Channel } from '../target-fields.js';
 import { Serial } from '../serial.js';
 import { backendName, defaultServerSlots, haproxyFiles, type HaproxyFiles } from './config.js';
 import { HaproxyRuntimeApi, parseHeadedTable, parseMap } from './runtime-api.js';
@@ -56,7 +55,7 @@ interface TargetNote {
 }
 
 function slotNote({ slotId, package: served, replicas }: SlotTarget): TargetNote {
-  return { slotId, package: served, order: replicas.map(replicaKey) };
+  return { slotId, package: served, order: replicas.map(replicaAddress) };
 }
 
 /**
@@ -109,7 +108,7 @@ export function createHaproxyDataPlane(options: HaproxyDataPlaneOptions): DataPl
 
   function slotTarget(ready: Server[], note: TargetNote): SlotTarget {
     const rank = (server: Server) => {
-      const index = note.order?.indexOf(replicaKey(server.replica)) ?? -1;
+      const index = note.order?.indexOf(replicaAddress(server.replica)) ?? -1;
       return index < 0 ? Number.MAX_SAFE_INTEGER : index;
     };
     const replicas = [...ready].sort((a, b) => rank(a) - rank(b)).map((server) => server.replica);
@@ -153,10 +152,10 @@ export function createHaproxyDataPlane(options: HaproxyDataPlaneOptions): DataPl
 
   /** Readies the target's replicas in `backend`, reusing servers that already have their address. Returns the others in use. */
   async function readyReplicas(backend: string, target: SlotTarget, inBackend: Server[]): Promise<Server[]> {
-    const wanted = new Set(target.replicas.map(replicaKey));
-    const kept = inBackend.filter((s) => !isStopped(s) && wanted.has(replicaKey(s.replica)));
-    const keptKeys = new Set(kept.map((s) => replicaKey(s.replica)));
-    const missing = target.replicas.filter((r) => !keptKeys.has(replicaKey(r)));
+    const wanted = new Set(target.replicas.map(replicaAddress));
+    const kept = inBackend.filter((s) => !isStopped(s) && wanted.has(replicaAddress(s.replica)));
+    const keptKeys = new Set(kept.map((s) => replicaAddress(s.replica)));
+    const missing = target.replicas.filter((r) => !keptKeys.has(replicaAddress(r)));
     const free = inBackend.filter(isStopped);
     if (free.length < missing.length) {
       throw new UnsupportedError(
@@ -169,7 +168,7 @@ export function createHaproxyDataPlane(options: HaproxyDataPlaneOptions): DataPl
       const answer = await api.command('set server', `${backend}/${server.name}`, 'addr', replica.host, 'port', replica.port);
       if (!/changed|no need to change/.test(answer)) {
         const where = `${backend}/${server.name}`;
-        throw new DataPlaneUnavailableError(`HAProxy refused the address ${replicaKey(replica)} for ${where}: ${answer.trim()}`);
+        throw new DataPlaneUnavailableError(`HAProxy refused the address ${replicaAddress(replica)} for ${where}: ${answer.trim()}`);
       }
       await api.expectSilent('set server', `${backend}/${server.name}`, 'weight', 1);
       await api.expectSilent('set server', `${backend}/${server.name}`, 'state', 'ready');
@@ -179,7 +178,7 @@ export function createHaproxyDataPlane(options: HaproxyDataPlaneOptions): DataPl
       await api.expectSilent('set server', `${backend}/${server.name}`, 'weight', 1);
       if (!isReady(server)) await api.expectSilent('set server', `${backend}/${server.name}`, 'state', 'ready');
     }
-    return inBackend.filter((s) => !isStopped(s) && !wanted.has(replicaKey(s.replica)));
+    return inBackend.filter((s) => !isStopped(s) && !wanted.has(replicaAddress(s.replica)));
   }
 
   async function sessions(backend: string, names: Set<string>): Promise<number> {
@@ -270,8 +269,9 @@ export function createHaproxyDataPlane(options: HaproxyDataPlaneOptions): DataPl
           site,
           ready.map((s) => s.replica),
         );
-        const byKey = new Map(ready.map((s) => [replicaKey(s.replica), s]));
-        for (const w of weights) await api.expectSilent('set server', `${backend}/${byKey.get(replicaKey(w))!.name}`, 'weight', w.weight);
+        const byKey = new Map(ready.map((s) => [replicaAddress(s.replica), s]));
+        for (const w of weights)
+          await api.expectSilent('set server', `${backend}/${byKey.get(replicaAddress(w))!.name}`, 'weight', w.weight);
         await persist();
       });
     },

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { writeFileAtomically } from '../../../process/atomic-file.js';
 import { checkConfigDir } from '../input.js';
 import { maintenancePage, noTargetPage, retryAfterSeconds } from '../pages.js';
-import type { Channel, DataPlaneSite } from '../port.js';
+import type { DataPlaneSite } from '../port.js';
+import type { Channel } from '../target-fields.js';
 
 /** What Cutover generates to start HAProxy in front of an environment's sites; after that it only uses the runtime API. */
 export interface HaproxySetup {

@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 import { writeFileAtomically } from '../../../process/atomic-file.js';
 import { DataPlaneUnavailableError } from '../errors.js';
 import { checkSite, parseDrainTimeout, parseLiveTarget, parsePreviewTarget, parseWeights } from '../input.js';
-import { defaultDrainTimeoutMs, replicaKey, sameTarget, type DataPlane, type DataPlaneCapabilities, type SiteTargets } from '../port.js';
+import { defaultDrainTimeoutMs, sameTarget, type DataPlane, type DataPlaneCapabilities, type SiteTargets } from '../port.js';
+import { replicaAddress } from '../target-fields.js';
 import { Serial } from '../serial.js';
 import { emptySiteState, nginxFiles, readSiteState, siteConfig, siteFile, type NginxSetup, type SiteState } from './config.js';
 
@@ -136,7 +137,7 @@ export function createNginxDataPlane(options: NginxDataPlaneOptions): DataPlane 
       checkSite(site, siteNames);
       await apply(site, (state) => {
         const weights = parseWeights(input, site, state.live?.kind === 'slot' ? state.live.replicas : []);
-        return { ...state, weights: { ...state.weights, ...Object.fromEntries(weights.map((w) => [replicaKey(w), w.weight])) } };
+        return { ...state, weights: { ...state.weights, ...Object.fromEntries(weights.map((w) => [replicaAddress(w), w.weight])) } };
       });
     },
   };

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { writeFileAtomically } from '../../../process/atomic-file.js';
 import { checkConfigDir } from '../input.js';
 import { maintenancePage, messageHtml, noTargetPage, retryAfterSeconds } from '../pages.js';
-import { replicaKey, type Channel, type DataPlaneSite, type SiteTargets, type SlotTarget } from '../port.js';
+import type { DataPlaneSite, SiteTargets, SlotTarget } from '../port.js';
+import { replicaAddress, type Channel } from '../target-fields.js';
 
 /** What Cutover generates to run nginx in front of an environment's sites: nginx.conf, and one file per site that a switch rewrites. */
 export interface NginxSetup {
@@ -88,8 +89,8 @@ export function siteConfig(site: DataPlaneSite, state: SiteState, listenHost = '
     const name = `cutover.${site.name}.${channel}`;
     lines.push(`upstream ${name} {`);
     for (const replica of target.replicas) {
-      const weight = channel === 'live' ? (state.weights[replicaKey(replica)] ?? 1) : 1;
-      lines.push(`  server ${replicaKey(replica)}${weight === 0 ? ' down' : ` weight=${weight}`} max_fails=0;`);
+      const weight = channel === 'live' ? (state.weights[replicaAddress(replica)] ?? 1) : 1;
+      lines.push(`  server ${replicaAddress(replica)}${weight === 0 ? ' down' : ` weight=${weight}`} max_fails=0;`);
     }
     // Connections to the slots are kept open, so a request does not pay a connect.
     lines.push('  keepalive 32;', '}');

@@ -1,0 +1,35 @@
+'use strict';
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS on purpose: the package runs with plain node, no build */
+// Faulty package: warms up fine, but GET /notes answers 500 on every fifth request (20%), so only an analysis catches it.
+const http = require('node:http');
+const { version } = require('./cutover-package.json');
+
+const slot = process.env.CUTOVER_SLOT || 'local';
+const FAIL_EVERY = 5;
+let notesRequests = 0;
+
+const server = http.createServer((req, res) => {
+  res.setHeader('X-App-Version', version);
+  res.setHeader('X-Slot', slot);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  const path = (req.url || '/').split('?')[0];
+  if (path === '/healthz') {
+    res.writeHead(200).end(JSON.stringify({ ok: true, version }));
+    return;
+  }
+  if (path === '/notes') {
+    // Counted, not random: exactly one request in five fails, whatever the order they come in.
+    notesRequests++;
+    if (notesRequests % FAIL_EVERY === 0) {
+      res.writeHead(500).end(JSON.stringify({ error: 'internal', message: 'NullReferenceException in NotesController' }));
+      return;
+    }
+    res.writeHead(200).end(JSON.stringify({ version, slot, notes: [] }));
+    return;
+  }
+  res.writeHead(200).end(JSON.stringify({ version, slot }));
+});
+
+server.listen(Number(process.env.PORT || 3000), '127.0.0.1');
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
