@@ -6,7 +6,8 @@ export const failureClasses = {
   'readonly-not-supported': {
     title: 'ReadOnly mode not supported',
     remediation:
-      'The application writes during startup or warmup against a read-only database. Support read-only mode in the application, or deploy in readwrite or maintenance-page mode.',
+      'The application writes during startup or warmup against a read-only database. ' +
+      'Support read-only mode in the application, or deploy in readwrite or maintenance-page mode.',
   },
   'warmup-failed': {
     title: 'Site warmup failed',
@@ -23,12 +24,14 @@ export const failureClasses = {
   'migration-failed': {
     title: 'Database migration failed',
     remediation:
-      'A migration script failed, or the package lacks migrations the database already applied (the message names them). Fix the migration or the package and deploy again.',
+      'A migration script failed, or the package lacks migrations the database already applied (the message names them). ' +
+      'Fix the migration or the package and deploy again.',
   },
   transient: {
     title: 'Transient infrastructure error',
     remediation:
-      'Retried automatically with backoff and the retries ran out. Check that the databases and hosts are reachable, then start the deployment again.',
+      'Retried automatically with backoff and the retries ran out. ' +
+      'Check that the databases and hosts are reachable, then start the deployment again.',
   },
   'invalid-input': {
     title: 'Invalid input',

@@ -6,8 +6,8 @@ import type { ServedPackage } from '../platform/data-plane/target-fields.js';
 import type { MaintenanceRouteInput, SlotRouteInput } from '../platform/router/routes.js';
 import type { SiteRole } from '../workflows/definitions.js';
 
-/** A route as a deployment sends it to the router: one copy of a slot (`host` defaults to loopback), or the maintenance page. */
-export type RouteTarget = (Omit<SlotRouteInput, 'replicas' | 'port'> & { port: number }) | MaintenanceRouteInput;
+/** A route as a deployment sends it to the router: a slot (one copy, `host` defaulting to loopback, or its copies on several hosts), or the maintenance page. */
+export type RouteTarget = SlotRouteInput | MaintenanceRouteInput;
 
 export interface SitePlan {
   name: string;
@@ -23,6 +23,8 @@ export interface EnvironmentPlan {
   name: string;
   host: string;
   hostTaskQueue: string;
+  /** The hosts its slots run on, each with its agent's task queue; absent in plans from before several hosts (then: host). */
+  hosts?: Array<{ name: string; address: string; taskQueue: string }>;
   verificationTimeoutMs: number;
   timeouts: { stepMs: number; heartbeatMs: number; databaseWorkMs: number };
   /** Set when the environment has a Slack channel for approvals. */

@@ -4,7 +4,7 @@ import type { EnvironmentConfig } from '../config/schema.js';
 import { hostTaskQueue } from '../platform/agent/contract.js';
 import { invalidInput } from './failures.js';
 import type { EnvironmentPlan } from './contract.js';
-import { siteUrls } from '../config/addresses.js';
+import { siteUrls, slotHostsOf } from '../config/addresses.js';
 import { analysisSpec } from '../config/analysis-schema.js';
 
 export function environmentConfig(config: LoadedConfig, environment: string): EnvironmentConfig {
@@ -21,6 +21,7 @@ export function planFor(config: LoadedConfig, environment: string): EnvironmentP
     name: environment,
     host: env.host,
     hostTaskQueue: hostTaskQueue(env.host),
+    hosts: slotHostsOf(config, env).map((h) => ({ ...h, taskQueue: hostTaskQueue(h.name) })),
     verificationTimeoutMs: durationMs(env.verificationTimeout),
     slack: config.slack && env.slack ? { reminderIntervalMs: durationMs(config.slack.reminderInterval) } : null,
     timeouts: {

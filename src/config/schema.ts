@@ -113,10 +113,25 @@ export const approvalSchema = z.strictObject(
   mapping(),
 );
 
+/** An app server: where the data plane reaches the slots its host agent runs. */
+export const hostSchema = z.strictObject(
+  {
+    address: z
+      .string({ error: (i) => (i.input === undefined ? 'is required' : `must be an IP address or hostname, got ${typeOfInput(i.input)}`) })
+      .regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be an IP address or hostname, without a port'),
+  },
+  mapping('a mapping with address'),
+);
+
 export const environmentSchema = z
   .strictObject(
     {
       host: slug.default('local'),
+      /** The app servers its slots run on (names from the top-level hosts); the host above alone, on loopback, when absent. */
+      hosts: z
+        .array(slug, { error: () => 'must be a list of host names' })
+        .min(1, 'must name at least one host')
+        .optional(),
       /** OS user of the environment's slots when the host agent runs as root; cutover-<environment> (created when missing) by default. */
       slotUser: z
         .string({ error: (i) => `must be a user name, got ${typeOfInput(i.input)}` })
@@ -311,6 +326,8 @@ export const configSchema = z
         )
         .optional(),
       packages: packagesSchema.prefault({}),
+      /** App servers: each runs a host agent on cutover-host-<name>; the data plane reaches their slots at address. */
+      hosts: z.record(slug, hostSchema, { error: () => 'must be a mapping of host name to host' }).default({}),
       environments: z.record(slug, environmentSchema, { error: () => 'must be a mapping of environment name to environment' }),
     },
     mapping(),
@@ -329,6 +346,21 @@ export const configSchema = z
             `the environments of host ${env.host} share one router, with one admin address`;
           ctx.addIssue({ code: 'custom', path: ['environments', envName, 'router', field], message });
         }
+    }
+    // Slots run only on declared hosts, at addresses the environment's router may send traffic to.
+    for (const [envName, env] of Object.entries(config.environments)) {
+      env.hosts?.forEach((name, i) => {
+        const path = ['environments', envName, 'hosts', i];
+        const host = config.hosts[name];
+        if (env.hosts!.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path, message: `duplicate host "${name}"` });
+        else if (!host) {
+          const declared = Object.keys(config.hosts).join(', ') || 'none';
+          ctx.addIssue({ code: 'custom', path, message: `unknown host "${name}"; declared under hosts: ${declared}` });
+        } else if (!env.router.slotHosts.includes(host.address)) {
+          const message = `host "${name}" has address ${host.address}, which router.slotHosts does not allow: add it there`;
+          ctx.addIssue({ code: 'custom', path, message });
+        }
+      });
     }
     // Every listening port belongs to exactly one thing on the host.
     const seen = new Map<number, string>();
@@ -352,6 +384,7 @@ export type CutoverConfig = z.infer<typeof configSchema>;
 export type TemporalConfig = z.infer<typeof temporalSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;
+export type HostConfig = z.infer<typeof hostSchema>;
 export type SiteConfig = z.infer<typeof siteSchema>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type Role = (typeof roles)[number];

@@ -27,7 +27,8 @@ export function planExpandContract(applied: readonly string[], migrations: reado
     throw new EngineError(
       'invalid-input',
       `migration${one ? '' : 's'} ${listed(plain)} ${one ? 'is' : 'are'} neither expand nor contract (not in the expand/ or ` +
-        `contract/ folder of the migrations): the old version may not work on ${one ? 'it' : 'them'}, so ${one ? 'it needs' : 'they need'} a clone. ` +
+        `contract/ folder of the migrations): the old version may not work on ${one ? 'it' : 'them'}, ` +
+        `so ${one ? 'it needs' : 'they need'} a clone. ` +
         'Deploy in readonly, readwrite or maintenance-page mode, or move each to expand/ (the old version keeps working on it) ' +
         'or to contract/ (applied once no old version runs)',
     );

@@ -9,3 +9,9 @@ export function runAsProgram(moduleUrl: string, main: () => Promise<void>): void
     process.exit(1);
   });
 }
+
+/** A command line the program cannot run with: says what is wrong and how to call it, and exits 2. */
+export function exitWithUsage(logger: { fatal(message: string): void }, problem: string, usage: string): never {
+  logger.fatal(`${problem}; ${usage}`);
+  process.exit(2);
+}

@@ -130,7 +130,8 @@ export function decisionButtons(deploymentId: string): SlackBlock {
         confirm: {
           title: plain('Reset with database?'),
           text: md(
-            'The previous version goes back and the database is restored to the restore point taken before the migrations. *Writes made since then are lost.*',
+            'The previous version goes back and the database is restored to the restore point taken before the migrations. ' +
+              '*Writes made since then are lost.*',
           ),
           confirm: plain('Reset code and database'),
           deny: plain('Cancel'),
@@ -159,7 +160,8 @@ export function awaitingVerificationMessage(
         type: 'context',
         elements: [
           md(
-            `*Complete* moves public traffic to the new version. *Reset* puts the previous version back (code only); *Reset with database* also restores the database. Approvers: ${approvers.map((u) => `<@${u}>`).join(', ')}`,
+            '*Complete* moves public traffic to the new version. *Reset* puts the previous version back (code only); ' +
+              `*Reset with database* also restores the database. Approvers: ${approvers.map((u) => `<@${u}>`).join(', ')}`,
           ),
         ],
       },
@@ -176,7 +178,8 @@ export function reminderMessage(status: DeploymentStatus, resetAt: string | null
       {
         type: 'section',
         text: md(
-          `:hourglass_flowing_sand: Deployment \`${escapeMrkdwn(status.deploymentId)}\` still awaits verification since ${slackDate(since)}: *Complete* or *Reset* above.${deadline}`,
+          `:hourglass_flowing_sand: Deployment \`${escapeMrkdwn(status.deploymentId)}\` still awaits verification ` +
+            `since ${slackDate(since)}: *Complete* or *Reset* above.${deadline}`,
         ),
       },
     ],
@@ -191,12 +194,14 @@ function outcomeLine(status: DeploymentStatus, event: OutcomeEvent): string {
   if (event === 'reset') {
     const what = status.decision?.rollbackDatabase ? 'code and database rolled back' : 'code rolled back, database kept';
     const who = by ? ` by ${by}` : reason ? ` automatically (${reason})` : '';
-    return `:leftwards_arrow_with_hook: *Reset*${who}: ${what}; public traffic is on ${escapeMrkdwn(status.previousPackage?.version ?? 'the previous version')}.`;
+    const live = escapeMrkdwn(status.previousPackage?.version ?? 'the previous version');
+    return `:leftwards_arrow_with_hook: *Reset*${who}: ${what}; public traffic is on ${live}.`;
   }
   const failure = status.failure;
   if (!failure) return ':x: *Failed*.';
   return [
-    `:x: *Failed: ${failureClasses[failure.class]?.title ?? failure.class}* (\`${failure.class}\`)${failure.site ? ` on site ${escapeMrkdwn(failure.site)}` : ''}`,
+    `:x: *Failed: ${failureClasses[failure.class]?.title ?? failure.class}* (\`${failure.class}\`)` +
+      (failure.site ? ` on site ${escapeMrkdwn(failure.site)}` : ''),
     `>${escapeMrkdwn(truncate(failure.message, 2000)).replace(/\n/g, '\n>')}`,
     `*What to do:* ${escapeMrkdwn(failure.remediation)}`,
   ].join('\n');

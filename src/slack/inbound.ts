@@ -126,7 +126,8 @@ export function statusLine(status: DeploymentStatus): string {
       ? `Available now: ${status.actions.map((a) => (a === 'complete' ? 'Complete' : 'Reset')).join(', ')}.`
       : 'No action is available now.';
   const previous = status.previousPackage ? ` (previous: ${status.previousPackage.version})` : '';
-  return `Deployment \`${status.deploymentId}\` of ${status.package.name} ${status.package.version}${previous} to ${status.environment}, mode ${status.mode}, is *${status.phase}*. ${actions}`;
+  const what = `${status.package.name} ${status.package.version}${previous}`;
+  return `Deployment \`${status.deploymentId}\` of ${what} to ${status.environment}, mode ${status.mode}, is *${status.phase}*. ${actions}`;
 }
 
 /** The deployments service's refusals and outages as answers for the user: the one place they become Slack replies. */

@@ -28,7 +28,26 @@ export const notify = proxyActivities<SlackActivities>({
 /** Presets from the environment's timeouts: quick control steps, long database work, host slots and warm-ups. */
 export function activityPresets(plan: EnvironmentPlan) {
   const { stepMs, heartbeatMs, databaseWorkMs } = plan.timeouts;
+  const hostSteps = (taskQueue: string) =>
+    proxyActivities<HostActivities>({ taskQueue, startToCloseTimeout: stepMs, heartbeatTimeout: heartbeatMs, retry });
+  const warmups = (taskQueue: string) =>
+    proxyActivities<HostActivities>({
+      taskQueue,
+      startToCloseTimeout: '10 minutes',
+      heartbeatTimeout: heartbeatMs,
+      retry: { initialInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes },
+    });
+  const host = hostSteps(plan.hostTaskQueue);
+  const warmup = warmups(plan.hostTaskQueue);
+  const hosts = plan.hosts ?? [{ name: plan.host, address: '127.0.0.1', taskQueue: plan.hostTaskQueue }];
   return {
+    /** Every host the slots run on, with its own agent's slot steps and warm-ups. */
+    slotHosts: hosts.map((h) => ({
+      name: h.name,
+      address: h.address,
+      host: h.taskQueue === plan.hostTaskQueue ? host : hostSteps(h.taskQueue),
+      warmup: h.taskQueue === plan.hostTaskQueue ? warmup : warmups(h.taskQueue),
+    })),
     /** Quick calls to the router, the config and the package store. */
     control: proxyActivities<ControlActivities>({ startToCloseTimeout: stepMs, heartbeatTimeout: heartbeatMs, retry }),
     /** Copies, restore points, migrations: heartbeats tell a dead worker from a slow copy. */
@@ -37,12 +56,7 @@ export function activityPresets(plan: EnvironmentPlan) {
       heartbeatTimeout: heartbeatMs,
       retry: { ...retry, initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 8 },
     }),
-    host: proxyActivities<HostActivities>({
-      taskQueue: plan.hostTaskQueue,
-      startToCloseTimeout: stepMs,
-      heartbeatTimeout: heartbeatMs,
-      retry,
-    }),
+    host,
     /** Checks on the preview, where it answers (the host); its own timeout comes from the analysis it runs. */
     analysis: proxyActivities<AnalysisActivities>({
       taskQueue: plan.hostTaskQueue,
@@ -50,12 +64,7 @@ export function activityPresets(plan: EnvironmentPlan) {
       heartbeatTimeout: heartbeatMs,
       retry: { initialInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes },
     }),
-    warmup: proxyActivities<HostActivities>({
-      taskQueue: plan.hostTaskQueue,
-      startToCloseTimeout: '10 minutes',
-      heartbeatTimeout: heartbeatMs,
-      retry: { initialInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes },
-    }),
+    warmup,
   };
 }
 

@@ -262,7 +262,7 @@ describe('startSlot / listSlots / stopSlot', () => {
     });
     expect(await failureOf(elsewhere.startSlot(spec('ok')))).toMatchObject({
       type: 'invalid-input',
-      message: expect.stringContaining(`runs on host ${setup.host}`),
+      message: expect.stringContaining(`runs its slots on host ${setup.host}`),
     });
   });
 });

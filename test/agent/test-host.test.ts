@@ -49,9 +49,8 @@ if (unavailable) {
     }, 180_000);
 
     afterAll(async () => {
-      const t0 = Date.now();
-      await testHosts?.close(); console.error('LAP close hosts', Date.now() - t0);
-      await stack?.close(); console.error('LAP close stack', Date.now() - t0);
+      await stack?.close();
+      await testHosts?.close();
       await Promise.allSettled(forwards.map((f) => f.close()));
     });
 

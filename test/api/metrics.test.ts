@@ -22,7 +22,10 @@ environments:
 
 // Only routes that answer before reaching Temporal are called: the metrics are about the API, not about Temporal.
 function appWith(auth: string) {
-  const config = parseConfig(`stateDir: ${mkdtempSync(join(tmpdir(), 'cutover-api-metrics-'))}\n${auth}${environments}`, '/tmp/cutover-metrics.yaml');
+  const config = parseConfig(
+    `stateDir: ${mkdtempSync(join(tmpdir(), 'cutover-api-metrics-'))}\n${auth}${environments}`,
+    '/tmp/cutover-metrics.yaml',
+  );
   return createApp(createApiDeps(config, new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) })));
 }
 

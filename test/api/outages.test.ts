@@ -1,7 +1,7 @@
 /**
- * The API when a part of Cutover is down: every call answers (within seconds: 3 s for Temporal, 4 s for a worker), with the result or a 503 that names
- * the part (the worker, or Temporal), never a silent null; and a token of one environment learns nothing of
- * another's deployments even then. A real worker process is SIGKILLed; Temporal is a port nobody listens on.
+ * The API when a part of Cutover is down: every call answers (within seconds: 3 s for Temporal, 4 s for a worker),
+ * with the result or a 503 that names the part (the worker, or Temporal), never a silent null; and a token of one
+ * environment learns nothing of another's deployments even then. A real worker process is SIGKILLed; Temporal is a port nobody listens on.
  */
 import { Client, Connection } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';

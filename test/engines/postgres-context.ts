@@ -86,7 +86,8 @@ export async function makePostgresContext(options: PostgresContextOptions): Prom
   const walLevel = (await admin.query<{ wal_level: string }>('show wal_level')).rows[0]?.wal_level;
   const canFollow = options.role === 'superuser' && walLevel === 'logical';
   const urlFor = (database: string, onPort = port) =>
-    `postgres://${encodeURIComponent(user)}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${onPort}/${encodeURIComponent(database)}?application_name=cutover-test`;
+    `postgres://${encodeURIComponent(user)}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${onPort}/` +
+    `${encodeURIComponent(database)}?application_name=cutover-test`;
   const handleFor = (database: string, onPort?: number): DatabaseHandle => ({
     config: { name: 'shop', engine: 'postgres', connectionEnv: 'SHOP_DATABASE_URL' },
     connectionString: urlFor(database, onPort),

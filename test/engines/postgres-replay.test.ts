@@ -69,6 +69,11 @@ const EXTRA = `
   create table profiles (id bigserial primary key, name text not null, nickname text);
   create table tags (code text primary key, label text);
   create table badges (id int primary key, holder text);
+  create table scratch (id int primary key);
+  create table events (id int generated always as identity primary key, a int not null, doubled int generated always as (a * 2) stored);
+  create table owners (id int primary key);
+  create table pets (id int primary key, owner int not null references owners);
+  insert into owners values (1); insert into pets values (1, 1);
   insert into profiles (name) values ('seed');`;
 
 /** An original with the contract's seed, and a copy that no longer follows it and captures its writes. */
@@ -85,13 +90,13 @@ async function capturing(rows: number, extra = EXTRA): Promise<DatabaseHandle> {
 const migrate = (db: DatabaseHandle, name: string, text: string) =>
   engine.applyMigrations(db, [{ name, sql: text }], noHeartbeat);
 
-/** Runs `write` in a loop on its own session until stopped; counts what committed. */
-function steadyWriter(session: Session, write: (i: number) => string) {
+/** Runs `write` in a loop on its own session until stopped or `limit` writes; counts what committed. */
+function steadyWriter(session: Session, write: (i: number) => string, limit = Infinity) {
   let running = true;
   let committed = 0;
   const failures: unknown[] = [];
   const loop = (async () => {
-    for (let i = 0; running; i++) {
+    for (let i = 0; running && i < limit; i++) {
       try {
         await session.query(write(i));
         committed++;
@@ -102,9 +107,12 @@ function steadyWriter(session: Session, write: (i: number) => string) {
       }
     }
   })();
+  const finished = loop.then(() => true);
   return {
     committed: () => committed,
     failures,
+    /** Whether it has stopped writing (its limit reached, or a failure). */
+    done: () => Promise.race([finished, Promise.resolve(false)]),
     async stop() {
       running = false;
       await loop;
@@ -136,7 +144,7 @@ describe('capture on the temporary copy', () => {
     await sql(db, 'original', ctx.dialect.seed(20) + EXTRA);
     expect((await engine.copyToTemporary(db, noHeartbeat)).following).toBe(true);
     const started = await engine.startCapture(db);
-    expect(started).toMatchObject({ tables: 6, sequencesMoved: 3, sequenceGap: GAP });
+    expect(started).toMatchObject({ tables: 10, sequencesMoved: 4, sequenceGap: GAP });
     expect(started.narrowGaps).toBeUndefined();
 
     // The original's writes reach the copy through the subscription: applied there, never captured.
@@ -197,30 +205,35 @@ describe('capture on the temporary copy', () => {
 describe('replay onto the migrated original', () => {
   test('under steady writers on the copy and a preview writing on the original: every accepted write is in the migrated original', async () => {
     const db = await capturing(100);
+    const WRITES = 600;
     const copyWriters = await Promise.all(
       [0, 1, 2].map(async (w) =>
-        steadyWriter(await ctx.connect(db, 'temporary'), (i) =>
-          i % 5 === 4
-            ? `update items set note = note || ' edited' where note = 'copy ${w}-${i - 1}'`
-            : ctx.dialect.writeTransaction(`copy ${w}-${i}`),
+        steadyWriter(
+          await ctx.connect(db, 'temporary'),
+          (i) =>
+            i % 5 === 4
+              ? `update items set note = note || ' edited' where note = 'copy ${w}-${i - 1}'`
+              : ctx.dialect.writeTransaction(`copy ${w}-${i}`),
+          WRITES,
         ),
       ),
     );
     const preview = steadyWriter(await ctx.connect(db, 'original'), (i) => `insert into items (note) values ('preview ${i}')`);
-    let replays = 0;
+    const replayedWhileWriting: number[] = [];
     try {
       await eventually('the copy took writes', async () => copyWriters.every((w) => w.committed() > 10));
       // A migration that adds a NOT NULL column with a default: replayed rows take the default.
       await migrate(db, '0001_tagline.sql', "alter table items add column tagline text not null default 'none';");
-      for (; replays < 3; replays++) {
+      while (!(await Promise.all(copyWriters.map((w) => w.done()))).every(Boolean)) {
         // The preview goes on taking keys below the gap: the original's sequences stay where they are until the final replay.
         const partial = await engine.replayChanges(db, noHeartbeat);
         expect(partial).toMatchObject({ conflicts: [], sequencesSynced: 0 });
+        replayedWhileWriting.push(partial.applied);
       }
-      await eventually('the copy took more writes', async () => copyWriters.every((w) => w.committed() > 40));
     } finally {
       for (const w of [...copyWriters, preview]) await w.stop();
     }
+    expect(replayedWhileWriting.length, 'replays while the copy was taking writes').toBeGreaterThan(0);
     for (const w of [...copyWriters, preview]) expect(w.failures).toEqual([]);
     const final = await engine.replayChanges(db, noHeartbeat, { final: true });
     expect(final.conflicts).toEqual([]);
@@ -260,14 +273,23 @@ describe('replay onto the migrated original', () => {
        insert into badges values (1, 'ann');
        update items set note = 'edited on the copy' where id = 3;
        delete from item_log where item_id = 5;
-       insert into items (note) values ('fits');`,
+       delete from item_log where item_id = 6;
+       insert into scratch values (1);
+       insert into items (note) values ('fits');
+       insert into events (a) values (5);`,
     );
-    // Meanwhile on the original: the preview took the tag and removed item 3's row.
-    await sql(db, 'original', "insert into tags values ('red', 'from the preview'); delete from item_log where item_id = 3; delete from items where id = 3;");
+    // Meanwhile on the original: the preview took the tag and removed item 3 and the log of item 6.
+    await sql(
+      db,
+      'original',
+      `insert into tags values ('red', 'from the preview');
+       delete from item_log where item_id in (3, 6); delete from items where id = 3;`,
+    );
     await migrate(
       db,
       '0001_reshape.sql',
       `alter table profiles drop column nickname;
+       drop table scratch;
        alter table badges add column level int not null default 1;
        alter table badges alter column level drop default;`,
     );
@@ -288,14 +310,20 @@ describe('replay onto the migrated original', () => {
         reason: expect.stringMatching(/null value in column "level" .* violates not-null constraint \(SQLSTATE 23502\)/),
       },
       { table: 'public.items', key: { id: 3 }, op: 'update', reason: 'the row no longer exists on the original' },
+      { table: 'public.item_log', key: { id: 6 }, op: 'delete', reason: 'the row no longer exists on the original' },
+      { table: 'public.scratch', key: { id: 1 }, op: 'insert', reason: 'the table no longer exists on the original' },
     ]);
-    expect(replayed).toMatchObject({ applied: 3, conflictCount: 4, total: { applied: 3, conflicts: 4 } });
+    expect(replayed).toMatchObject({ applied: 4, conflictCount: 6, total: { applied: 4, conflicts: 6 } });
     // What fits is there: bob without a nickname (a null loses nothing), item_log of 5 deleted, the new item.
     expect(await count(db, 'original', "select 1 from profiles where name = 'bob'")).toBe(1);
     expect(await count(db, 'original', "select 1 from profiles where name = 'ann'")).toBe(0);
     expect(await count(db, 'original', 'select 1 from item_log where item_id = 5')).toBe(0);
     expect(await count(db, 'original', "select 1 from items where note = 'fits'")).toBe(1);
     expect(await one(db, 'original', "select label from tags where code = 'red'")).toEqual({ label: 'from the preview' });
+    // Generated columns are computed again; an identity GENERATED ALWAYS keeps the copy's key.
+    const events = 'select id, a, doubled from events';
+    expect(await sql(db, 'original', events)).toEqual(await sql(db, 'temporary', events));
+    expect(await one(db, 'original', 'select doubled from events')).toEqual({ doubled: 10 });
     // Kept whole in the original, the row too, for the operator.
     expect(await one(db, 'original', "select op, new_row from cutover_replay.conflicts where table_name = 'public.profiles'")).toEqual({
       op: 'insert',
@@ -304,9 +332,9 @@ describe('replay onto the migrated original', () => {
 
     // Again: nothing applied twice, no conflict recorded twice.
     const again = await engine.replayChanges(db, noHeartbeat);
-    expect(again).toMatchObject({ applied: 0, conflicts: [], conflictCount: 0, total: { applied: 3, conflicts: 4 } });
+    expect(again).toMatchObject({ applied: 0, conflicts: [], conflictCount: 0, total: { applied: 4, conflicts: 6 } });
     expect(await count(db, 'original', "select 1 from items where note = 'fits'")).toBe(1);
-    expect(await count(db, 'original', 'select * from cutover_replay.conflicts')).toBe(4);
+    expect(await count(db, 'original', 'select * from cutover_replay.conflicts')).toBe(6);
 
     // Later changes (the final replay at the switch): only those.
     await sql(db, 'temporary', "insert into items (note) values ('at the switch'); truncate badges;");
@@ -358,7 +386,8 @@ describe('replay onto the migrated original', () => {
       await sql(db, 'temporary', "insert into items (note) values ('taken last, committed first')");
       const held = await engine.replayChanges(db, noHeartbeat, { writersTimeoutMs: 300 }).catch((error: unknown) => error);
       expect(held).toMatchObject({ failureClass: 'transient' });
-      expect((held as Error).message).toMatch(/transactions on the temporary copy kept their captured writes uncommitted .*\(pid \d+ \S+ as \S+ since /);
+      const heldWriters = /transactions on the temporary copy kept their captured writes uncommitted .*\(pid \d+ \S+ as \S+ since /;
+      expect((held as Error).message).toMatch(heldWriters);
       expect(await count(db, 'original', "select 1 from items where note like 'taken%'")).toBe(0);
       await open.query('commit');
     } finally {

@@ -202,7 +202,9 @@ describe.each(['superuser', 'application'] as const)('postgres specifics as %s',
     }
   });
 
-  test(`DDL on the read-only copy is ${role === 'superuser' ? 'refused by an event trigger' : 'left to the database default (no event trigger without superuser)'}`, async () => {
+  const ddlOnCopy =
+    role === 'superuser' ? 'refused by an event trigger' : 'left to the database default (no event trigger without superuser)';
+  test(`DDL on the read-only copy is ${ddlOnCopy}`, async () => {
     const db = await database('create table notes (id int primary key, body text); insert into notes values (1, $$hello$$);');
     await ctx.engine.copyToTemporary(db, noHeartbeat);
     await ctx.engine.makeTemporaryReadOnly(db);

@@ -25,7 +25,8 @@ function thrown(work: () => unknown): Error {
 describe('sqlserver:// connection strings', () => {
   test('every part and option is read; the password is percent-decoded', () => {
     const db = handle(
-      'sqlserver://app%40corp:p%40ss%3Aw%2Frd@db.internal:14330/Shop%20DB?encrypt=false&trustServerCertificate=true&applicationName=web&connectTimeout=5000',
+      'sqlserver://app%40corp:p%40ss%3Aw%2Frd@db.internal:14330/Shop%20DB' +
+        '?encrypt=false&trustServerCertificate=true&applicationName=web&connectTimeout=5000',
     );
     expect(settingsOf(db)).toEqual({
       server: 'db.internal',

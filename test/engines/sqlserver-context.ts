@@ -16,7 +16,8 @@ export const sqlServerDialect: EngineDialect = {
     CREATE TABLE item_log (id bigint IDENTITY(1,1) PRIMARY KEY, item_id bigint NOT NULL REFERENCES items (id), message nvarchar(200) NOT NULL);
     CREATE TABLE counters (name nvarchar(50) PRIMARY KEY, n bigint NOT NULL);
     INSERT INTO counters VALUES (N'writes', 0);
-    INSERT INTO items (note) SELECT TOP (${rows}) CONCAT(N'seed ', ROW_NUMBER() OVER (ORDER BY (SELECT NULL))) FROM sys.all_columns a CROSS JOIN sys.all_columns b;
+    INSERT INTO items (note) SELECT TOP (${rows}) CONCAT(N'seed ', ROW_NUMBER() OVER (ORDER BY (SELECT NULL)))
+      FROM sys.all_columns a CROSS JOIN sys.all_columns b;
     INSERT INTO item_log (item_id, message) SELECT id, N'created' FROM items;
     GO
     CREATE VIEW item_summary AS SELECT COUNT_BIG(*) AS items FROM dbo.items;`,
@@ -36,7 +37,8 @@ export const sqlServerDialect: EngineDialect = {
     SELECT N'column' AS kind, CONCAT(TABLE_NAME, N'.', COLUMN_NAME) AS name, CONCAT(DATA_TYPE, N' ', COALESCE(COLUMN_DEFAULT, N'')) AS definition
       FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = N'dbo'
     UNION ALL
-    SELECT N'index', CONCAT(t.name, N'.', i.name), i.type_desc FROM sys.indexes i JOIN sys.tables t ON t.object_id = i.object_id WHERE i.name IS NOT NULL AND t.is_ms_shipped = 0
+    SELECT N'index', CONCAT(t.name, N'.', i.name), i.type_desc FROM sys.indexes i JOIN sys.tables t ON t.object_id = i.object_id
+      WHERE i.name IS NOT NULL AND t.is_ms_shipped = 0
     UNION ALL
     SELECT N'view', v.name, OBJECT_DEFINITION(v.object_id) FROM sys.views v
     ORDER BY 1, 2;`,

@@ -24,19 +24,27 @@ const tag = fileTag;
 const BACKUP_DIR = '/var/opt/mssql/backup';
 
 // The statements every locked operation starts and ends with.
-const LOCK = `DECLARE @result int;\nEXEC @result = sp_getapplock @Resource = N'${operationLockResource('shop')}', @LockMode = N'Exclusive', @LockOwner = N'Session', @LockTimeout = 0;\nSELECT @result AS result;`;
+const LOCK =
+  `DECLARE @result int;\nEXEC @result = sp_getapplock @Resource = N'${operationLockResource('shop')}', ` +
+  "@LockMode = N'Exclusive', @LockOwner = N'Session', @LockTimeout = 0;\nSELECT @result AS result;";
 const UNLOCK = `EXEC sp_releaseapplock @Resource = N'${operationLockResource('shop')}', @LockOwner = N'Session';`;
 const PROFILE =
-  "SELECT CAST(SERVERPROPERTY('EngineEdition') AS int) AS engineEdition, CAST(SERVERPROPERTY('InstanceDefaultDataPath') AS nvarchar(4000)) AS dataPath, " +
-  "CAST(SERVERPROPERTY('InstanceDefaultLogPath') AS nvarchar(4000)) AS logPath, CAST(SERVERPROPERTY('InstanceDefaultBackupPath') AS nvarchar(4000)) AS backupPath;";
+  "SELECT CAST(SERVERPROPERTY('EngineEdition') AS int) AS engineEdition, " +
+  "CAST(SERVERPROPERTY('InstanceDefaultDataPath') AS nvarchar(4000)) AS dataPath, " +
+  "CAST(SERVERPROPERTY('InstanceDefaultLogPath') AS nvarchar(4000)) AS logPath, " +
+  "CAST(SERVERPROPERTY('InstanceDefaultBackupPath') AS nvarchar(4000)) AS backupPath;";
 const states = (...names: string[]): Sent => ({
   database: 'master',
-  text: `SELECT name, state_desc AS state, CAST(is_read_only AS int) AS readOnly, CASE WHEN source_database_id IS NULL THEN 0 ELSE 1 END AS snapshot FROM sys.databases WHERE name IN (${names.map((_, i) => `@name${i}`).join(', ')});`,
+  text:
+    'SELECT name, state_desc AS state, CAST(is_read_only AS int) AS readOnly, ' +
+    'CASE WHEN source_database_id IS NULL THEN 0 ELSE 1 END AS snapshot ' +
+    `FROM sys.databases WHERE name IN (${names.map((_, i) => `@name${i}`).join(', ')});`,
   params: Object.fromEntries(names.map((n, i) => [`name${i}`, n])),
 });
 const onMaster = (text: string): Sent => ({ database: 'master', text });
 const SESSIONS =
-  "SELECT COALESCE(NULLIF(program_name, N''), N'(unnamed)') AS program, login_name AS login FROM sys.dm_exec_sessions WHERE database_id = DB_ID() AND session_id <> @@SPID AND is_user_process = 1;";
+  "SELECT COALESCE(NULLIF(program_name, N''), N'(unnamed)') AS program, login_name AS login FROM sys.dm_exec_sessions " +
+  'WHERE database_id = DB_ID() AND session_id <> @@SPID AND is_user_process = 1;';
 
 /** BACKUP, FILELISTONLY, RESTORE WITH MOVE and the clean-up of one backup-restore copy. */
 function backupRestore(source: string, target: string, directory = BACKUP_DIR): Sent[] {
@@ -102,7 +110,8 @@ describe('copy to the temporary database', () => {
     const file = `F:\\Backups\\cutover-${tag('shop')}.bak`;
     expect(server.texts()).toContain(`BACKUP DATABASE [shop] TO DISK = N'${file}' WITH COPY_ONLY, INIT, FORMAT, CHECKSUM, STATS = 10;`);
     expect(server.texts()).toContain(
-      `RESTORE DATABASE [shop__cutover_tmp_partial] FROM DISK = N'${file}' WITH MOVE N'shop' TO N'D:\\Data\\cutover-${tag('shop__cutover_tmp_partial')}-n0nce-1.mdf', ` +
+      `RESTORE DATABASE [shop__cutover_tmp_partial] FROM DISK = N'${file}' ` +
+        `WITH MOVE N'shop' TO N'D:\\Data\\cutover-${tag('shop__cutover_tmp_partial')}-n0nce-1.mdf', ` +
         `MOVE N'shop''s log' TO N'E:\\Logs\\cutover-${tag('shop__cutover_tmp_partial')}-n0nce-2.ldf', RECOVERY, CHECKSUM, STATS = 10;`,
     );
   });
@@ -126,7 +135,8 @@ describe('copy to the temporary database', () => {
     server.fail(/^BACKUP DATABASE/, backupFailed);
     const error = await failure(() => engineOn(server).copyToTemporary(handle(), () => undefined));
     expect(error.message).toBe(
-      "cannot copy the database to its temporary copy (database shop): Cannot open backup device '/var/opt/mssql/backup/x.bak'. Operating system error 5(Access is denied.).; BACKUP DATABASE is terminating abnormally. (error 3013)",
+      "cannot copy the database to its temporary copy (database shop): Cannot open backup device '/var/opt/mssql/backup/x.bak'. " +
+        'Operating system error 5(Access is denied.).; BACKUP DATABASE is terminating abnormally. (error 3013)',
     );
     expect(server.texts().at(-1)).toBe(UNLOCK);
     expect([...server.databases.keys()]).toEqual(['shop']);
@@ -223,11 +233,14 @@ describe('restore point', () => {
       states('shop__cutover_rp'),
       {
         database: 'master',
-        text: 'SELECT name AS logicalName, file_id AS fileId, physical_name AS physicalName FROM sys.master_files WHERE database_id = DB_ID(@database) AND type = 0 ORDER BY file_id;',
+        text:
+          'SELECT name AS logicalName, file_id AS fileId, physical_name AS physicalName FROM sys.master_files ' +
+          'WHERE database_id = DB_ID(@database) AND type = 0 ORDER BY file_id;',
         params: { database: 'shop' },
       },
       onMaster(
-        `CREATE DATABASE [shop__cutover_rp] ON (NAME = N'shop', FILENAME = N'/var/opt/mssql/data/cutover-${tag('shop__cutover_rp')}-n0nce-1.ss') AS SNAPSHOT OF [shop];`,
+        `CREATE DATABASE [shop__cutover_rp] ON (NAME = N'shop', ` +
+          `FILENAME = N'/var/opt/mssql/data/cutover-${tag('shop__cutover_rp')}-n0nce-1.ss') AS SNAPSHOT OF [shop];`,
       ),
       onMaster(UNLOCK),
     ]);
@@ -241,7 +254,8 @@ describe('restore point', () => {
     server.profile = { engineEdition: 3, dataPath: null, logPath: null, backupPath: '/b' };
     await engineOn(server).createRestorePoint(handle(), () => undefined);
     expect(server.texts()).toContain(
-      `CREATE DATABASE [shop__cutover_rp] ON (NAME = N'shop', FILENAME = N'D:\\SQL\\Data\\cutover-${tag('shop__cutover_rp')}-n0nce-1.ss') AS SNAPSHOT OF [shop];`,
+      `CREATE DATABASE [shop__cutover_rp] ON (NAME = N'shop', ` +
+        `FILENAME = N'D:\\SQL\\Data\\cutover-${tag('shop__cutover_rp')}-n0nce-1.ss') AS SNAPSHOT OF [shop];`,
     );
   });
 
@@ -441,7 +455,8 @@ describe('inspect and ping', () => {
 describe('migrations', () => {
   const ENSURE_HISTORY_START = 'SET XACT_ABORT ON;\nBEGIN TRANSACTION;\nDECLARE @lock int;';
   const BEGIN =
-    "SET XACT_ABORT ON;\nBEGIN TRANSACTION;\nDECLARE @lock int;\nEXEC @lock = sp_getapplock @Resource = N'cutover_migrations', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = -1;\n" +
+    'SET XACT_ABORT ON;\nBEGIN TRANSACTION;\nDECLARE @lock int;\n' +
+    "EXEC @lock = sp_getapplock @Resource = N'cutover_migrations', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = -1;\n" +
     "IF @lock < 0 THROW 51000, N'Cutover could not lock the migration history', 1;";
   const onShop = (text: string, params?: Record<string, string>): Sent => ({ database: 'shop', text, ...(params ? { params } : {}) });
   const lookup = (name: string) => onShop('SELECT checksum FROM dbo.cutover_migrations WHERE name = @name;', { name });
@@ -567,7 +582,8 @@ describe('migrations', () => {
     await engineOn(server).applyMigrations(handle(), [m], () => undefined);
     expect(server.sent.slice(2)).toEqual([
       onShop(
-        "SET XACT_ABORT ON;\nDECLARE @lock int;\nEXEC @lock = sp_getapplock @Resource = N'cutover_migrations', @LockMode = N'Exclusive', @LockOwner = N'Session', @LockTimeout = -1;\n" +
+        'SET XACT_ABORT ON;\nDECLARE @lock int;\n' +
+          "EXEC @lock = sp_getapplock @Resource = N'cutover_migrations', @LockMode = N'Exclusive', @LockOwner = N'Session', @LockTimeout = -1;\n" +
           "IF @lock < 0 THROW 51000, N'Cutover could not lock the migration history', 1;",
       ),
       lookup('0001_fulltext.sql'),

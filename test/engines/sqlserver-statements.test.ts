@@ -33,7 +33,8 @@ describe('T-SQL of database housekeeping', () => {
   test('states of the named databases: names are parameters, never text', () => {
     expect(databaseStatesQuery(['shop', 'shop__cutover_tmp', HOSTILE])).toEqual({
       text:
-        'SELECT name, state_desc AS state, CAST(is_read_only AS int) AS readOnly, CASE WHEN source_database_id IS NULL THEN 0 ELSE 1 END AS snapshot ' +
+        'SELECT name, state_desc AS state, CAST(is_read_only AS int) AS readOnly, ' +
+        'CASE WHEN source_database_id IS NULL THEN 0 ELSE 1 END AS snapshot ' +
         'FROM sys.databases WHERE name IN (@name0, @name1, @name2);',
       params: { name0: 'shop', name1: 'shop__cutover_tmp', name2: HOSTILE },
     });
@@ -58,14 +59,17 @@ describe('T-SQL of database housekeeping', () => {
 
   test('who else is connected, run on the database itself', () => {
     expect(otherSessionsQuery.text).toBe(
-      "SELECT COALESCE(NULLIF(program_name, N''), N'(unnamed)') AS program, login_name AS login FROM sys.dm_exec_sessions WHERE database_id = DB_ID() AND session_id <> @@SPID AND is_user_process = 1;",
+      "SELECT COALESCE(NULLIF(program_name, N''), N'(unnamed)') AS program, login_name AS login FROM sys.dm_exec_sessions " +
+        'WHERE database_id = DB_ID() AND session_id <> @@SPID AND is_user_process = 1;',
     );
   });
 
   test('server profile and ping', () => {
     expect(serverProfileQuery.text).toBe(
-      "SELECT CAST(SERVERPROPERTY('EngineEdition') AS int) AS engineEdition, CAST(SERVERPROPERTY('InstanceDefaultDataPath') AS nvarchar(4000)) AS dataPath, " +
-        "CAST(SERVERPROPERTY('InstanceDefaultLogPath') AS nvarchar(4000)) AS logPath, CAST(SERVERPROPERTY('InstanceDefaultBackupPath') AS nvarchar(4000)) AS backupPath;",
+      "SELECT CAST(SERVERPROPERTY('EngineEdition') AS int) AS engineEdition, " +
+        "CAST(SERVERPROPERTY('InstanceDefaultDataPath') AS nvarchar(4000)) AS dataPath, " +
+        "CAST(SERVERPROPERTY('InstanceDefaultLogPath') AS nvarchar(4000)) AS logPath, " +
+        "CAST(SERVERPROPERTY('InstanceDefaultBackupPath') AS nvarchar(4000)) AS backupPath;",
     );
     expect(pingQuery).toEqual({ text: 'SELECT 1 AS ok;' });
   });
@@ -75,7 +79,8 @@ describe('T-SQL of database housekeeping', () => {
     expect(resource).toMatch(/^cutover:[0-9a-f]{32}$/);
     expect(operationLockResource(HOSTILE)).toMatch(/^cutover:[0-9a-f]{32}$/);
     expect(acquireOperationLock('shop').text).toBe(
-      `DECLARE @result int;\nEXEC @result = sp_getapplock @Resource = N'${resource}', @LockMode = N'Exclusive', @LockOwner = N'Session', @LockTimeout = 0;\nSELECT @result AS result;`,
+      `DECLARE @result int;\nEXEC @result = sp_getapplock @Resource = N'${resource}', ` +
+        "@LockMode = N'Exclusive', @LockOwner = N'Session', @LockTimeout = 0;\nSELECT @result AS result;",
     );
     expect(releaseOperationLock('shop').text).toBe(`EXEC sp_releaseapplock @Resource = N'${resource}', @LockOwner = N'Session';`);
   });
@@ -138,7 +143,9 @@ describe('T-SQL of read-only copies and restore points', () => {
 
   test('data files of the original, by parameter', () => {
     expect(dataFilesQuery(HOSTILE)).toEqual({
-      text: 'SELECT name AS logicalName, file_id AS fileId, physical_name AS physicalName FROM sys.master_files WHERE database_id = DB_ID(@database) AND type = 0 ORDER BY file_id;',
+      text:
+        'SELECT name AS logicalName, file_id AS fileId, physical_name AS physicalName FROM sys.master_files ' +
+        'WHERE database_id = DB_ID(@database) AND type = 0 ORDER BY file_id;',
       params: { database: HOSTILE },
     });
   });
@@ -149,7 +156,9 @@ describe('T-SQL of read-only copies and restore points', () => {
       { logicalName: "shop's 2nd", path: '/data/b.ss' },
     ];
     expect(createSnapshot('shop__cutover_rp', 'shop', files)).toEqual({
-      text: "CREATE DATABASE [shop__cutover_rp] ON (NAME = N'shop', FILENAME = N'/data/a.ss'), (NAME = N'shop''s 2nd', FILENAME = N'/data/b.ss') AS SNAPSHOT OF [shop];",
+      text:
+        "CREATE DATABASE [shop__cutover_rp] ON (NAME = N'shop', FILENAME = N'/data/a.ss'), " +
+        "(NAME = N'shop''s 2nd', FILENAME = N'/data/b.ss') AS SNAPSHOT OF [shop];",
     });
     expect(revertToSnapshot('shop', 'shop__cutover_rp')).toEqual({
       text: "RESTORE DATABASE [shop] FROM DATABASE_SNAPSHOT = N'shop__cutover_rp';",
@@ -160,7 +169,8 @@ describe('T-SQL of read-only copies and restore points', () => {
 
 describe('T-SQL of migrations', () => {
   const lock = (owner: string) =>
-    `DECLARE @lock int;\nEXEC @lock = sp_getapplock @Resource = N'cutover_migrations', @LockMode = N'Exclusive', @LockOwner = N'${owner}', @LockTimeout = -1;\n` +
+    "DECLARE @lock int;\nEXEC @lock = sp_getapplock @Resource = N'cutover_migrations', " +
+    `@LockMode = N'Exclusive', @LockOwner = N'${owner}', @LockTimeout = -1;\n` +
     "IF @lock < 0 THROW 51000, N'Cutover could not lock the migration history', 1;";
 
   test('the history table: created once, under the lock, with a binary-collated name key', () => {

@@ -12,7 +12,16 @@ import { startApi } from '../../src/api/main.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { RunningRouter } from '../../src/platform/router/main.js';
 import { freePort } from '../../src/process/free-port.js';
-import { routerClient, sleep, slot, startTestRouter, startUpstream, testEnvironment, type TestEnvironment, type Upstream } from '../router/support.js';
+import {
+  routerClient,
+  sleep,
+  slot,
+  startTestRouter,
+  startUpstream,
+  testEnvironment,
+  type TestEnvironment,
+  type Upstream,
+} from '../router/support.js';
 
 /**
  * A real Prometheus (Debian's package) scrapes a real router, the API and a worker process, and loads the example
@@ -107,7 +116,11 @@ scrape_configs:
   );
   prometheus.stdout!.on('data', (chunk: Buffer) => (prometheusOutput += chunk.toString()));
   prometheus.stderr!.on('data', (chunk: Buffer) => (prometheusOutput += chunk.toString()));
-  await until('Prometheus is ready', async () => (await fetch(`${promUrl}/-/ready`)).ok, () => prometheusOutput);
+  await until(
+    'Prometheus is ready',
+    async () => (await fetch(`${promUrl}/-/ready`)).ok,
+    () => prometheusOutput,
+  );
 });
 
 afterAll(async () => {
@@ -183,7 +196,11 @@ describe('Prometheus scrapes Cutover', () => {
   });
 
   test('every target is up: the router on loopback without a secret, the API with a viewer token, the worker', async () => {
-    await until('the worker serves its metrics', async () => (await query('up{job="cutover-worker"} == 1')).length === 1, () => workerOutput);
+    await until(
+      'the worker serves its metrics',
+      async () => (await query('up{job="cutover-worker"} == 1')).length === 1,
+      () => workerOutput,
+    );
     for (const job of ['cutover-router', 'cutover-api', 'cutover-worker']) await expectEventually(`up{job="${job}"}`, 1);
   });
 
@@ -218,7 +235,11 @@ describe('Prometheus scrapes Cutover', () => {
   });
 
   test("the worker's Temporal SDK metrics name its task queue", async () => {
-    await until('the worker polls', async () => (await query(`temporal_num_pollers{task_queue="${taskQueue}"}`)).length > 0, () => workerOutput);
+    await until(
+      'the worker polls',
+      async () => (await query(`temporal_num_pollers{task_queue="${taskQueue}"}`)).length > 0,
+      () => workerOutput,
+    );
     await expectEventually(`sum(temporal_worker_start_total{job="cutover-worker",task_queue="${taskQueue}"})`, 1);
     const slotsAvailable = await query(`temporal_worker_task_slots_available{task_queue="${taskQueue}"}`);
     // The label the example rule CutoverWorkerSlotsExhausted groups by.
@@ -248,7 +269,9 @@ describe('Prometheus scrapes Cutover', () => {
     const rules = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as {
       data: { groups: Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string }> }> };
     };
-    const evaluated = rules.data.groups.flatMap((g) => g.rules.map((r) => ({ rule: `${g.name}/${r.name}`, health: r.health, error: r.lastError })));
+    const evaluated = rules.data.groups.flatMap((g) =>
+      g.rules.map((r) => ({ rule: `${g.name}/${r.name}`, health: r.health, error: r.lastError })),
+    );
     expect(evaluated).toHaveLength(9);
     expect(evaluated.filter((r) => r.health !== 'ok')).toEqual([]);
   });

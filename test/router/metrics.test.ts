@@ -105,7 +105,9 @@ describe('the router counts what each slot served', () => {
 
     const text = await scrape();
     const labels = (channel: string, slotId: string) => `environment="acme",site="shop",channel="${channel}",slot="${slotId}"`;
-    expect(sample(text, 'cutover_router_requests_total', `${labels('live', 'slot-a')},status_class="5xx"`)).toBe(traffic('slot-a').serverErrors);
+    expect(sample(text, 'cutover_router_requests_total', `${labels('live', 'slot-a')},status_class="5xx"`)).toBe(
+      traffic('slot-a').serverErrors,
+    );
     expect(sample(text, 'cutover_router_requests_total', `${labels('preview', 'slot-b')},status_class="2xx"`)).toBe(
       traffic('slot-b').byClass['2xx'],
     );
@@ -122,7 +124,9 @@ describe('the router counts what each slot served', () => {
     const pending = fetch(`${shop.publicUrl}/hold`).then((r) => r.text());
     while (held.length === 0) await sleep(10);
     expect(traffic('slot-a').inFlight).toBe(1);
-    expect(sample(await scrape(), 'cutover_router_requests_in_flight', 'environment="acme",site="shop",channel="live",slot="slot-a"')).toBe(1);
+    expect(sample(await scrape(), 'cutover_router_requests_in_flight', 'environment="acme",site="shop",channel="live",slot="slot-a"')).toBe(
+      1,
+    );
     held.shift()!();
     expect(await pending).toBe('slot-a held');
     const after = trafficBetween(before, traffic('slot-a'));
@@ -236,7 +240,10 @@ describe('who may read the metrics off loopback', () => {
 });
 
 describe('the numbers behind the metrics', () => {
-  const latency = (counts: number[]) => ({ bounds: latencyBuckets, counts: [...counts, ...Array(latencyBuckets.length + 1 - counts.length).fill(0)] });
+  const latency = (counts: number[]) => ({
+    bounds: latencyBuckets,
+    counts: [...counts, ...Array(latencyBuckets.length + 1 - counts.length).fill(0)],
+  });
 
   test('quantiles as histogram_quantile estimates them', () => {
     // 100 requests: 90 within 1 ms, 10 in (5 ms, 10 ms]: the 99th is the 9th of those 10, 90% into the bucket.

@@ -53,7 +53,9 @@ afterEach(() => {
 });
 
 describe('switching live traffic', () => {
-  test('under a steady stream of concurrent requests: none fails, each goes to a valid target, none reaches the old target after the acknowledgement', async () => {
+  const steadyStream =
+    'under a steady stream of concurrent requests: none fails, each goes to a valid target, none reaches the old target after the acknowledgement';
+  test(steadyStream, async () => {
     await client().setLive('shop', slot(a));
     const url = `${acme.router.environments.acme!.sites.shop!.publicUrl}/`;
     const agent = new Agent({ keepAlive: true, maxSockets: 20 });

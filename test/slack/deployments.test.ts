@@ -157,7 +157,8 @@ describe('Slack on real deployments', () => {
     const status = await post('/slack/commands', signedForm(secret, commandForm(stranger, `status ${stack.environment}`)));
     expect(status.status).toBe(200);
     expect(status.body.text).toBe(
-      `Deployment \`${v2}\` of demo-app 2.0.0 (previous: 1.0.0) to ${stack.environment}, mode readonly, is *awaiting-verification*. Available now: Complete, Reset.`,
+      `Deployment \`${v2}\` of demo-app 2.0.0 (previous: 1.0.0) to ${stack.environment}, mode readonly, ` +
+        'is *awaiting-verification*. Available now: Complete, Reset.',
     );
 
     // Reset with database, by an approver: the migration's column is gone again.

@@ -46,7 +46,8 @@ export function slackConfig(
   const top =
     options.topLevel === false
       ? ''
-      : `slack: { apiUrl: "${options.apiUrl ?? 'https://slack.com/api/'}", botTokenEnv: ${options.tokenEnv ?? 'TEST_SLACK_BOT_TOKEN'}, signingSecretEnv: ${options.secretEnv ?? 'TEST_SLACK_SIGNING_SECRET'} }`;
+      : `slack: { apiUrl: "${options.apiUrl ?? 'https://slack.com/api/'}", botTokenEnv: ${options.tokenEnv ?? 'TEST_SLACK_BOT_TOKEN'}, ` +
+        `signingSecretEnv: ${options.secretEnv ?? 'TEST_SLACK_SIGNING_SECRET'} }`;
   const shopSlack = options.shopSlack === false ? '' : `slack: { channel: ${channel}, approvers: [${approver}, U0SECOND] },`;
   const quietSlack = options.quietApprovers ? `slack: { channel: ${channel}, approvers: [${options.quietApprovers.join(', ')}] },` : '';
   return parseConfig(

@@ -128,7 +128,8 @@ if (unavailable) {
         const { createHosts } = await import(${JSON.stringify(netns)});
         const t = await createHosts(2);
         const sleeper = t.hosts[0].exec('sleep', ['600'], { stdio: 'ignore' });
-        console.log(JSON.stringify({ namespaces: t.hosts.map((h) => h.namespace), links: [t.bridge, ...t.hosts.map((h) => h.link)], sleeper: sleeper.pid }));
+        const links = [t.bridge, ...t.hosts.map((h) => h.link)];
+        console.log(JSON.stringify({ namespaces: t.hosts.map((h) => h.namespace), links, sleeper: sleeper.pid }));
         setInterval(() => undefined, 1e6);
       `;
       const crashed = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {

@@ -158,6 +158,9 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
   const withRouterToken: NodeJS.ProcessEnv = { ...env, CUTOVER_ROUTER_TOKEN: routerToken };
 
   const ports = await Promise.all([freePort(), ...sites.flatMap(() => [freePort(), freePort()])]);
+  const siteEntry = (s: (typeof sites)[number], i: number) =>
+    `      - { name: ${s.name}, role: ${s.role},${s.warmupPath ? ` warmupPath: ${s.warmupPath},` : ''} ` +
+    `warmupTimeout: ${options.warmupTimeout ?? '30s'}, publicPort: ${ports[1 + 2 * i]}, previewPort: ${ports[2 + 2 * i]} }`;
   const yaml = `
 stateDir: ${stateDir}
 temporal: { address: "${options.temporalAddress ?? services.temporalAddress}", namespace: default, taskQueue: cutover-${environment} }
@@ -175,7 +178,7 @@ ${options.analysis ? `    analysis: ${options.analysis}` : ''}
     timeouts: { step: ${options.timeouts?.step ?? '60s'}, heartbeat: ${options.timeouts?.heartbeat ?? '20s'} }
     router: { adminPort: ${ports[0]} }
     sites:
-${sites.map((s, i) => `      - { name: ${s.name}, role: ${s.role},${s.warmupPath ? ` warmupPath: ${s.warmupPath},` : ''} warmupTimeout: ${options.warmupTimeout ?? '30s'}, publicPort: ${ports[1 + 2 * i]}, previewPort: ${ports[2 + 2 * i]} }`).join('\n')}
+${sites.map(siteEntry).join('\n')}
     databases:
       - name: app
         engine: postgres
@@ -398,7 +401,8 @@ function authSection(tokens: TestToken[] | undefined, adminToken: string | undef
   if (!tokens || !adminToken) return '';
   const all: TestToken[] = [{ name: 'stack', token: adminToken, roles: ['viewer', 'deployer', 'approver'] }, ...tokens];
   const entry = (t: TestToken) =>
-    `    - { name: ${t.name}, sha256: ${createHash('sha256').update(t.token).digest('hex')}, roles: [${t.roles.join(', ')}]${t.environments ? `, environments: [${t.environments.join(', ')}]` : ''} }`;
+    `    - { name: ${t.name}, sha256: ${createHash('sha256').update(t.token).digest('hex')}, roles: [${t.roles.join(', ')}]` +
+    `${t.environments ? `, environments: [${t.environments.join(', ')}]` : ''} }`;
   return `auth:\n  tokens:\n${all.map(entry).join('\n')}`;
 }
 

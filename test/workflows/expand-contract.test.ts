@@ -73,7 +73,9 @@ function steps(harness: Harness): string[] {
 }
 
 describe('expand-contract mode', () => {
-  test('expand, the old version checked on the expanded schema, the new one beside it; Complete moves traffic, stops the old, then contracts', async () => {
+  const expandThenContract =
+    'expand, the old version checked on the expanded schema, the new one beside it; Complete moves traffic, stops the old, then contracts';
+  test(expandThenContract, { timeout: 30_000 }, async () => {
     h = await startHarness();
     h.fake.goLive(v1);
     Object.assign(h.fake.phased, { expand: ['0003_add_title.sql'], contract: ['0004_author_required.sql'] });
@@ -118,7 +120,7 @@ describe('expand-contract mode', () => {
     const log = (await handle.query(logQuery, {})).lines.map((l) => l.message);
     expect(log).toContain('1.0.0 works on the expanded schema on site web');
     expect(log).toContain('Applied contract migrations to app: 0004_author_required.sql');
-  }, 30_000);
+  });
 
   test('the old version fails on the expanded schema: refused before any traffic moves, the expand migrations undone', async () => {
     h = await startHarness();
@@ -164,9 +166,10 @@ describe('expand-contract mode', () => {
     const handle = await start(h, 'no-undo');
     await handle.result().catch(() => undefined);
     const status = await handle.query(statusQuery);
-    expect(status.failure?.remediation).toMatch(
-      /^No traffic moved, but these expand migrations stay applied and the live version runs on them: app: 0005_rename_body\.sql \(no undo script for 0005_rename_body\.sql in expand\/\)/,
-    );
+    const stayApplied =
+      'No traffic moved, but these expand migrations stay applied and the live version runs on them: ' +
+      'app: 0005_rename_body.sql (no undo script for 0005_rename_body.sql in expand/)';
+    expect(status.failure?.remediation?.slice(0, stayApplied.length)).toBe(stayApplied);
     expect(steps(h)).not.toContain('undoMigrations');
   }, 30_000);
 

@@ -13,7 +13,8 @@ const asText = (lines: LogLine[]) => lines.map((l) => `${l.at} ${l.level.toUpper
 const streamDescription = [
   'With follow=true, a text/event-stream: one `line` event per log line (data: a JSON LogLine; id: the index to resume',
   'from, also honoured as Last-Event-ID), then one `end` event (data: {"phase"}) when the deployment is completed, reset,',
-  'or failed with no action left (or {"phase", "execution"} when its workflow ended otherwise, e.g. terminated). An `error` event (data: an Error) ends the stream if Temporal fails.',
+  'or failed with no action left (or {"phase", "execution"} when its workflow ended otherwise, e.g. terminated).',
+  'An `error` event (data: an Error) ends the stream if Temporal fails.',
 ].join(' ');
 
 export function deploymentLogRoutes(deps: ApiDeps) {

@@ -16,10 +16,8 @@ export function describeOutcome(ctx: CliContext, status: Deployment): void {
   } else if (status.phase === 'completed') {
     println(ctx.out, `Completed: ${status.package.name} ${status.package.version} is live on ${status.environment}.`);
   } else if (status.phase === 'reset') {
-    println(
-      ctx.out,
-      `Reset: ${status.previousPackage ? `${status.previousPackage.version} is back` : 'the environment is back as it was'} on ${status.environment}.`,
-    );
+    const back = status.previousPackage ? `${status.previousPackage.version} is back` : 'the environment is back as it was';
+    println(ctx.out, `Reset: ${back} on ${status.environment}.`);
   } else if (status.phase === 'failed') {
     println(ctx.out, `Failed.${status.actions.includes('reset') ? ` Reset is available: cutover reset ${id} [--rollback-database]` : ''}`);
     println(ctx.out, `Log: cutover logs ${id}`);

@@ -8,6 +8,12 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
+/** "reset (code and database) by alice". */
+function describeDecision(decision: NonNullable<Deployment['decision']>): string {
+  const what = decision.action !== 'reset' ? '' : decision.rollbackDatabase ? ' (code and database)' : ' (code only)';
+  return `${decision.action}${what}${decision.requestedBy ? ` by ${decision.requestedBy}` : ''}`;
+}
+
 function showDeployment(ctx: CliContext, d: Deployment): void {
   const lines = [
     `Deployment ${d.deploymentId}`,
@@ -16,11 +22,7 @@ function showDeployment(ctx: CliContext, d: Deployment): void {
     `  previous     ${d.previousPackage ? d.previousPackage.version : 'none (first deployment)'}`,
     `  phase        ${d.phase}`,
     `  actions      ${d.actions.length ? d.actions.join(', ') : 'none'}`,
-    ...(d.decision
-      ? [
-          `  decision     ${d.decision.action}${d.decision.action === 'reset' ? (d.decision.rollbackDatabase ? ' (code and database)' : ' (code only)') : ''}${d.decision.requestedBy ? ` by ${d.decision.requestedBy}` : ''}`,
-        ]
-      : []),
+    ...(d.decision ? [`  decision     ${describeDecision(d.decision)}`] : []),
     ...d.sites.map(
       (s) => `  site ${s.name.padEnd(8)} ${s.state}${s.serving ? `, serving ${s.serving}` : ''}${s.error ? ` — ${s.error}` : ''}`,
     ),
@@ -29,7 +31,8 @@ function showDeployment(ctx: CliContext, d: Deployment): void {
     '  phases',
     ...d.timings.map(
       (t) =>
-        `    ${t.phase.padEnd(22)} ${t.endedAt ? formatDuration(Date.parse(t.endedAt) - Date.parse(t.startedAt)) : 'since ' + t.startedAt.slice(11, 19)}`,
+        `    ${t.phase.padEnd(22)} ` +
+        (t.endedAt ? formatDuration(Date.parse(t.endedAt) - Date.parse(t.startedAt)) : 'since ' + t.startedAt.slice(11, 19)),
     ),
     ...(d.failure ? ['  failure', ...failureLines(d.failure)] : []),
     ...d.warnings.map((w) => `  warning      ${w}`),

@@ -82,8 +82,9 @@ export async function copyToTemporary(
       await stopFollowingOnOriginal(db, admin, names);
       const superuser = await isSuperuser(admin);
       const owner = superuser ? await ownerOf(admin, names.original) : undefined;
+      const locale = await localeOptionsOf(admin, names.original);
       await admin.query(
-        `create database ${ident(names.temporaryPartial)} template template0 ${await localeOptionsOf(admin, names.original)}${owner ? ` owner ${ident(owner)}` : ''}`,
+        `create database ${ident(names.temporaryPartial)} template template0 ${locale}${owner ? ` owner ${ident(owner)}` : ''}`,
       );
       let result: CopyResult;
       try {

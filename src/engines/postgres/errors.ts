@@ -17,8 +17,19 @@ const TRANSIENT_SQLSTATES = new Set([
 
 const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
 
-const TRANSIENT_MESSAGES =
-  /timeout|timed out|Connection terminated|could not connect to server|Connection refused|the database system is (starting up|shutting down|in recovery mode)|too many clients|could not obtain lock/i;
+const TRANSIENT_MESSAGES = new RegExp(
+  [
+    'timeout',
+    'timed out',
+    'Connection terminated',
+    'could not connect to server',
+    'Connection refused',
+    'the database system is (starting up|shutting down|in recovery mode)',
+    'too many clients',
+    'could not obtain lock',
+  ].join('|'),
+  'i',
+);
 
 export const READ_ONLY_SQLSTATE = '25006';
 

@@ -28,7 +28,9 @@ const CREATE_HISTORY = `create table if not exists ${HISTORY} (
 )`;
 
 /** Histories made before expand/contract migrations lack the phase column (null: a plain migration). */
-const HISTORY_HAS_PHASE = `select exists (select 1 from pg_attribute where attrelid = '${HISTORY}'::regclass and attname = 'phase' and not attisdropped) as found`;
+const HISTORY_HAS_PHASE =
+  `select exists (select 1 from pg_attribute where attrelid = '${HISTORY}'::regclass ` +
+  "and attname = 'phase' and not attisdropped) as found";
 const ADD_PHASE = `alter table ${HISTORY} add column if not exists phase text`;
 
 /** "relation "x" does not exist (SQLSTATE 42P01) at line 3", from the PostgreSQL error of a migration. */
@@ -52,7 +54,8 @@ async function assertStillWrapped(client: pg.Client, name: string): Promise<void
   } catch {
     throw new EngineError(
       'migration-failed',
-      `migration ${name} ended the transaction Cutover runs it in (COMMIT, ROLLBACK or BEGIN inside a migration): what ran before that point may be committed; remove transaction control from the migration`,
+      `migration ${name} ended the transaction Cutover runs it in (COMMIT, ROLLBACK or BEGIN inside a migration): ` +
+        'what ran before that point may be committed; remove transaction control from the migration',
     );
   }
 }

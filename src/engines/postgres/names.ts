@@ -24,7 +24,8 @@ export function physicalNames(original: string): PhysicalNames {
   if (URL_AMBIGUOUS.test(original)) {
     throw new EngineError(
       'invalid-input',
-      `database name "${original}" contains a character (one of ; / ? : @ & = + $ , # or a control character) that PostgreSQL clients do not decode the same way from a URL`,
+      `database name "${original}" contains a character (one of ; / ? : @ & = + $ , # or a control character) ` +
+        'that PostgreSQL clients do not decode the same way from a URL',
     );
   }
   const names = namesFor(original);
@@ -33,7 +34,8 @@ export function physicalNames(original: string): PhysicalNames {
     const room = MAX_IDENTIFIER_BYTES - Buffer.byteLength(longest.slice(original.length), 'utf8');
     throw new EngineError(
       'invalid-input',
-      `database name "${original}" is ${Buffer.byteLength(original, 'utf8')} bytes long; Cutover needs at most ${room} so that "${longest.slice(original.length)}" still fits PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`,
+      `database name "${original}" is ${Buffer.byteLength(original, 'utf8')} bytes long; Cutover needs at most ${room} ` +
+        `so that "${longest.slice(original.length)}" still fits PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`,
     );
   }
   return names;

@@ -111,7 +111,9 @@ async function readOnlyByDefault(admin: pg.Client, database: string): Promise<bo
     `select exists (
        select 1 from pg_db_role_setting s join pg_database d on d.oid = s.setdatabase
         where d.datname = $1 and s.setrole = 0
-          and exists (select 1 from unnest(s.setconfig) c where lower(c) in ('default_transaction_read_only=on', 'default_transaction_read_only=true', 'default_transaction_read_only=1'))
+          and exists (select 1 from unnest(s.setconfig) c
+                       where lower(c) in ('default_transaction_read_only=on', 'default_transaction_read_only=true',
+                                          'default_transaction_read_only=1'))
      ) as on`,
     [database],
   );

@@ -1,30 +1,24 @@
 /**
  * readwrite-replay, onto the original: the changes captured on the temporary copy (capture.ts) are applied in id order,
- * a batch per transaction, each change under its own savepoint, with the progress ("applied up to") and the conflicts
- * written in the same transaction. A crash anywhere loses a whole batch or nothing, and the next call resumes after the
+ * a batch per transaction (one call of the apply function, replay-apply.ts, each change in its own subtransaction),
+ * with the progress ("applied up to") and the conflicts written in the same transaction. A crash anywhere loses a whole batch or nothing, and the next call resumes after the
  * last committed one: every change is applied exactly once. A change that no longer fits is recorded as a conflict and
  * replay goes on. Progress lives in the original, so an original restored to its restore point gets every change again.
  */
 import type pg from 'pg';
 import { EngineError, type DatabaseHandle, type HeartbeatFn } from '../engine.js';
 import { withHeartbeat } from '../heartbeat.js';
-import {
-  CONFLICTS_LISTED,
-  type CapturedOperation,
-  type ReplayConflict,
-  type ReplayOptions,
-  type ReplayResult,
-} from '../write-capture.js';
+import { CONFLICTS_LISTED, type CapturedOperation, type ReplayConflict, type ReplayOptions, type ReplayResult } from '../write-capture.js';
 import { CHANGES, captureIdOf } from './capture.js';
 import { settledHorizon } from './capture-horizon.js';
+import { APPLY_FUNCTION, CREATE_APPLY_FUNCTION } from './replay-apply.js';
 import { databaseExists } from './databases.js';
-import { describeError, sqlStateOf } from './errors.js';
-import { secretsOf } from '../connection-secrets.js';
+import { sqlStateOf } from './errors.js';
 import type { PhysicalNames } from './names.js';
 import { levelSequences } from './sequences.js';
 import { withConnection, withMaintenance } from './session.js';
-import { ident } from './sql.js';
 
+/** apply() in replay-apply.ts records conflicts under this name too. */
 const REPLAY_SCHEMA = 'cutover_replay';
 export const PROGRESS = `${REPLAY_SCHEMA}.progress`;
 export const CONFLICTS = `${REPLAY_SCHEMA}.conflicts`;
@@ -55,44 +49,26 @@ const DEFAULT_WRITERS_TIMEOUT_MS = 30_000;
 /** A batch that lost a deadlock or a serialization race with the preview is tried again this many times. */
 const BATCH_ATTEMPTS = 3;
 
-interface Change {
-  id: string;
-  schema_name: string;
+/**
+ * A batch of the copy's changes after `$1` up to the horizon `$2`, as the jsonb array the apply function takes (passed
+ * on as text, never parsed here), with its last id. Ordered by the bigint column, not by any text made of it.
+ */
+const BATCH = `
+  select jsonb_agg(to_jsonb(b) order by b.id)::text as changes, max(b.id)::text as last, count(*)::int as size
+    from (select c.id, c.schema_name, c.table_name, format('%I.%I', c.schema_name, c.table_name) as display, c.op, c.pkey,
+                 c.new_row, c.changed, c.xact::text as xact
+            from ${CHANGES} c where c.id > $1 and c.id <= $2 order by c.id limit $3) b`;
+
+interface ConflictRow {
+  change_id: string;
   table_name: string;
-  display: string;
   op: CapturedOperation;
   pkey: Record<string, unknown> | null;
-  new_row: Record<string, unknown> | null;
-  changed: string[] | null;
-  xact: string;
+  reason: string;
 }
 
-/** A table of the original as replay needs it: its quoted name, and each column with whether it is generated. */
-interface Target {
-  name: string;
-  columns: Map<string, { generated: boolean }>;
-}
-
-const COLUMNS = `
-  select a.attname::text as name, a.attgenerated <> '' as generated
-    from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_attribute a on a.attrelid = c.oid
-   where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p') and a.attnum > 0 and not a.attisdropped`;
-
-/**
- * Errors that say nothing about the change but about the server or the login (a broken connection, a lock or deadlock,
- * a shutdown, a missing privilege, a read-only original): replay stops there and a later call resumes.
- */
-const STOPS_REPLAY = new Set(['08', '25', '40', '53', '55', '57', '58', 'F0', 'XX']);
-const stopsReplay = (error: unknown) => {
-  const state = sqlStateOf(error);
-  return state === undefined || STOPS_REPLAY.has(state.slice(0, 2)) || state === '42501';
-};
-
-const list = (names: string[]) => names.map((n) => `"${n}"`).join(', ');
-
-/** One replay call: the tables looked up so far, and what it did. */
+/** One replay call: what it did so far. */
 class Replay {
-  private readonly targets = new Map<string, Target | undefined>();
   applied = 0;
   conflictCount = 0;
   readonly conflicts: ReplayConflict[] = [];
@@ -103,105 +79,7 @@ class Replay {
     private readonly captureId: string,
     private readonly horizon: string,
     private readonly batchSize: number,
-    private readonly secrets: readonly string[],
   ) {}
-
-  private async target(change: Change): Promise<Target | undefined> {
-    const id = `${change.schema_name}.${change.table_name}`;
-    if (!this.targets.has(id)) {
-      const rows = (await this.original.query<{ name: string; generated: boolean }>(COLUMNS, [change.schema_name, change.table_name])).rows;
-      this.targets.set(
-        id,
-        rows.length === 0
-          ? undefined
-          : {
-              name: `${ident(change.schema_name)}.${ident(change.table_name)}`,
-              columns: new Map(rows.map((r) => [r.name, { generated: r.generated }])),
-            },
-      );
-    }
-    return this.targets.get(id);
-  }
-
-  /** Applies one change; returns why it does not fit, or undefined when applied. Database errors are thrown. */
-  private async apply(change: Change, target: Target): Promise<string | undefined> {
-    const key = Object.keys(change.pkey ?? {});
-    const goneKey = key.filter((k) => !target.columns.has(k));
-    if (goneKey.length > 0) return `key column ${list(goneKey)} no longer exists on the original`;
-    const match = key.map((k) => `cutover_target.${ident(k)} = cutover_key.${ident(k)}`).join(' and ');
-    const row = change.new_row ?? {};
-    // Values of columns the migration dropped would be lost: not applied. A null in one loses nothing.
-    const fitting = (columns: string[]) => {
-      const gone = columns.filter((c) => !target.columns.has(c) && row[c] !== null && row[c] !== undefined);
-      const kept = columns.filter((c) => target.columns.get(c)?.generated === false);
-      return { gone, kept };
-    };
-    const populated = (param: number) => `jsonb_populate_record(null::${target.name}, $${param}::jsonb)`;
-    switch (change.op) {
-      case 'insert': {
-        const { gone, kept } = fitting(Object.keys(row));
-        if (gone.length > 0) return `column ${list(gone)} no longer exists on the original`;
-        const columns = kept.map(ident).join(', ');
-        if (kept.length === 0) await this.original.query(`insert into ${target.name} default values`);
-        else {
-          await this.original.query(
-            `insert into ${target.name} (${columns}) overriding system value select ${columns} from ${populated(1)}`,
-            [JSON.stringify(row)],
-          );
-        }
-        return undefined;
-      }
-      case 'update': {
-        const { gone, kept } = fitting(change.changed ?? []);
-        if (gone.length > 0) return `column ${list(gone)} no longer exists on the original`;
-        const found =
-          kept.length === 0
-            ? await this.original.query(`select 1 from ${target.name} as cutover_target, ${populated(1)} as cutover_key where ${match}`, [
-                JSON.stringify(change.pkey),
-              ])
-            : await this.original.query(
-                `update ${target.name} as cutover_target set ${kept.map((c) => `${ident(c)} = cutover_new.${ident(c)}`).join(', ')}
-                   from ${populated(1)} as cutover_new, ${populated(2)} as cutover_key where ${match}`,
-                [JSON.stringify(row), JSON.stringify(change.pkey)],
-              );
-        return found.rowCount === 0 ? 'the row no longer exists on the original' : undefined;
-      }
-      case 'delete': {
-        const deleted = await this.original.query(`delete from ${target.name} as cutover_target using ${populated(1)} as cutover_key where ${match}`, [
-          JSON.stringify(change.pkey),
-        ]);
-        return deleted.rowCount === 0 ? 'the row no longer exists on the original' : undefined;
-      }
-      case 'truncate':
-        await this.original.query(`truncate ${target.name}`);
-        return undefined;
-    }
-  }
-
-  /** A change, or the truncates of one statement together (their tables may reference each other). */
-  private async applyGroup(group: Change[]): Promise<string | undefined> {
-    if (group.length > 1) {
-      const targets = await Promise.all(group.map((c) => this.target(c)));
-      const missing = group.filter((_, i) => targets[i] === undefined).map((c) => c.display);
-      if (missing.length > 0) return `table ${missing.join(', ')} no longer exists on the original`;
-      await this.original.query(`truncate ${targets.map((t) => t!.name).join(', ')}`);
-      return undefined;
-    }
-    const change = group[0]!;
-    const target = await this.target(change);
-    return target ? this.apply(change, target) : 'the table no longer exists on the original';
-  }
-
-  /** Kept in the original, whole (the row too), in the batch's transaction. */
-  private async record(group: Change[], reason: string): Promise<ReplayConflict[]> {
-    for (const change of group) {
-      await this.original.query(
-        `insert into ${CONFLICTS} (capture_id, change_id, table_name, op, pkey, new_row, reason) values ($1, $2, $3, $4, $5, $6, $7)`,
-        [this.captureId, change.id, change.display, change.op, JSON.stringify(change.pkey), JSON.stringify(change.new_row), reason],
-      );
-    }
-    return group.map((change) => ({ table: change.display, key: change.pkey, op: change.op, reason }));
-  }
 
   /** One transaction: the changes after the committed progress, up to the batch size; false when there were none. */
   async batch(): Promise<boolean> {
@@ -214,52 +92,32 @@ class Replay {
         `select applied_up_to::text as upto from ${PROGRESS} where capture_id = $1 for update`,
         [this.captureId],
       );
-      const changes = (
-        await this.copy.query<Change>(
-          // Ordered by the bigint column c.id, not by the text it is selected as.
-          `select c.id::text, c.schema_name, c.table_name, format('%I.%I', c.schema_name, c.table_name) as display, c.op, c.pkey,
-                  c.new_row, c.changed, c.xact::text
-             from ${CHANGES} c where c.id > $1 and c.id <= $2 order by c.id limit $3`,
-          [progress.rows[0]!.upto, this.horizon, this.batchSize],
-        )
-      ).rows;
-      if (changes.length === 0) {
+      const batch = (
+        await this.copy.query<{ changes: string | null; last: string | null; size: number }>(BATCH, [
+          progress.rows[0]!.upto,
+          this.horizon,
+          this.batchSize,
+        ])
+      ).rows[0];
+      if (!batch?.changes || !batch.last) {
         await this.original.query('rollback');
         return false;
       }
-      let batchApplied = 0;
-      const batchConflicts: ReplayConflict[] = [];
-      for (let i = 0; i < changes.length; ) {
-        const group = [changes[i]!];
-        while (group[0]!.op === 'truncate' && changes[i + group.length]?.op === 'truncate' && changes[i + group.length]!.xact === group[0]!.xact) {
-          group.push(changes[i + group.length]!);
-        }
-        i += group.length;
-        await this.original.query('savepoint cutover_change');
-        let reason: string | undefined;
-        try {
-          reason = await this.applyGroup(group);
-        } catch (error) {
-          if (stopsReplay(error)) throw error;
-          reason = describeError(error, this.secrets);
-        }
-        if (reason === undefined) {
-          await this.original.query('release savepoint cutover_change');
-          batchApplied += group.length;
-        } else {
-          await this.original.query('rollback to savepoint cutover_change');
-          batchConflicts.push(...(await this.record(group, reason)));
-        }
-      }
+      const conflicts = (
+        await this.original.query<ConflictRow>(`select * from ${APPLY_FUNCTION}($1, $2::jsonb)`, [this.captureId, batch.changes])
+      ).rows;
+      const applied = batch.size - conflicts.length;
       await this.original.query(
         `update ${PROGRESS} set applied_up_to = $2, applied = applied + $3, conflicts = conflicts + $4, updated_at = now() where capture_id = $1`,
-        [this.captureId, changes.at(-1)!.id, batchApplied, batchConflicts.length],
+        [this.captureId, batch.last, applied, conflicts.length],
       );
       await this.original.query('commit');
       // Counted once committed: a batch that fails is done again, whole, by the next attempt.
-      this.applied += batchApplied;
-      this.conflictCount += batchConflicts.length;
-      this.conflicts.push(...batchConflicts.slice(0, CONFLICTS_LISTED - this.conflicts.length));
+      this.applied += applied;
+      this.conflictCount += conflicts.length;
+      for (const c of conflicts.slice(0, CONFLICTS_LISTED - this.conflicts.length)) {
+        this.conflicts.push({ table: c.table_name, key: c.pkey, op: c.op, reason: c.reason });
+      }
       return true;
     } catch (error) {
       await this.original.query('rollback').catch(() => undefined);
@@ -290,6 +148,7 @@ async function prepareOriginal(original: pg.Client, captureId: string): Promise<
     // Two first replays at once would both create the tables.
     await original.query(`select pg_advisory_xact_lock(hashtext('${PROGRESS}'))`);
     for (const statement of CREATE_TABLES) await original.query(statement);
+    await original.query(CREATE_APPLY_FUNCTION);
     await original.query(`insert into ${PROGRESS} (capture_id) values ($1) on conflict do nothing`, [captureId]);
     await original.query('commit');
   } catch (error) {
@@ -329,7 +188,7 @@ export async function replayChanges(
         async () => {
           const horizon = await settledHorizon(copy, options.writersTimeoutMs ?? DEFAULT_WRITERS_TIMEOUT_MS);
           await prepareOriginal(original, captureId);
-          replay = new Replay(original, copy, captureId, horizon, options.batchSize ?? DEFAULT_BATCH, secretsOf(db));
+          replay = new Replay(original, copy, captureId, horizon, options.batchSize ?? DEFAULT_BATCH);
           await replay.run();
         },
       );

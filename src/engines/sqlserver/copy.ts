@@ -49,7 +49,8 @@ async function backupAndRestore(
   if (!directory) {
     throw new EngineError(
       'invalid-input',
-      'the server reports no default backup directory: set one (SQL Server 2019+: mssql-conf filelocation.defaultbackupdir, or MSSQL_BACKUP_DIR in a container) that the server can write',
+      'the server reports no default backup directory: set one (SQL Server 2019+: mssql-conf filelocation.defaultbackupdir, ' +
+        'or MSSQL_BACKUP_DIR in a container) that the server can write',
     );
   }
   const file = serverPath(directory, backupFileName(source));

@@ -104,7 +104,8 @@ async function applyInTransaction(session: SqlSession, m: PlannedMigration): Pro
     if (depth === 0) {
       throw new EngineError(
         'migration-failed',
-        `migration ${m.name} ended the transaction Cutover runs it in (COMMIT or ROLLBACK inside a migration): what ran before that point may be committed; remove transaction control from the migration`,
+        `migration ${m.name} ended the transaction Cutover runs it in (COMMIT or ROLLBACK inside a migration): ` +
+          'what ran before that point may be committed; remove transaction control from the migration',
       );
     }
     if (depth > 1)

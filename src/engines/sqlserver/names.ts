@@ -23,7 +23,8 @@ export function physicalNames(original: string): PhysicalNames {
   if (names.temporaryPartial.length > MAX_SYSNAME_LENGTH) {
     throw new EngineError(
       'invalid-input',
-      `database name "${original}" is ${original.length} characters long; Cutover needs at most ${MAX_SYSNAME_LENGTH - suffix.length} so that "${suffix}" still fits SQL Server's ${MAX_SYSNAME_LENGTH}-character limit`,
+      `database name "${original}" is ${original.length} characters long; Cutover needs at most ${MAX_SYSNAME_LENGTH - suffix.length} ` +
+        `so that "${suffix}" still fits SQL Server's ${MAX_SYSNAME_LENGTH}-character limit`,
     );
   }
   return names;

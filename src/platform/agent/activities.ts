@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { runsSlotsOn, slotAddressOf, slotHostsOf } from '../../config/addresses.js';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CutoverConfig, EnvironmentConfig } from '../../config/schema.js';
@@ -47,7 +48,8 @@ export function slotHomeOf(stateDir: string, host: string, environment: string):
 
 export function createHostActivities(deps: HostAgentDeps): HostActivities {
   const processEnv = deps.env ?? process.env;
-  const supervisor = deps.supervisor ?? createSlotSupervisor({ slotsDir: slotsDirOf(deps.stateDir, deps.host) });
+  const address = slotAddressOf(deps.config, deps.host);
+  const supervisor = deps.supervisor ?? createSlotSupervisor({ slotsDir: slotsDirOf(deps.stateDir, deps.host), address });
   const secretsFor = (slotId: string) => knownSecrets(deps.config.environments[environmentOfSlot(slotId)], processEnv);
   const slotUsers = deps.slotUsers ?? createSlotUsers({ host: deps.host });
 
@@ -119,6 +121,7 @@ export function createHostActivities(deps: HostAgentDeps): HostActivities {
       return warmUp(
         {
           slotId,
+          host: address,
           port: record.port,
           readOnly: record.readOnly,
           async exit() {
@@ -144,7 +147,10 @@ export function createHostActivities(deps: HostAgentDeps): HostActivities {
 function checkSpec(spec: SlotSpec, config: CutoverConfig, host: string): EnvironmentConfig {
   const environment = config.environments[spec.environment];
   if (!environment) throw invalid(`Unknown environment ${JSON.stringify(spec.environment)} on host ${host}`);
-  if (environment.host !== host) throw invalid(`Environment ${spec.environment} runs on host ${environment.host}, not on ${host}`);
+  if (!runsSlotsOn(config, environment, host)) {
+    const hosts = slotHostsOf(config, environment).map((h) => h.name);
+    throw invalid(`Environment ${spec.environment} runs its slots on host ${hosts.join(', ')}, not on ${host}`);
+  }
   if (!environment.sites.some((s) => s.name === spec.site))
     throw invalid(`Environment ${spec.environment} has no site ${JSON.stringify(spec.site)}`);
   if (!/^[0-9a-f]{64}$/.test(spec.packageSha256))

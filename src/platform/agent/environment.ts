@@ -3,6 +3,7 @@
  * use for. It resolves its slots' connection strings from the application logins' variables of its own host's
  * environments; Cutover's own and the migration logins, other hosts' logins, the Slack and router secrets stay out.
  */
+import { runsSlotsOn } from '../../config/addresses.js';
 import type { CutoverConfig } from '../../config/schema.js';
 import { loginVariable } from '../../engines/logins.js';
 
@@ -27,7 +28,7 @@ export function agentEnvironment(config: CutoverConfig, host: string, env: NodeJ
   const secrets = secretVariables(config);
   const needed = new Set(
     Object.values(config.environments)
-      .filter((environment) => environment.host === host)
+      .filter((environment) => runsSlotsOn(config, environment, host))
       .flatMap((environment) => environment.databases.map((db) => loginVariable(db, 'app'))),
   );
   return Object.fromEntries(Object.entries(env).filter(([name]) => !secrets.has(name) || needed.has(name)));

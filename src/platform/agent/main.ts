@@ -2,6 +2,7 @@
  * The host agent process: a Temporal worker on cutover-host-<host> that runs the host's slots.
  * Slots are detached process groups: stopping or killing the agent never stops a slot.
  */
+import { runsSlotsOn, slotAddressOf } from '../../config/addresses.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, NativeConnection, Worker, type LogLevel } from '@temporalio/worker';
@@ -20,7 +21,8 @@ import { connectWorkerConnection, resolveTemporalSettings } from '../../temporal
 import { installSdkRuntime } from '../../temporal/sdk-metrics.js';
 // The Cutover checkout or image this runs from: slots find its node_modules (pg, mssql) through NODE_PATH.
 import { cutoverRoot } from '../../installation.js';
-import { runAsProgram } from '../../process/entry-point.js';
+import { exitWithUsage, runAsProgram } from '../../process/entry-point.js';
+import { onShutdownSignal } from '../../process/shutdown.js';
 
 export interface StartHostAgentOptions {
   config: CutoverConfig;
@@ -44,7 +46,7 @@ export async function startHostAgent(options: StartHostAgentOptions): Promise<Ho
   const { config, host } = options;
   const logger = (options.logger ?? createLogger('host-agent')).child({ host });
   const stateDir = config.stateDir;
-  const supervisor = createSlotSupervisor({ slotsDir: slotsDirOf(stateDir, host) });
+  const supervisor = createSlotSupervisor({ slotsDir: slotsDirOf(stateDir, host), address: slotAddressOf(config, host) });
 
   // Re-adoption: records on disk are the truth; each slot's state is checked against its live process.
   const adopted = await supervisor.list();
@@ -110,7 +112,7 @@ export async function startHostAgent(options: StartHostAgentOptions): Promise<Ho
 /** Once per start: a database without an application login gives its slots Cutover's own login (today's behaviour, unsafe). */
 function warnAboutSharedLogins(config: CutoverConfig, host: string, logger: Logger) {
   for (const [name, environment] of Object.entries(config.environments)) {
-    if (environment.host !== host) continue;
+    if (!runsSlotsOn(config, environment, host)) continue;
     for (const db of environment.databases.filter((d) => !d.appConnectionEnv)) {
       logger.warn(
         { environment: name, database: db.name },
@@ -143,18 +145,11 @@ async function main() {
     const options = { host: { type: 'string' }, config: { type: 'string', short: 'c' }, 'metrics-address': { type: 'string' } } as const;
     args = parseArgs({ options, strict: true }).values;
   } catch (error) {
-    logger.fatal(`${(error as Error).message}; ${usage}`);
-    process.exit(2);
+    exitWithUsage(logger, (error as Error).message, usage);
   }
-  if (!args.host) {
-    logger.fatal(`--host is required; ${usage}`);
-    process.exit(2);
-  }
+  if (!args.host) exitWithUsage(logger, '--host is required', usage);
   const metricsAddress = loopbackAddressSchema.optional().safeParse(args['metrics-address']);
-  if (!metricsAddress.success) {
-    logger.fatal(`--metrics-address: ${metricsAddress.error.issues[0]!.message}; ${usage}`);
-    process.exit(2);
-  }
+  if (!metricsAddress.success) exitWithUsage(logger, `--metrics-address: ${metricsAddress.error.issues[0]!.message}`, usage);
   try {
     installAgentRuntime(logger, metricsAddress.data);
   } catch (error) {
@@ -170,14 +165,15 @@ async function main() {
     process.exit(1);
   }
   const running = agent;
-  const shutdown = (signal: NodeJS.Signals) => {
+  const stopped = running.run();
+  // The agent stops taking activities; its slots are detached and keep serving.
+  onShutdownSignal(async (signal) => {
     logger.info({ signal }, 'shutting down the host agent');
     running.shutdown();
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+    await stopped;
+  }, logger);
   try {
-    await running.run();
+    await stopped;
   } catch (error) {
     logger.fatal({ err: error }, `host agent failed: ${(error as Error).message}`);
     process.exit(1);

@@ -50,8 +50,10 @@ export function toSlotInfo(record: SlotRecord): SlotInfo {
 
 const SLOT_ID = /^[a-z0-9][a-z0-9._-]*$/;
 
-export function createSlotSupervisor(options: { slotsDir: string }): SlotSupervisor {
+export function createSlotSupervisor(options: { slotsDir: string; address?: string }): SlotSupervisor {
   const { slotsDir } = options;
+  /** Where slots listen: the host's address, which the data plane reaches; loopback on a single host. */
+  const address = options.address ?? '127.0.0.1';
   /** Slots this agent process started: only their exit codes can be known. */
   const owned = new Map<string, { pid: number; exit: Promise<SlotExitStatus> }>();
   const locks = new Map<string, Promise<unknown>>();
@@ -106,7 +108,7 @@ export function createSlotSupervisor(options: { slotsDir: string }): SlotSupervi
 
   async function launch(spec: SlotSpec, slotId: string, how: SlotLaunch): Promise<SlotRecord> {
     await mkdir(slotsDir, { recursive: true, mode: 0o700 }); // records and logs: the agent's alone
-    const port = await freePort();
+    const port = await freePort(address);
     const startedAt = new Date().toISOString();
     const log = openSync(logFileOf(slotId), 'a', 0o600); // apps may print secrets
     let child;
@@ -115,7 +117,7 @@ export function createSlotSupervisor(options: { slotsDir: string }): SlotSupervi
       const [command, ...args] = how.argv as [string, ...string[]];
       child = spawn(command, args, {
         cwd: how.cwd,
-        env: { ...how.env, PORT: String(port), HOST: '127.0.0.1' },
+        env: { ...how.env, PORT: String(port), HOST: address },
         stdio: ['ignore', log, log],
         detached: true, // own process group: survives the agent, and stop can signal the whole group
         // libuv drops the supplementary groups too: the slot keeps nothing of the agent's rights.
@@ -177,7 +179,8 @@ export function createSlotSupervisor(options: { slotsDir: string }): SlotSupervi
         if (existing?.state === 'running') {
           if (existing.readOnly !== spec.readOnly) {
             throw ApplicationFailure.nonRetryable(
-              `Slot ${slotId} is already running with readOnly=${existing.readOnly}, not ${spec.readOnly}: stop it before starting it in the other mode`,
+              `Slot ${slotId} is already running with readOnly=${existing.readOnly}, not ${spec.readOnly}: ` +
+                'stop it before starting it in the other mode',
               'invalid-input',
             );
           }

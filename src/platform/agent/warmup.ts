@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { httpUrl } from '../../config/addresses.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WarmUpResult } from './contract.js';
 import { scrubSecrets } from './scrub.js';
@@ -61,7 +62,8 @@ export function classifyWarmup(o: WarmupObservation): WarmupVerdict {
     if (readOnlyEvidence) {
       return failed(
         'readonly-not-supported',
-        `Slot ${o.slotId} runs on read-only databases and ${describeExit(o.exit)} during warmup (${after}): the application writes at startup.${tail}`,
+        `Slot ${o.slotId} runs on read-only databases and ${describeExit(o.exit)} during warmup (${after}): ` +
+          `the application writes at startup.${tail}`,
       );
     }
     return failed('startup-error', `Slot ${o.slotId} ${describeExit(o.exit)} before answering HTTP 200 on ${o.path} (${after}).${tail}`);
@@ -76,14 +78,16 @@ export function classifyWarmup(o: WarmupObservation): WarmupVerdict {
   if (response && readOnlyEvidence) {
     return failed(
       'readonly-not-supported',
-      `Slot ${o.slotId} runs on read-only databases and answered HTTP ${response.status} to GET ${o.path}: the application writes during warmup${bodySnippet(response.body)}.${tail}`,
+      `Slot ${o.slotId} runs on read-only databases and answered HTTP ${response.status} to GET ${o.path}: ` +
+        `the application writes during warmup${bodySnippet(response.body)}.${tail}`,
     );
   }
   if (!o.timedOut) return { outcome: 'keep-polling' };
   if (readOnlyEvidence) {
     return failed(
       'readonly-not-supported',
-      `Slot ${o.slotId} runs on read-only databases and did not answer HTTP 200 on ${o.path} within ${o.timeoutMs} ms; its log shows refused writes.${tail}`,
+      `Slot ${o.slotId} runs on read-only databases and did not answer HTTP 200 on ${o.path} within ${o.timeoutMs} ms; ` +
+        `its log shows refused writes.${tail}`,
     );
   }
   const last = response
@@ -111,6 +115,8 @@ function bodySnippet(body: string): string {
 /** The slot being warmed up, as the poller sees it. */
 export interface WarmupTarget {
   slotId: string;
+  /** The address the slot listens on; loopback when absent. */
+  host?: string;
   port: number;
   readOnly: boolean;
   /** null while the slot process is alive. */
@@ -134,11 +140,11 @@ export interface WarmupOptions {
 
 const MAX_BODY_BYTES = 4096;
 
-/** Polls GET http://127.0.0.1:<port><path> until HTTP 200; throws a non-retryable ApplicationFailure typed with the failure class. */
+/** Polls GET http://<host>:<port><path> until HTTP 200; throws a non-retryable ApplicationFailure typed with the failure class. */
 export async function warmUp(target: WarmupTarget, options: WarmupOptions): Promise<WarmUpResult> {
   const interval = options.intervalMs ?? 250;
   const requestTimeout = options.requestTimeoutMs ?? 5_000;
-  const url = `http://127.0.0.1:${target.port}${options.path}`;
+  const url = `${httpUrl(target.host ?? '127.0.0.1', target.port).slice(0, -1)}${options.path}`;
   const started = Date.now();
   const deadline = started + options.timeoutMs;
   for (let attempts = 1; ; attempts++) {

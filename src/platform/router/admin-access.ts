@@ -65,7 +65,9 @@ export function metricsTokenFrom(env: NodeJS.ProcessEnv): string | undefined {
   const token = env[metricsTokenEnv];
   if (!token) return undefined;
   if (token.length < minAdminTokenLength) {
-    throw new AdminTokenError(`the environment variable ${metricsTokenEnv} is too short: the router metrics secret must be at least ${minAdminTokenLength} characters`);
+    throw new AdminTokenError(
+      `the environment variable ${metricsTokenEnv} is too short: the router metrics secret must be at least ${minAdminTokenLength} characters`,
+    );
   }
   return token;
 }

@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
 import { loadConfig } from '../../config/load.js';
 import { startRouter } from './router.js';
-import { runAsProgram } from '../../process/entry-point.js';
+import { exitWithUsage, runAsProgram } from '../../process/entry-point.js';
+import { onShutdownSignal } from '../../process/shutdown.js';
 
 export { startRouter, type RunningEnvironment, type RunningRouter, type StartRouterOptions } from './router.js';
 
@@ -19,13 +20,9 @@ async function main() {
   try {
     args = parseArgs({ options: { host: { type: 'string' }, config: { type: 'string', short: 'c' } }, strict: true }).values;
   } catch (error) {
-    logger.fatal(`${(error as Error).message}; ${usage}`);
-    process.exit(2);
+    exitWithUsage(logger, (error as Error).message, usage);
   }
-  if (!args.host) {
-    logger.fatal(`--host is required; ${usage}`);
-    process.exit(2);
-  }
+  if (!args.host) exitWithUsage(logger, '--host is required', usage);
 
   let router;
   try {
@@ -38,22 +35,11 @@ async function main() {
   const running = router;
   // The process's CPU, memory and event-loop lag beside its request counts on /metrics (a program only: once per process).
   collectDefaultMetrics({ register: running.metrics.registry });
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals) => {
-    // A second signal means "now": do not wait for slow requests any longer.
-    if (stopping) process.exit(1);
-    stopping = true;
+  // Requests in flight finish first; a second signal means "now": do not wait for slow requests any longer.
+  onShutdownSignal(async (signal) => {
     logger.info({ signal }, 'shutting down');
-    running.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+    await running.close();
+  }, logger);
 }
 
 // Run only as a program; tests and the stack import startRouter from here without starting anything.

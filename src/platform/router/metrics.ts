@@ -103,7 +103,12 @@ export class ListenerMetrics {
   /** The series a request to `target` counts in. */
   of(target: Target | null): SlotSeries {
     if (target !== this.target || this.series === undefined || this.series.dropped) {
-      this.series = this.metrics.series({ environment: this.environment, site: this.site, channel: this.channel, slot: slotLabelOf(target) });
+      this.series = this.metrics.series({
+        environment: this.environment,
+        site: this.site,
+        channel: this.channel,
+        slot: slotLabelOf(target),
+      });
       this.target = target;
     }
     return this.series;
@@ -278,7 +283,12 @@ export function trafficOf(series: readonly SlotSeries[]): SlotTraffic {
   const requests = statusClasses.map((_, i) => series.reduce((sum, s) => sum + s.requests[i]!, 0));
   const counts = [...latencyBuckets, Infinity].map((_, i) => series.reduce((sum, s) => sum + s.buckets[i]!, 0));
   const sumSeconds = series.reduce((sum, s) => sum + s.durationSeconds, 0);
-  return summary(requests, counts, sumSeconds, series.reduce((sum, s) => sum + s.inFlight, 0));
+  return summary(
+    requests,
+    counts,
+    sumSeconds,
+    series.reduce((sum, s) => sum + s.inFlight, 0),
+  );
 }
 
 /** What a slot served between two readings (`before` taken first); in flight as at `after`. */

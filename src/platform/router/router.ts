@@ -98,7 +98,16 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
         ] as const) {
           const state = switchboard.listener(site.name, channel);
           const counted = metrics.listener(name, site.name, channel, state);
-          const server = createSiteProxy({ state, site: site.name, channel, inFlight, logger: envLogger, limits, trustForwardedHeaders, metrics: counted });
+          const server = createSiteProxy({
+            state,
+            site: site.name,
+            channel,
+            inFlight,
+            logger: envLogger,
+            limits,
+            trustForwardedHeaders,
+            metrics: counted,
+          });
           const what = `the ${channel === 'live' ? 'public' : 'preview'} listener of site ${site.name} of environment ${name}`;
           await listen(server, port, listenHost, what);
           started.push(server);
@@ -108,9 +117,9 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       }
     }
     const { headersTimeoutMs: headersTimeout, requestTimeoutMs: requestTimeout } = listenerLimits(served[0]![1]);
+    const adminAccess = { hosts: adminHostNames(adminHost, adminPort), environments: access, metrics: metricsAccess };
     const admin = createAdaptorServer({
-      fetch: createAdminApp(host, switchboards, logger, { hosts: adminHostNames(adminHost, adminPort), environments: access, metrics: metricsAccess }, metrics)
-        .fetch,
+      fetch: createAdminApp(host, switchboards, logger, adminAccess, metrics).fetch,
       serverOptions: { headersTimeout, requestTimeout, connectionsCheckingInterval: 1000 },
     }) as Server;
     await listen(admin, adminPort, adminHost, 'the router admin API');

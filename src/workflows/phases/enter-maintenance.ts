@@ -8,7 +8,7 @@ import { run } from '../activity-presets.js';
 import type { SiteProgress } from '../deployment-record.js';
 import { classify, withSite } from '../failure-classes.js';
 import { databaseStep, siteStep, type DeploymentContext } from './context.js';
-import { startAndWarm, stopSlot } from './slots.js';
+import { slotRoute, startAndWarm, stopSlot } from './slots.js';
 
 export async function enterMaintenance(ctx: DeploymentContext): Promise<void> {
   const { request, record } = ctx;
@@ -81,7 +81,7 @@ async function startClone(ctx: DeploymentContext, site: SiteProgress, packageWar
   record.log(`Enabling zero downtime deployment mode ${request.mode} on site ${site.plan.name}`);
   const readOnly = request.mode === 'readonly';
   const slot = await startAndWarm(ctx, site.plan, previous.sha256, 'temporary', readOnly, warmupPath(site.plan, packageWarmupPath));
-  site.cloneSlot = { kind: 'slot', slotId: slot.slotId, port: slot.port, package: previous };
+  site.cloneSlot = slotRoute(slot, previous);
 }
 
 async function switchToMaintenance(ctx: DeploymentContext, site: SiteProgress, previous: ServedPackage) {

@@ -10,7 +10,7 @@ import { slotIdFor } from '../../platform/agent/contract.js';
 import { run } from '../activity-presets.js';
 import { classify } from '../failure-classes.js';
 import { databaseStep, type DeploymentContext } from './context.js';
-import { stopSlot, warm } from './slots.js';
+import { slotRoute, startSlot, stopSlot, warm } from './slots.js';
 import { startNewVersion } from './upgrade.js';
 
 export const EXPAND_CONTRACT = 'expand-contract';
@@ -126,12 +126,9 @@ async function checkOldVersion(ctx: DeploymentContext): Promise<void> {
       `Checking that ${previous.version} still works on the expanded schema: a fresh slot of it on site ${site.name}, never routed`,
     );
     try {
-      const slot = await run(ctx.activities.host.startSlot, `Start ${previous.version} on the expanded schema (${site.name})`, {
-        ...spec,
-        readOnly: false,
-        check: true,
-      });
-      await warm(ctx, site, { kind: 'slot', slotId: slot.slotId, port: slot.port }, site.warmupPath ?? prevRef.warmupPath);
+      const summary = `Start ${previous.version} on the expanded schema (${site.name})`;
+      const slot = await startSlot(ctx, { ...spec, readOnly: false, check: true }, summary);
+      await warm(ctx, site, slotRoute(slot), site.warmupPath ?? prevRef.warmupPath);
     } finally {
       await stopSlot(ctx, slotId, `Stop the check slot of ${site.name}`);
     }

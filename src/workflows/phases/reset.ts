@@ -3,7 +3,7 @@ import type { RouteTarget } from '../../activities/contract.js';
 import { run } from '../activity-presets.js';
 import { databaseStep, siteStep, type DeploymentContext } from './context.js';
 import { leaveMaintenance } from './leave-maintenance.js';
-import { originalSlotId, startAndWarm, stopSlot } from './slots.js';
+import { originalSlotId, slotRoute, startAndWarm, stopSlot } from './slots.js';
 import { tellEnvironmentSettled } from './tell-environment.js';
 
 export async function reset(ctx: DeploymentContext, rollbackDatabase: boolean): Promise<void> {
@@ -21,7 +21,7 @@ export async function reset(ctx: DeploymentContext, rollbackDatabase: boolean): 
     const prevRef = await run(control.describePackage, `Read package ${previous.version}`, { sha256: previous.sha256 });
     for (const site of plan.sites) {
       const slot = await startAndWarm(ctx, site, previous.sha256, 'original', false, site.warmupPath ?? prevRef.warmupPath);
-      const route: RouteTarget = { kind: 'slot', slotId: slot.slotId, port: slot.port, package: previous };
+      const route = slotRoute(slot, previous);
       const summary = `Send ${site.name} traffic back to ${previous.version}`;
       await run(control.routePublicTraffic, summary, { ...siteStep(ctx, site.name), route, drainTimeoutMs: ctx.drainTimeoutMs });
       record.updateSite(site.name, { state: 'live', serving: slot.slotId, previewSlot: null });

@@ -2,7 +2,7 @@
 import type { ServedPackage } from '../../activities/contract.js';
 import { run } from '../activity-presets.js';
 import { databaseStep, type DeploymentContext } from './context.js';
-import { originalSlotId, stopSlot } from './slots.js';
+import { originalSlotId, slotRoute, startSlot, stopSlot } from './slots.js';
 
 export async function upgrade(ctx: DeploymentContext): Promise<void> {
   const { request, plan, record } = ctx;
@@ -35,17 +35,16 @@ export async function upgrade(ctx: DeploymentContext): Promise<void> {
 /** The new version starts on each site's original databases, as its preview-to-be (no traffic yet). */
 export async function startNewVersion(ctx: DeploymentContext): Promise<void> {
   const { request, plan, record } = ctx;
-  const { host } = ctx.activities;
   for (const site of plan.sites) {
     record.log(`Starting ${request.package.version} on site ${site.name}`);
-    const slot = await run(host.startSlot, `Start ${request.package.version} on ${site.name}`, {
+    const spec = {
       environment: request.environment,
       site: site.name,
       packageSha256: request.package.sha256,
-      databases: 'original',
-      readOnly: false,
-    });
-    record.site(site.name).preview = { kind: 'slot', slotId: slot.slotId, port: slot.port, package: served(request.package) };
+      databases: 'original' as const,
+    };
+    const slot = await startSlot(ctx, { ...spec, readOnly: false }, `Start ${request.package.version} on ${site.name}`);
+    record.site(site.name).preview = slotRoute(slot, served(request.package));
     record.updateSite(site.name, { previewSlot: slot.slotId });
   }
 }

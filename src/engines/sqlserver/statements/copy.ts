@@ -23,7 +23,9 @@ export function fileListOnly(file: string): SqlStatement {
 export function restoreDatabase(database: string, file: string, moves: readonly FileMove[]): SqlStatement {
   const moveClauses = moves.map((m) => `MOVE ${unicodeLiteral(m.logicalName)} TO ${unicodeLiteral(m.path)}`);
   return {
-    text: `RESTORE DATABASE ${quoteName(database)} FROM DISK = ${unicodeLiteral(file)} WITH ${[...moveClauses, 'RECOVERY', 'CHECKSUM', 'STATS = 10'].join(', ')};`,
+    text:
+      `RESTORE DATABASE ${quoteName(database)} FROM DISK = ${unicodeLiteral(file)} ` +
+      `WITH ${[...moveClauses, 'RECOVERY', 'CHECKSUM', 'STATS = 10'].join(', ')};`,
   };
 }
 

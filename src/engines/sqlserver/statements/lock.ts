@@ -12,7 +12,8 @@ export function acquireOperationLock(original: string): SqlStatement {
   return {
     text:
       'DECLARE @result int;\n' +
-      `EXEC @result = sp_getapplock @Resource = ${unicodeLiteral(operationLockResource(original))}, @LockMode = N'Exclusive', @LockOwner = N'Session', @LockTimeout = 0;\n` +
+      `EXEC @result = sp_getapplock @Resource = ${unicodeLiteral(operationLockResource(original))}, ` +
+      "@LockMode = N'Exclusive', @LockOwner = N'Session', @LockTimeout = 0;\n" +
       'SELECT @result AS result;',
   };
 }

@@ -4,7 +4,9 @@ import type { SqlStatement } from '../session.js';
 /** The data files (type 0: ROWS) of a database: a snapshot needs one sparse file for each. */
 export function dataFilesQuery(database: string): SqlStatement {
   return {
-    text: 'SELECT name AS logicalName, file_id AS fileId, physical_name AS physicalName FROM sys.master_files WHERE database_id = DB_ID(@database) AND type = 0 ORDER BY file_id;',
+    text:
+      'SELECT name AS logicalName, file_id AS fileId, physical_name AS physicalName FROM sys.master_files ' +
+      'WHERE database_id = DB_ID(@database) AND type = 0 ORDER BY file_id;',
     params: { database },
   };
 }
