@@ -28,11 +28,19 @@ export const notify = proxyActivities<SlackActivities>({
 /** Presets from the environment's timeouts: quick control steps, long database work, host slots and warm-ups. */
 export function activityPresets(plan: EnvironmentPlan) {
   const { stepMs, heartbeatMs, databaseWorkMs } = plan.timeouts;
+  // A host whose agent does not take a step within a step's time is lost (cut off, or its agent down): never a hang.
   const hostSteps = (taskQueue: string) =>
-    proxyActivities<HostActivities>({ taskQueue, startToCloseTimeout: stepMs, heartbeatTimeout: heartbeatMs, retry });
+    proxyActivities<HostActivities>({
+      taskQueue,
+      scheduleToStartTimeout: stepMs,
+      startToCloseTimeout: stepMs,
+      heartbeatTimeout: heartbeatMs,
+      retry,
+    });
   const warmups = (taskQueue: string) =>
     proxyActivities<HostActivities>({
       taskQueue,
+      scheduleToStartTimeout: stepMs,
       startToCloseTimeout: '10 minutes',
       heartbeatTimeout: heartbeatMs,
       retry: { initialInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes },

@@ -87,8 +87,7 @@ async function capturing(rows: number, extra = EXTRA): Promise<DatabaseHandle> {
   return db;
 }
 
-const migrate = (db: DatabaseHandle, name: string, text: string) =>
-  engine.applyMigrations(db, [{ name, sql: text }], noHeartbeat);
+const migrate = (db: DatabaseHandle, name: string, text: string) => engine.applyMigrations(db, [{ name, sql: text }], noHeartbeat);
 
 /** Runs `write` in a loop on its own session until stopped or `limit` writes; counts what committed. */
 function steadyWriter(session: Session, write: (i: number) => string, limit = Infinity) {
@@ -153,7 +152,10 @@ describe('capture on the temporary copy', () => {
       "the copy has the original's write",
       async () => (await count(db, 'temporary', "select 1 from items where note = 'on the original'")) === 1,
     );
-    await eventually('the copy has the update', async () => (await count(db, 'temporary', "select 1 from profiles where nickname = 'x'")) === 1);
+    await eventually(
+      'the copy has the update',
+      async () => (await count(db, 'temporary', "select 1 from profiles where nickname = 'x'")) === 1,
+    );
     await engine.stopFollowing(db, noHeartbeat);
     expect(await count(db, 'temporary', 'select * from cutover_capture.changes')).toBe(0);
 
@@ -188,11 +190,7 @@ describe('capture on the temporary copy', () => {
       await expect(app.query('select * from cutover_capture.changes')).rejects.toThrow(/permission denied/);
       await app.end();
     } finally {
-      await sql(
-        db,
-        'temporary',
-        `drop owned by replay_app_${originalOf(db)}; drop role replay_app_${originalOf(db)};`,
-      );
+      await sql(db, 'temporary', `drop owned by replay_app_${originalOf(db)}; drop role replay_app_${originalOf(db)};`);
     }
     expect(await count(db, 'temporary', "select 1 from cutover_capture.changes where table_name = 'tags'")).toBe(1);
 
@@ -237,7 +235,7 @@ describe('replay onto the migrated original', () => {
     for (const w of [...copyWriters, preview]) expect(w.failures).toEqual([]);
     const final = await engine.replayChanges(db, noHeartbeat, { final: true });
     expect(final.conflicts).toEqual([]);
-    expect(final.sequencesSynced).toBe(3);
+    expect(final.sequencesSynced).toBe(4); // items, item_log, profiles, events: each moved by the gap on the copy
     expect(final.total.conflicts).toBe(0);
 
     // Counted: every write the copy accepted (inserts and edits), and every preview row, are in the original.
@@ -336,11 +334,12 @@ describe('replay onto the migrated original', () => {
     expect(await count(db, 'original', "select 1 from items where note = 'fits'")).toBe(1);
     expect(await count(db, 'original', 'select * from cutover_replay.conflicts')).toBe(6);
 
-    // Later changes (the final replay at the switch): only those.
-    await sql(db, 'temporary', "insert into items (note) values ('at the switch'); truncate badges;");
-    const last = await engine.replayChanges(db, noHeartbeat);
-    expect(last).toMatchObject({ applied: 2, conflictCount: 0, total: { applied: 5, conflicts: 4 } });
+    // Later changes (the final replay at the switch): only those. TRUNCATE … CASCADE comes back as one statement.
+    await sql(db, 'temporary', "insert into items (note) values ('at the switch'); truncate badges; truncate owners cascade;");
+    const last = await engine.replayChanges(db, noHeartbeat, { final: true });
+    expect(last).toMatchObject({ applied: 4, conflictCount: 0, total: { applied: 8, conflicts: 6 } });
     expect(await count(db, 'original', "select 1 from items where note = 'at the switch'")).toBe(1);
+    expect(await count(db, 'original', 'select 1 from owners union all select 1 from pets')).toBe(0);
   });
 
   test('a replay killed between changes resumes where it committed, without duplicates', async () => {
@@ -417,6 +416,28 @@ describe('replay onto the migrated original', () => {
     await engine.copyToTemporary(db, noHeartbeat);
     await expect(engine.replayChanges(db, noHeartbeat)).rejects.toThrow(/captures no writes: start capture first/);
   });
+});
+
+test('a login that is not a superuser but owns its databases captures and replays (the copy is then a snapshot)', async () => {
+  const app = await makePostgresContext({ role: 'application' });
+  const db = await app.createDatabase();
+  try {
+    const seed = await app.connect(db, 'original');
+    await seed.query(app.dialect.seed(5));
+    await seed.close();
+    expect((await app.engine.copyToTemporary(db, noHeartbeat)).following).toBe(false);
+    expect(await app.engine.startCapture!(db)).toMatchObject({ tables: 3, sequencesMoved: 2 });
+    const copy = await app.connect(db, 'temporary');
+    await copy.query(app.dialect.writeTransaction('as the owner'));
+    await copy.close();
+    expect(await app.engine.replayChanges!(db, noHeartbeat, { final: true })).toMatchObject({ applied: 3, conflictCount: 0 });
+    const original = await app.connect(db, 'original');
+    expect(await original.query("select count(*)::int as n from items where note = 'as the owner'")).toEqual([{ n: 1 }]);
+    await original.close();
+  } finally {
+    await app.dispose(db);
+    await app.close();
+  }
 });
 
 test('the SQL Server engine cannot capture writes (yet): the capability is absent, so the workflow can say so', () => {

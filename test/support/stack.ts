@@ -70,6 +70,8 @@ export interface StackOptions {
   apiSettings?: Partial<ApiSettings>;
   /** The environment's analysis during verification, as a YAML flow mapping. */
   analysis?: string;
+  /** The hosts the slots run on (the test starts their agents); the stack's own host keeps the router and its agent. */
+  slotHosts?: Array<{ name: string; address: string }>;
 }
 
 export interface TestToken {
@@ -168,15 +170,17 @@ postgres: { binDir: ${services.pgBinDir} }
 packages: { roots: [${join(repoRoot, 'examples')}] }
 ${options.slack ? `slack: { ${slackTopLevel(options.slack)} }` : ''}
 ${authSection(options.auth?.(environment), adminToken)}
+${hostsSection(options.slotHosts)}
 environments:
   ${environment}:
     host: h${id}
+${options.slotHosts ? `    hosts: [${options.slotHosts.map((h) => h.name).join(', ')}]` : ''}
     slotUser: ${TEST_SLOT_USER}
 ${options.slack ? `    slack: { channel: ${options.slack.channel}, approvers: [${options.slack.approvers.join(', ')}] }` : ''}
     verificationTimeout: ${options.verificationTimeout ?? '1h'}
 ${options.analysis ? `    analysis: ${options.analysis}` : ''}
     timeouts: { step: ${options.timeouts?.step ?? '60s'}, heartbeat: ${options.timeouts?.heartbeat ?? '20s'} }
-    router: { adminPort: ${ports[0]} }
+    router: { adminPort: ${ports[0]}${options.slotHosts ? `, slotHosts: [${options.slotHosts.map((h) => h.address).join(', ')}]` : ''} }
     sites:
 ${sites.map(siteEntry).join('\n')}
     databases:
@@ -369,6 +373,11 @@ ${sites.map(siteEntry).join('\n')}
 }
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+function hostsSection(hosts: StackOptions['slotHosts']): string {
+  if (!hosts) return '';
+  return `hosts:\n${hosts.map((h) => `  ${h.name}: { address: ${h.address} }`).join('\n')}`;
+}
 
 async function kill(child: ChildProcess | null) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;

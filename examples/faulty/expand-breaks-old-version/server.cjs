@@ -8,6 +8,8 @@ const database = require('./database.cjs');
 const { version } = require('./cutover-package.json');
 
 const port = Number(process.env.PORT || 3000);
+// The host agent sets HOST: its host's address, where the data plane reaches the slot.
+const host = process.env.HOST || '127.0.0.1';
 const slot = process.env.CUTOVER_SLOT || 'local';
 // Only a hint for the page: on a read-only clone the database itself refuses every write.
 const readOnlyHint = process.env.CUTOVER_READONLY === '1';
@@ -261,11 +263,11 @@ const server = http.createServer((req, res) => {
 });
 
 server.on('error', (error) => {
-  console.error(`cannot listen on 127.0.0.1:${port}: ${error.message}`);
+  console.error(`cannot listen on ${host}:${port}: ${error.message}`);
   process.exit(1);
 });
 
-server.listen(port, '127.0.0.1', () => log(`listening on http://127.0.0.1:${port}${readOnlyHint ? ' (read-only clone)' : ''}`));
+server.listen(port, host, () => log(`listening on http://${host}:${port}${readOnlyHint ? ' (read-only clone)' : ''}`));
 
 function shutdown(signal) {
   if (shuttingDown) return;

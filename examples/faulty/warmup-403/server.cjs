@@ -17,5 +17,5 @@ const server = http.createServer((req, res) => {
   res.writeHead(200).end(JSON.stringify({ version, slot }));
 });
 
-server.listen(Number(process.env.PORT || 3000), '127.0.0.1');
+server.listen(Number(process.env.PORT || 3000), process.env.HOST || '127.0.0.1');
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -27,7 +27,7 @@ function serve() {
       .writeHead(req.url === '/healthz' ? 200 : 404)
       .end(JSON.stringify(req.url === '/healthz' ? { ok: true, version } : { error: 'not-found' }));
   });
-  server.listen(Number(process.env.PORT || 3000), '127.0.0.1');
+  server.listen(Number(process.env.PORT || 3000), process.env.HOST || '127.0.0.1');
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
 

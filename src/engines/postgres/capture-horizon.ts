@@ -31,7 +31,9 @@ const WHO = `
 
 /** The last change id handed out so far (0 before the first). */
 async function lastIdHandedOut(copy: pg.Client): Promise<string> {
-  const result = await copy.query<{ id: string }>(`select case when is_called then last_value else 0 end::text as id from ${CHANGES_SEQUENCE}`);
+  const result = await copy.query<{ id: string }>(
+    `select case when is_called then last_value else 0 end::text as id from ${CHANGES_SEQUENCE}`,
+  );
   return result.rows[0]?.id ?? '0';
 }
 

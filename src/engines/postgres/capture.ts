@@ -156,7 +156,10 @@ export async function startCapture(db: DatabaseHandle, names: PhysicalNames, opt
   }
   await withMaintenance(db, async (admin) => {
     if (!(await databaseExists(admin, names.temporary))) {
-      throw new EngineError('invalid-input', `database "${names.original}" has no temporary copy ("${names.temporary}") to capture writes on`);
+      throw new EngineError(
+        'invalid-input',
+        `database "${names.original}" has no temporary copy ("${names.temporary}") to capture writes on`,
+      );
     }
   });
   return withConnection(db, names.original, (original) =>
@@ -165,7 +168,10 @@ export async function startCapture(db: DatabaseHandle, names: PhysicalNames, opt
         // Triggers wait for the tables' writers; a long wait holds back every writer queued behind it.
         await copy.query("set local lock_timeout = '10s'");
         const tables = (await copy.query<TableRow>(TABLES)).rows;
-        const refused = refusal(tables, (await copy.query<{ name: string }>(INSTEAD_OF_VIEWS)).rows.map((v) => v.name));
+        const refused = refusal(
+          tables,
+          (await copy.query<{ name: string }>(INSTEAD_OF_VIEWS)).rows.map((v) => v.name),
+        );
         if (refused) throw refused;
         for (const statement of CREATE_TABLES) await copy.query(statement);
         await copy.query(RECORD_FUNCTION);

@@ -127,7 +127,7 @@ class Replay {
 
   /** Every batch up to the horizon; a batch that lost a deadlock is tried again. */
   async run(): Promise<void> {
-    for (let attempt = 1; ; ) {
+    for (let attempt = 1; ;) {
       try {
         if (!(await this.batch())) return;
         attempt = 1;
@@ -168,6 +168,13 @@ export async function replayChanges(
   heartbeat: HeartbeatFn,
   options: ReplayOptions,
 ): Promise<ReplayResult> {
+  const { batchSize = DEFAULT_BATCH, writersTimeoutMs = DEFAULT_WRITERS_TIMEOUT_MS } = options;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new EngineError('invalid-input', `batchSize must be a positive whole number, not ${String(batchSize)}`);
+  }
+  if (!Number.isSafeInteger(writersTimeoutMs) || writersTimeoutMs < 0) {
+    throw new EngineError('invalid-input', `writersTimeoutMs must be a whole number of milliseconds, not ${String(writersTimeoutMs)}`);
+  }
   await withMaintenance(db, async (admin) => {
     for (const database of [names.original, names.temporary]) {
       if (!(await databaseExists(admin, database))) throw new EngineError('invalid-input', `database "${database}" does not exist`);
@@ -186,9 +193,9 @@ export async function replayChanges(
         heartbeat,
         () => ({ step: 'replay', applied: replay?.applied ?? 0, conflicts: replay?.conflictCount ?? 0 }),
         async () => {
-          const horizon = await settledHorizon(copy, options.writersTimeoutMs ?? DEFAULT_WRITERS_TIMEOUT_MS);
+          const horizon = await settledHorizon(copy, writersTimeoutMs);
           await prepareOriginal(original, captureId);
-          replay = new Replay(original, copy, captureId, horizon, options.batchSize ?? DEFAULT_BATCH);
+          replay = new Replay(original, copy, captureId, horizon, batchSize);
           await replay.run();
         },
       );

@@ -1,5 +1,5 @@
 /** Starting, warming up and stopping a site's slot: one copy on every host the environment's slots run on. */
-import type { ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, type ActivityOptions } from '@temporalio/workflow';
 import type { RouteTarget, ServedPackage, SitePlan } from '../../activities/contract.js';
 import { slotIdFor, type SlotSpec } from '../../platform/agent/contract.js';
 import { run } from '../activity-presets.js';
@@ -14,7 +14,7 @@ export interface SlotCopies {
 /** Starts the slot on every host at once; a host that fails it fails the step (the failure path stops it everywhere). */
 export async function startSlot(ctx: DeploymentContext, spec: SlotSpec, summary: string): Promise<SlotCopies> {
   const hosts = ctx.activities.slotHosts;
-  const started = await Promise.all(hosts.map((h) => run(h.host.startSlot, onHost(ctx, summary, h.name), spec)));
+  const started = await Promise.all(hosts.map((h) => onHostStep(h.name, () => run(h.host.startSlot, onHost(ctx, summary, h.name), spec))));
   return {
     slotId: started[0]!.slotId,
     copies: started.map((slot, i) => ({ host: hosts[i]!.name, address: hosts[i]!.address, port: slot.port })),
@@ -71,10 +71,32 @@ export function originalSlotId(ctx: DeploymentContext, site: string, packageSha2
 
 /** Stops the slot on every host (a no-op where it does not run). */
 export async function stopSlot(ctx: DeploymentContext, slotId: string, summary: string): Promise<void> {
-  await Promise.all(ctx.activities.slotHosts.map((h) => run(h.host.stopSlot, onHost(ctx, summary, h.name), { slotId })));
+  await Promise.all(
+    ctx.activities.slotHosts.map((h) => onHostStep(h.name, () => run(h.host.stopSlot, onHost(ctx, summary, h.name), { slotId }))),
+  );
 }
 
 /** Names the host in the Web UI's timeline once there are several. */
 function onHost(ctx: DeploymentContext, summary: string, host: string): string {
   return ctx.activities.slotHosts.length > 1 ? `${summary} (host ${host})` : summary;
+}
+
+/** A step no agent of the host took in time: the host is lost, named, and the deployment resumes once it is back. */
+async function onHostStep<T>(host: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    const cause = error instanceof ActivityFailure ? error.cause : undefined;
+    if (!(cause instanceof TimeoutFailure) || cause.timeoutType !== 'SCHEDULE_TO_START') throw error;
+    throw ApplicationFailure.create({
+      type: 'transient',
+      message: `host ${host} is lost: its agent did not take the step in time (no agent polls cutover-host-${host}, or the host is cut off)`,
+      nonRetryable: true,
+      details: [
+        {
+          remediation: `Bring host ${host} back (its network and its host agent on task queue cutover-host-${host}), then deploy again: the deployment resumes from where it stopped.`,
+        },
+      ],
+    });
+  }
 }
