@@ -6,7 +6,10 @@ import type { ServedPackage } from '../platform/data-plane/target-fields.js';
 import type { MaintenanceRouteInput, SlotRouteInput } from '../platform/router/routes.js';
 import type { SiteRole } from '../workflows/definitions.js';
 
-/** A route as a deployment sends it to the router: a slot (one copy, `host` defaulting to loopback, or its copies on several hosts), or the maintenance page. */
+/**
+ * A route as a deployment sends it to the router: a slot (one copy, `host` defaulting to loopback, or its copies on
+ * several hosts as replicas), or the maintenance page.
+ */
 export type RouteTarget = SlotRouteInput | MaintenanceRouteInput;
 
 export interface SitePlan {

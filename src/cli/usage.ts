@@ -4,7 +4,7 @@ export const usage = `Usage: cutover <command> [options]
 Commands:
   deploy <environment> <package>   Start a deployment. <package> is a package directory or .tar.gz on this
                                    machine (uploaded first) or sha256:<id> of an uploaded package.
-      --mode <mode>                readonly (default), readwrite, maintenance-page or expand-contract
+      --mode <mode>                readonly (default), readwrite, readwrite-replay, maintenance-page or expand-contract
       --wait                       Show the phases until it awaits verification, completes or fails
       --requested-by <name>        Who asks, for the deployment log
       --allow-missing-migrations   Deploy a package that lacks migrations the database already applied

@@ -7,8 +7,11 @@ import type { AnalysisSpec, AnalysisStatus } from './analysis-definitions.js';
 import type { ClassifiedFailure } from '../failures.js';
 import type { PackageRef } from '../packages/manifest.js';
 
-/** expand-contract: no clone; the old version serves on the expanded schema until Complete (docs/data-safety.md). */
-export const modes = ['readonly', 'readwrite', 'maintenance-page', 'expand-contract'] as const;
+/**
+ * expand-contract: no clone; the old version serves on the expanded schema until Complete. readwrite-replay: the clone
+ * accepts writes, captured and replayed onto the migrated originals (docs/data-safety.md).
+ */
+export const modes = ['readonly', 'readwrite', 'maintenance-page', 'expand-contract', 'readwrite-replay'] as const;
 export type Mode = (typeof modes)[number];
 
 export const phases = [
@@ -127,6 +130,31 @@ export interface DeploymentStatus {
   approvals?: Approvals;
   /** The analysis during verification and its evidence; null when none ran. */
   analysis?: AnalysisStatus | null;
+  /** readwrite-replay: the clone's writes replayed onto the originals so far; null in other modes. */
+  replay?: ReplayStatus | null;
+}
+
+/** One captured change that did not fit the migrated original (kept there, whole, in cutover_replay.conflicts). */
+export interface ReplayConflictView {
+  database: string;
+  table: string;
+  key: Record<string, unknown> | null;
+  op: string;
+  reason: string;
+}
+
+/** readwrite-replay: what the replays onto the originals did, summed over every database since capture started. */
+export interface ReplayStatus {
+  /** Changes the clone accepted that are now on the originals. */
+  applied: number;
+  /** Changes that did not fit, each stored in the original; never stops the deployment. */
+  conflictCount: number;
+  /** The first conflicts (at most 20), for the operator to decide with the facts. */
+  conflicts: ReplayConflictView[];
+  /** When the last replay ended (workflow time); null before the first. */
+  lastReplayAt: string | null;
+  /** True once the final replay ran: the copies take no more writes. */
+  final: boolean;
 }
 
 export interface DeploymentLog {

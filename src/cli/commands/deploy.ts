@@ -4,7 +4,7 @@ import { packageReference } from '../package-upload.js';
 import type { Deployment, DeploymentAccepted } from '../types.js';
 import { waitForDeployment } from '../wait.js';
 
-const modes = ['readonly', 'readwrite', 'maintenance-page', 'expand-contract'];
+const modes = ['readonly', 'readwrite', 'maintenance-page', 'expand-contract', 'readwrite-replay'];
 
 export function describeOutcome(ctx: CliContext, status: Deployment): void {
   const id = status.deploymentId;

@@ -1,9 +1,10 @@
 /**
  * readwrite-replay, onto the original: the changes captured on the temporary copy (capture.ts) are applied in id order,
  * a batch per transaction (one call of the apply function, replay-apply.ts, each change in its own subtransaction),
- * with the progress ("applied up to") and the conflicts written in the same transaction. A crash anywhere loses a whole batch or nothing, and the next call resumes after the
- * last committed one: every change is applied exactly once. A change that no longer fits is recorded as a conflict and
- * replay goes on. Progress lives in the original, so an original restored to its restore point gets every change again.
+ * with the progress ("applied up to") and the conflicts written in the same transaction. A crash anywhere loses a
+ * whole batch or nothing, and the next call resumes after the last committed one: every change is applied exactly
+ * once. A change that no longer fits is recorded as a conflict and replay goes on. Progress lives in the original,
+ * so an original restored to its restore point gets every change again.
  */
 import type pg from 'pg';
 import { EngineError, type DatabaseHandle, type HeartbeatFn } from '../engine.js';

@@ -143,7 +143,9 @@ export class RouterMetrics {
     const series = () => this.all.values();
     new Counter({
       name: 'cutover_router_requests_total',
-      help: 'Requests the router ended, by the class of their status (proxy_error: the slot gave no complete answer; client_closed: the client left first)',
+      help:
+        'Requests the router ended, by the class of their status ' +
+        '(proxy_error: the slot gave no complete answer; client_closed: the client left first)',
       labelNames: [...labelNames, 'status_class'],
       registers: [this.registry],
       collect() {

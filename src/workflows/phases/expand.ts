@@ -55,7 +55,8 @@ export async function planExpandContract(ctx: DeploymentContext): Promise<Phased
     const p = await run(ctx.activities.control.planExpandContract, `Plan the expand and contract migrations of ${db.name}`, step);
     phased[db.name] = p;
     record.log(
-      `Database ${db.name}: expand migrations ${p.expand.join(', ') || 'none'}; contract migrations after Complete ${p.contract.join(', ') || 'none'}`,
+      `Database ${db.name}: expand migrations ${p.expand.join(', ') || 'none'}; ` +
+        `contract migrations after Complete ${p.contract.join(', ') || 'none'}`,
     );
     const notUndoable = p.engineCanUndo ? p.withoutUndo : p.expand;
     if (notUndoable.length)

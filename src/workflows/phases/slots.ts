@@ -94,7 +94,9 @@ async function onHostStep<T>(host: string, step: () => Promise<T>): Promise<T> {
       nonRetryable: true,
       details: [
         {
-          remediation: `Bring host ${host} back (its network and its host agent on task queue cutover-host-${host}), then deploy again: the deployment resumes from where it stopped.`,
+          remediation:
+            `Bring host ${host} back (its network and its host agent on task queue cutover-host-${host}), ` +
+            'then deploy again: the deployment resumes from where it stopped.',
         },
       ],
     });
