@@ -1,6 +1,7 @@
 /** Types shared by the worker's activities and the workflows that call them (type-only for workflows). */
 import type { DatabaseInspection, MigrationPhase } from '../engines/engine.js';
 import type { AnalysisSpec } from '../workflows/analysis-definitions.js';
+import type { BakeSpec } from '../workflows/bake-definitions.js';
 import type { PackageRef } from '../packages/manifest.js';
 import type { ServedPackage } from '../platform/data-plane/target-fields.js';
 import type { MaintenanceRouteInput, SlotRouteInput } from '../platform/router/routes.js';
@@ -36,6 +37,8 @@ export interface EnvironmentPlan {
   databases: Array<{ name: string; engine: 'postgres' | 'sqlserver' }>;
   /** Checks while the deployment awaits verification; absent in plans from before analysis. */
   analysis?: AnalysisSpec | null;
+  /** The bake after Complete; absent in plans from before bake. */
+  bake?: BakeSpec | null;
 }
 
 export interface SiteRoutes {
@@ -57,6 +60,11 @@ export interface DatabaseStep {
 export interface StopFollowingStep extends DatabaseStep {
   /** How long to wait for the copy to receive what the original committed (the engine's default, 30 s, when absent). */
   timeoutMs?: number;
+}
+
+/** readwrite-replay: final once the copy takes no more writes (the switch, or a Reset); never before. */
+export interface ReplayStep extends DatabaseStep {
+  final?: boolean;
 }
 
 export interface MigrationStep extends DatabaseStep {

@@ -6,6 +6,7 @@ import { invalidInput } from './failures.js';
 import type { EnvironmentPlan } from './contract.js';
 import { siteUrls, slotHostsOf } from '../config/addresses.js';
 import { analysisSpec } from '../config/analysis-schema.js';
+import { bakeSpec } from '../config/bake-schema.js';
 
 export function environmentConfig(config: LoadedConfig, environment: string): EnvironmentConfig {
   const env = config.environments[environment];
@@ -38,5 +39,6 @@ export function planFor(config: LoadedConfig, environment: string): EnvironmentP
     })),
     databases: env.databases.map((db) => ({ name: db.name, engine: db.engine })),
     analysis: env.analysis ? analysisSpec(env.analysis) : null,
+    bake: env.bake ? bakeSpec(env.bake) : null,
   };
 }

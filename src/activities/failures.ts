@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { EngineError } from '../engines/engine.js';
-import { RouterClientError } from '../platform/router/client.js';
+import { DataPlaneError, DataPlaneUnavailableError } from '../platform/data-plane/errors.js';
 
 /** Engine errors worth no retry become typed, non-retryable failures; transient ones stay retryable. */
 export async function asActivityFailure<T>(work: () => Promise<T>): Promise<T> {
@@ -18,13 +18,17 @@ export function invalidInput(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: 'invalid-input', message, nonRetryable: true });
 }
 
-/** A router that refuses a call (bad token, bad route: 4xx) will refuse it again: no retry, its reason in the failure. */
-export async function routerRefusalIsFinal<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * A data plane that refuses a change (bad target, unknown site, bad secret) will refuse it again: no retry, its reason
+ * in the failure. One that cannot be reached or did not apply it (DataPlaneUnavailableError) is worth retrying.
+ */
+export async function dataPlaneRefusalIsFinal<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof RouterClientError && error.status >= 400 && error.status < 500)
-      throw invalidInput(`the router refused: ${error.message}`);
+    if (error instanceof DataPlaneError && !(error instanceof DataPlaneUnavailableError)) {
+      throw invalidInput(`the data plane refused: ${error.message}`);
+    }
     throw error;
   }
 }

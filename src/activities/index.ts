@@ -5,7 +5,9 @@ import type { DatabaseHandle, DatabaseEngine, MigrationResult, UndoResult } from
 import { planExpandContract, type ExpandContractPlan } from '../engines/migration-phases.js';
 import { engineFor, resolveDatabaseHandle } from '../engines/index.js';
 import type { PackageStore } from '../packages/store.js';
-import { createRouterClient } from '../platform/router/client.js';
+import { dataPlaneFor } from '../platform/data-plane/for-environment.js';
+import type { DataPlane } from '../platform/data-plane/port.js';
+import { fromTarget, toLiveTarget, toSlotTarget } from '../platform/data-plane/route-target.js';
 import type { PackageRef } from '../packages/manifest.js';
 import type {
   DatabaseStep,
@@ -16,10 +18,12 @@ import type {
   RouteStep,
   RouteTarget,
   StopFollowingStep,
+  ReplayStep,
 } from './contract.js';
+import type { CaptureResult, ReplayResult } from '../engines/write-capture.js';
+import { withHeartbeat } from '../engines/heartbeat.js';
 import { environmentConfig, planFor } from './environments.js';
-import { routerAccess } from '../platform/router/access.js';
-import { asActivityFailure, invalidInput, routerRefusalIsFinal } from './failures.js';
+import { asActivityFailure, dataPlaneRefusalIsFinal, invalidInput } from './failures.js';
 import { missingFrom } from '../engines/migration-history.js';
 
 export interface ActivityDeps {
@@ -44,7 +48,13 @@ export function createActivities({ config, store, env = process.env }: ActivityD
     });
   const allowsMissing = (step: MigrationStep) =>
     step.allowMissingMigrations === true || environmentConfig(config, step.environment).migrations.allowMissing;
-  const router = (environment: string) => createRouterClient(routerAccess(config, environment, env));
+  // One adapter per environment, kept: HAProxy's and nginx's serialise their changes within it.
+  const dataPlanes = new Map<string, DataPlane>();
+  const dataPlane = (environment: string): DataPlane => {
+    let plane = dataPlanes.get(environment);
+    if (!plane) dataPlanes.set(environment, (plane = dataPlaneFor(config, environment, env)));
+    return plane;
+  };
 
   return {
     async describeEnvironment({ environment }: { environment: string }): Promise<EnvironmentPlan> {
@@ -55,16 +65,16 @@ export function createActivities({ config, store, env = process.env }: ActivityD
       return (await store.getPackage(sha256)).ref;
     },
 
-    /** The real state: routes from the router, what exists in each database. */
+    /** The real state: routes from the data plane, what exists in each database. */
     async inspectEnvironment({ environment }: { environment: string }): Promise<EnvironmentInspection> {
-      const routes = await routerRefusalIsFinal(() => router(environment).getRoutes());
+      const routes = await dataPlaneRefusalIsFinal(() => dataPlane(environment).routes());
       const databases: EnvironmentInspection['databases'] = {};
       for (const db of environmentConfig(config, environment).databases) {
         databases[db.name] = await onDatabase({ environment, database: db.name }, (engine, handle) => engine.inspect(handle));
       }
       const sites: EnvironmentInspection['routes'] = {};
-      for (const [name, site] of Object.entries(routes.sites))
-        sites[name] = { live: site.live as RouteTarget | null, preview: site.preview as RouteTarget | null };
+      for (const [name, site] of Object.entries(routes))
+        sites[name] = { live: site.live && fromTarget(site.live), preview: site.preview && fromTarget(site.preview) };
       return { routes: sites, databases };
     },
 
@@ -77,6 +87,23 @@ export function createActivities({ config, store, env = process.env }: ActivityD
     /** The copy stops receiving the original's writes, once it has every one committed so far (up to timeoutMs). */
     stopFollowingOriginal: ({ timeoutMs, ...step }: StopFollowingStep) =>
       onDatabase(step, (engine, handle) => engine.stopFollowing(handle, heartbeat, timeoutMs === undefined ? {} : { timeoutMs })),
+
+    /** readwrite-replay: the copy records every change the clone makes from now on; idempotent. */
+    startWriteCapture: (step: DatabaseStep): Promise<CaptureResult> =>
+      onDatabase(step, (engine, handle) => {
+        if (!engine.startCapture) throw invalidInput(`database ${step.database}: the ${engine.name} engine cannot capture writes`);
+        return withHeartbeat(
+          heartbeat,
+          () => ({ step: 'start capture' }),
+          () => engine.startCapture!(handle),
+        );
+      }),
+    /** readwrite-replay: the changes the clone made since the last replay go onto the original; final once it takes no more. */
+    replayWrites: ({ final, ...step }: ReplayStep): Promise<ReplayResult> =>
+      onDatabase(step, (engine, handle) => {
+        if (!engine.replayChanges) throw invalidInput(`database ${step.database}: the ${engine.name} engine cannot replay writes`);
+        return engine.replayChanges(handle, heartbeat, final ? { final: true } : {});
+      }),
 
     /** Preflight: a package that lacks migrations the database applied is refused before anything moves. */
     async checkMigrations(step: MigrationStep): Promise<{ missing: string[] }> {
@@ -122,15 +149,15 @@ export function createActivities({ config, store, env = process.env }: ActivityD
 
     /** Switches public traffic; returns once requests in flight to the previous target are drained. */
     async routePublicTraffic({ environment, site, route, drainTimeoutMs }: RouteStep & { route: RouteTarget }) {
-      const result = await routerRefusalIsFinal(() =>
-        router(environment).setLive(site, route, drainTimeoutMs ? { drainTimeoutMs } : undefined),
+      const result = await dataPlaneRefusalIsFinal(() =>
+        dataPlane(environment).setLive(site, toLiveTarget(route), drainTimeoutMs ? { drainTimeoutMs } : undefined),
       );
       return { drained: result.drained, drainMs: result.drainMs };
     },
 
     async routePreview({ environment, site, route }: RouteStep & { route: RouteTarget | null }) {
       if (route && route.kind !== 'slot') throw invalidInput('a preview must be a slot');
-      await routerRefusalIsFinal(() => router(environment).setPreview(site, route));
+      await dataPlaneRefusalIsFinal(() => dataPlane(environment).setPreview(site, route && toSlotTarget(route)));
     },
   };
 }

@@ -1,7 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { deploymentIdPattern } from '../deployments/ids.js';
-import { modes, phases } from '../workflows/definitions.js';
+import { modes, phases, strategies } from '../workflows/definitions.js';
 import { analysisSchema } from '../config/analysis-schema.js';
+import { bakeSchema } from '../config/bake-schema.js';
 
 const environmentName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be an environment name: lowercase letters, digits and dashes');
 
@@ -42,6 +43,34 @@ export const startDeploymentBody = z
           'analysis off. A failed analysis Resets the deployment by itself; it never Completes it.',
         example: { checks: [{ path: '/healthz', requests: 20, interval: '500ms', maxLatency: '1s', failureLimit: 0 }] },
       }),
+    bake: z
+      .preprocess((value) => (value === false ? null : value), bakeSchema.nullable().optional())
+      .openapi({
+        description:
+          "After Complete the previous version stays warm for `duration`, replacing the environment's bake; false (or null) turns " +
+          'it off. A breach of the thresholds sends public traffic back to the previous version by itself (code only).',
+        example: { duration: '10m', interval: '10s', thresholds: { maxErrorRate: 0.05, maxP99: '1s' } },
+      }),
+    strategy: z
+      .enum(strategies, { error: () => `must be one of ${strategies.join(', ')}` })
+      .default('smooth')
+      .openapi({
+        description:
+          'smooth: a clone serves while the databases are upgraded; rolling: hosts are upgraded maxUnavailable at a time, no clone ' +
+          '(only when no migration is pending, or only expand/contract ones)',
+      }),
+    maxUnavailable: z
+      .number({ error: () => 'must be a whole number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(100, 'must be at most 100')
+      .optional()
+      .openapi({ description: 'Rolling strategy: how many hosts may be out of the route at once (default 1)' }),
+  })
+  // maxUnavailable means nothing to a smooth deployment: said, rather than ignored.
+  .refine((body) => body.maxUnavailable === undefined || body.strategy === 'rolling', {
+    path: ['maxUnavailable'],
+    message: 'only applies to strategy rolling',
   })
   .openapi('StartDeployment');
 
@@ -96,6 +125,29 @@ const analysisStatusSchema = z
   })
   .openapi('Analysis', { description: 'Checks on the preview during verification, and their evidence' });
 
+const replayStatusSchema = z
+  .object({
+    applied: z.number().int().openapi({ description: 'Changes the clone accepted that are on the originals now' }),
+    conflictCount: z
+      .number()
+      .int()
+      .openapi({ description: 'Changes that did not fit the migrated originals (each kept in its cutover_replay.conflicts)' }),
+    conflicts: z
+      .array(
+        z.object({
+          database: z.string(),
+          table: z.string(),
+          key: z.record(z.string(), z.unknown()).nullable(),
+          op: z.string(),
+          reason: z.string(),
+        }),
+      )
+      .openapi({ description: 'The first conflicts (at most 20)' }),
+    lastReplayAt: z.string().nullable(),
+    final: z.boolean().openapi({ description: 'The final replay ran: the clone takes no more writes' }),
+  })
+  .openapi('Replay', { description: "readwrite-replay mode: the clone's writes replayed onto the migrated originals" });
+
 const packageRef = z.object({ sha256: z.string(), name: z.string(), version: z.string(), warmupPath: z.string() });
 
 export const deploymentStatusSchema = z
@@ -146,6 +198,34 @@ export const deploymentStatusSchema = z
       .optional()
       .openapi({ description: 'Approvers’ Completes so far; traffic moves once `required` distinct approvers completed' }),
     analysis: analysisStatusSchema.nullable().optional(),
+    replay: replayStatusSchema.nullable().optional(),
+    bake: z
+      .object({
+        state: z.enum(['watching', 'passed', 'rolled-back']),
+        spec: z.object({
+          durationMs: z.number(),
+          intervalMs: z.number(),
+          maxErrorRate: z.number().nullable(),
+          maxP99Ms: z.number().nullable(),
+        }),
+        startedAt: z.string(),
+        endedAt: z.string().nullable(),
+        intervals: z.number().int(),
+        last: z.array(z.object({ site: z.string(), slotId: z.string(), ...requestStats })),
+        breach: z.string().nullable(),
+      })
+      .nullable()
+      .optional()
+      .openapi({
+        description: 'The bake after Complete: the new live slot watched, the previous version kept warm; rolled-back on a breach',
+      }),
+    rolling: z
+      .object({
+        maxUnavailable: z.number().int(),
+        hosts: z.array(z.object({ name: z.string(), version: z.string().nullable(), state: z.string() })),
+      })
+      .optional()
+      .openapi({ description: 'Rolling strategy: which hosts run which version, and where each is in the roll' }),
     links: z.object({
       log: z.string(),
       temporalUi: z.string(),

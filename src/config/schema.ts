@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { siteRoles } from '../workflows/definitions.js';
 import { databaseName, duration, formatPath, mapping, port, positiveDuration, reportDuplicates, slug, typeOfInput } from './fields.js';
 import { routerSchema } from './router-schema.js';
+import { dataPlaneSchema } from './data-plane-schema.js';
 import { analysisSchema } from './analysis-schema.js';
+import { bakeSchema } from './bake-schema.js';
 
 export const databaseEngines = ['postgres', 'sqlserver'] as const;
 
@@ -142,10 +144,14 @@ export const environmentSchema = z
       /** Who may Complete, and how many must (docs/console.md). */
       approval: approvalSchema.prefault({}),
       router: routerSchema,
+      /** What its deployments switch traffic on: the built-in router above (default), HAProxy or nginx (data-plane-schema.ts). */
+      dataPlane: dataPlaneSchema,
       /** Awaiting verification longer than this resets the deployment (never promotes it). */
       verificationTimeout: duration.default('24h'),
       /** Checks on the preview while it awaits verification: a failed analysis Resets by itself (analysis-schema.ts). */
       analysis: analysisSchema.optional(),
+      /** After Complete the previous version stays warm and takes the traffic back on a breach (bake-schema.ts). */
+      bake: bakeSchema.optional(),
       /** How long one quick step (a router switch, a slot start) may take, and how soon a silent long step counts as dead. */
       timeouts: z
         .strictObject({ step: duration.default('60s'), heartbeat: duration.default('5s'), databaseWork: duration.default('4h') }, mapping())

@@ -31,7 +31,7 @@ export interface SlackMessage {
   blocks: SlackBlock[];
 }
 
-export type OutcomeEvent = 'completed' | 'reset' | 'failed';
+export type OutcomeEvent = 'completed' | 'reset' | 'failed' | 'rolled-back';
 
 /** mrkdwn treats these three as control characters. */
 export function escapeMrkdwn(text: string): string {
@@ -191,6 +191,14 @@ function outcomeLine(status: DeploymentStatus, event: OutcomeEvent): string {
   const reason = status.decision?.reason ? escapeMrkdwn(status.decision.reason) : null;
   if (event === 'completed')
     return `:white_check_mark: *Completed*${by ? ` by ${by}` : ''}: public traffic is on ${escapeMrkdwn(status.package.version)}.`;
+  if (event === 'rolled-back') {
+    const live = escapeMrkdwn(status.previousPackage?.version ?? 'the previous version');
+    const breach = escapeMrkdwn(status.bake?.breach ?? 'the thresholds were breached');
+    return (
+      `:rotating_light: *Rolled back automatically* during the bake after Complete: ${breach}. Public traffic is on ${live} ` +
+      'again (code only, the database keeps its migrations and writes); the sites are in maintenance mode: deploy again to roll forward.'
+    );
+  }
   if (event === 'reset') {
     const what = status.decision?.rollbackDatabase ? 'code and database rolled back' : 'code rolled back, database kept';
     const who = by ? ` by ${by}` : reason ? ` automatically (${reason})` : '';
@@ -211,6 +219,7 @@ const outcomeTitles: Record<OutcomeEvent, string> = {
   completed: 'Deployment completed',
   reset: 'Deployment reset',
   failed: 'Deployment failed',
+  'rolled-back': 'Deployment rolled back automatically',
 };
 
 /** Replaces the awaiting-verification message: the buttons go, the outcome and who decided stay. */

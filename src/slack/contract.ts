@@ -4,7 +4,8 @@
 import type { DeploymentStatus } from '../workflows/definitions.js';
 
 /** `analysis`: the awaiting-verification message is updated with the analysis' evidence. */
-export type SlackEvent = 'awaiting-verification' | 'analysis' | 'reminder' | 'completed' | 'reset' | 'failed';
+/** `rolled-back`: a bake after Complete sent the traffic back to the previous version by itself. */
+export type SlackEvent = 'awaiting-verification' | 'analysis' | 'reminder' | 'completed' | 'reset' | 'failed' | 'rolled-back';
 
 /** A posted message: where it is and its timestamp, which Slack uses as its id. */
 export interface SlackMessageRef {

@@ -6,6 +6,7 @@ import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { EnvironmentPlan } from '../activities/contract.js';
 import type { AnalysisActivities } from './analysis-definitions.js';
+import type { BakeActivities } from './bake-definitions.js';
 import { failureClasses } from '../failures.js';
 import type { HostActivities } from '../platform/agent/contract.js';
 import type { SlackActivities } from '../slack/activities.js';
@@ -71,6 +72,13 @@ export function activityPresets(plan: EnvironmentPlan) {
       startToCloseTimeout: stepMs,
       heartbeatTimeout: heartbeatMs,
       retry: { initialInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes },
+    }),
+    /** The bake's measurements of the new live slot, beside the router that counts them (the host). */
+    bake: proxyActivities<BakeActivities>({
+      taskQueue: plan.hostTaskQueue,
+      startToCloseTimeout: stepMs,
+      heartbeatTimeout: heartbeatMs,
+      retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes },
     }),
     warmup,
   };

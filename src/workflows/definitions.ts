@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AnalysisSpec, AnalysisStatus } from './analysis-definitions.js';
+import type { BakeSpec, BakeStatus } from './bake-definitions.js';
 import type { ClassifiedFailure } from '../failures.js';
 import type { PackageRef } from '../packages/manifest.js';
 
@@ -21,22 +22,44 @@ export const phases = [
   'enter-maintenance',
   'upgrade',
   'warmup',
+  'rolling',
   'awaiting-verification',
   'completing',
+  'baking',
   'contract',
   'resetting',
   'completed',
   'reset',
   'failed',
+  'rolled-back',
 ] as const;
 export type Phase = (typeof phases)[number];
 
 /** A deployment in one of these phases moves no more traffic ('failed' may still be Reset). */
-export const terminalPhases: readonly Phase[] = ['completed', 'reset', 'failed'];
+/** rolled-back: a bake after Complete sent the traffic back to the previous version by itself. */
+export const terminalPhases: readonly Phase[] = ['completed', 'reset', 'failed', 'rolled-back'];
 
 /** True once the deployment has nothing left to do: completed, reset, or failed with Reset no longer offered. */
 export function isFinished(status: Pick<DeploymentStatus, 'phase' | 'actions'>): boolean {
+  if (status.phase === 'rolled-back') return true;
   return status.phase === 'completed' || status.phase === 'reset' || (status.phase === 'failed' && status.actions.length === 0);
+}
+
+/** smooth: the phases of the design brief; rolling: hosts upgraded a few at a time, no clone (phases/rolling.ts). */
+export const strategies = ['smooth', 'rolling'] as const;
+export type Strategy = (typeof strategies)[number];
+
+/** One host of a rolling deployment: the version it serves, and where it is in the roll. */
+export interface RollingHostStatus {
+  name: string;
+  /** The version its slots run and serve; null while it is out of the route with no version warmed up. */
+  version: string | null;
+  state: 'waiting' | 'draining' | 'upgrading' | 'rolled' | 'rolling-back' | 'rolled-back' | 'out';
+}
+
+export interface RollingStatus {
+  maxUnavailable: number;
+  hosts: RollingHostStatus[];
 }
 
 export const siteRoles = ['zdd', 'maintenance-page'] as const;
@@ -81,6 +104,12 @@ export interface DeploymentRequest {
   allowMissingMigrations?: boolean;
   /** Replaces the environment's analysis for this deployment; false turns it off. */
   analysis?: AnalysisSpec | false;
+  /** Replaces the environment's bake after Complete for this deployment; false turns it off. */
+  bake?: BakeSpec | false;
+  /** Absent in requests older than the rolling strategy: smooth. */
+  strategy?: Strategy;
+  /** Rolling: how many hosts may be out of the route at once (1 when absent). */
+  maxUnavailable?: number;
 }
 
 export interface ResetRequest {
@@ -130,6 +159,8 @@ export interface DeploymentStatus {
   approvals?: Approvals;
   /** The analysis during verification and its evidence; null when none ran. */
   analysis?: AnalysisStatus | null;
+  /** The bake after Complete and its evidence; null when none ran. */
+  bake?: BakeStatus | null;
   /** readwrite-replay: the clone's writes replayed onto the originals so far; null in other modes. */
   replay?: ReplayStatus | null;
 }

@@ -14,10 +14,13 @@ import type {
   LogLine,
   Phase,
   PhaseTiming,
+  ReplayStatus,
+  RollingStatus,
   SiteStatus,
 } from './definitions.js';
 import type { SlackMessageRef } from '../slack/contract.js';
 import type { AnalysisStatus } from './analysis-definitions.js';
+import type { BakeStatus } from './bake-definitions.js';
 
 export type SlotRoute = Extract<RouteTarget, { kind: 'slot' }>;
 
@@ -51,6 +54,14 @@ export class DeploymentRecord {
   slackMessage: SlackMessageRef | null = null;
   /** The analysis during verification, once it started. */
   analysis: AnalysisStatus | null = null;
+  /** The bake after Complete, once it started. */
+  bake: BakeStatus | null = null;
+  /** readwrite-replay: what the replays of the clone's writes did; null until the first (and in other modes). */
+  replay: ReplayStatus | null = null;
+  /** readwrite-replay: each database's totals since its capture started (a restored original starts again), summed into replay. */
+  readonly replayTotals: Record<string, { applied: number; conflicts: number }> = {};
+  /** Rolling strategy: per host, the version it serves and its step in the roll. */
+  rolling: RollingStatus | null = null;
   readonly startedAt: string;
   endedAt: string | null = null;
 
@@ -73,6 +84,11 @@ export class DeploymentRecord {
     if (!terminalPhases.includes(phase)) this.timings.push({ phase, startedAt: at });
     else if (phase !== 'failed') this.endedAt = at;
     this.onPhase(phase);
+  }
+
+  /** The replay status, made on first use. */
+  get replayStatus(): ReplayStatus {
+    return (this.replay ??= { applied: 0, conflictCount: 0, conflicts: [], lastReplayAt: null, final: false });
   }
 
   /** Workflow time, for what the record stamps (decisions, approvals). */
@@ -146,6 +162,9 @@ export class DeploymentRecord {
       startedBy: this.request.startedBy ?? this.request.requestedBy ?? null,
       approvals: { required: this.approvalsRequired, received: this.approvals.map((a) => ({ ...a })) },
       analysis: this.analysis && copyAnalysis(this.analysis),
+      ...(this.bake ? { bake: { ...this.bake, spec: { ...this.bake.spec }, last: this.bake.last.map((t) => ({ ...t })) } } : {}),
+      replay: this.replay && { ...this.replay, conflicts: this.replay.conflicts.map((c) => ({ ...c })) },
+      ...(this.rolling ? { rolling: { ...this.rolling, hosts: this.rolling.hosts.map((h) => ({ ...h })) } } : {}),
     };
   }
 }

@@ -17,6 +17,7 @@ import { FAILURE_HANDLING_V2, failAndWait } from './phases/failure.js';
 import { announce } from './phases/notify.js';
 import { preflight } from './phases/preflight.js';
 import { reset } from './phases/reset.js';
+import { deployRolling, planRolling, usesRolling } from './phases/rolling.js';
 import { upgrade } from './phases/upgrade.js';
 import { awaitVerification } from './phases/verification.js';
 import { warmUp } from './phases/warm-up.js';
@@ -29,6 +30,9 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
   const ctx = deploymentContext(request, plan, record);
   try {
     await preflight(ctx);
+    // Rolling strategy: hosts upgraded a few at a time, no clone (null: no live version yet, the smooth path starts it).
+    const rolling = usesRolling(ctx) ? await planRolling(ctx) : null;
+    if (rolling) return await deployRolling(ctx, rolling);
     // Expand/contract mode: no clone; the old version keeps serving on the expanded schema until Complete.
     const phased = usesExpandContract(ctx) ? await planExpandContract(ctx) : null;
     if (phased) await expand(ctx, phased);
@@ -41,7 +45,7 @@ export async function deploymentWorkflow(request: DeploymentRequest): Promise<De
     await awaitVerification(ctx);
     if (record.decision?.action === 'complete') await (phased ? completeAndContract(ctx, phased) : complete(ctx));
     else await (phased ? resetKeepingExpand(ctx) : reset(ctx, record.decision?.rollbackDatabase ?? false));
-    await announce(ctx, record.phase === 'completed' ? 'completed' : 'reset');
+    await announce(ctx, record.phase === 'completed' ? 'completed' : record.phase === 'rolled-back' ? 'rolled-back' : 'reset');
     return record.status();
   } catch (error) {
     return await failAndWait(ctx, error);

@@ -113,7 +113,7 @@ export async function environmentWorkflow(environment: string, carried?: Environ
     let outcome: NonNullable<EnvironmentState['last']>['outcome'];
     try {
       const status = (await result) as { phase?: string };
-      outcome = status?.phase === 'reset' ? 'reset' : 'completed';
+      outcome = status?.phase === 'reset' || status?.phase === 'rolled-back' ? 'reset' : 'completed';
     } catch {
       outcome = 'failed';
     }

@@ -104,4 +104,19 @@ describe('analysis during verification', () => {
       'body.analysis.checks[0].path: must start with "/"; body.analysis.checks[0].requests: must be a whole number, got string "many"',
     );
   });
+
+  test('a request may query only a Prometheus its environment names: the host agent would fetch any other address', async () => {
+    const r = await stack.api('POST', `/v1/environments/${stack.environment}/deployments`, {
+      package: join(repoRoot, faulty),
+      analysis: { metrics: [{ prometheus: 'http://169.254.169.254/', query: 'up', max: 1 }] },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.error.fields).toEqual([
+      {
+        field: 'body.analysis.metrics[0].prometheus',
+        message: "must be a Prometheus the environment's configuration names (none)",
+      },
+    ]);
+    expect((await stack.api('GET', `/v1/environments/${stack.environment}`)).body.runningDeployment).toBeNull();
+  });
 });

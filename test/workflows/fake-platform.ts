@@ -10,6 +10,7 @@ import type { EnvironmentInspection, EnvironmentPlan, RouteTarget } from '../../
 import { slotIdFor, type SlotInfo, type SlotSpec } from '../../src/platform/agent/contract.js';
 import type { PackageRef } from '../../src/packages/manifest.js';
 import type { createActivities } from '../../src/activities/index.js';
+import type { ReplayConflict } from '../../src/engines/write-capture.js';
 
 type ControlActivities = ReturnType<typeof createActivities>;
 
@@ -41,6 +42,9 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
   /** Expand/contract mode: the pending migrations of each phase that planExpandContract reports. */
   const phased = { expand: [] as string[], contract: [] as string[], withoutUndo: [] as string[], engineCanUndo: true };
   const packages = new Map<string, PackageRef>();
+  /** readwrite-replay: what the next replays of the clone's writes answer. */
+  const replays: Array<{ applied: number; conflicts: ReplayConflict[] }> = [];
+  const replayTotal = { applied: 0, conflicts: 0 };
   const calls: string[] = [];
   /** activity name → error to throw (once per listed entry, or always with `always`). */
   const failures = new Map<string, { error: () => Error; when?: (input: any) => boolean }>();
@@ -105,6 +109,24 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     async stopFollowingOriginal(input: unknown) {
       track('stopFollowingOriginal', input);
       return { wasFollowing: true, caughtUp: true, waitedMs: 1, lagBytes: 0, sequencesSynced: 0 };
+    },
+    async startWriteCapture(input: unknown) {
+      track('startWriteCapture', input);
+      return { captureId: 'fake-capture', tables: 1, sequencesMoved: 1, sequenceGap: 1_000_000_000 };
+    },
+    /** readwrite-replay: each call answers the next of `replays` (then nothing new), with totals summed. */
+    async replayWrites(input: { final?: boolean }) {
+      track('replayWrites', input);
+      const next = replays.shift() ?? { applied: 0, conflicts: [] };
+      replayTotal.applied += next.applied;
+      replayTotal.conflicts += next.conflicts.length;
+      return {
+        applied: next.applied,
+        conflicts: next.conflicts,
+        conflictCount: next.conflicts.length,
+        total: { ...replayTotal },
+        sequencesSynced: input.final ? 1 : 0,
+      };
     },
     async makeCloneReadOnly(input: unknown) {
       track('makeCloneReadOnly', input);
@@ -211,6 +233,7 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     calls,
     slackEvents,
     analysis,
+    replays,
     hooks,
     activities: control,
     hostActivities: host,

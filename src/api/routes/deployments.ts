@@ -1,6 +1,8 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { ApiError } from '../errors.js';
 import { newDeploymentId } from '../../deployments/ids.js';
 import { analysisSpec } from '../../config/analysis-schema.js';
+import { bakeSpec } from '../../config/bake-schema.js';
 import { allow, visibleEnvironment, type ApiEnv } from '../auth.js';
 import { deploymentView, identity, requester } from '../deployment-view.js';
 import type { ApiDeps } from '../deps.js';
@@ -48,9 +50,23 @@ export function deploymentRoutes(deps: ApiDeps) {
       const requestedBy = requester(c.get('principal'), body.requestedBy);
       const startedBy = identity(c.get('principal'), body.requestedBy);
       const allowMissing = body.allowMissingMigrations ? { allowMissingMigrations: true } : {};
+      if (body.analysis) onlyConfiguredPrometheus(deps.config.environments[environment]?.analysis, body.analysis);
       const analysis =
         body.analysis === undefined ? {} : { analysis: body.analysis === null ? (false as const) : analysisSpec(body.analysis) };
-      const request = { deploymentId, environment, package: pkg, mode: body.mode, requestedBy, startedBy, ...allowMissing, ...analysis };
+      const bake = body.bake === undefined ? {} : { bake: body.bake === null ? (false as const) : bakeSpec(body.bake) };
+      const rolling = body.strategy === 'rolling' ? { strategy: 'rolling' as const, maxUnavailable: body.maxUnavailable ?? 1 } : {};
+      const request = {
+        deploymentId,
+        environment,
+        package: pkg,
+        mode: body.mode,
+        requestedBy,
+        startedBy,
+        ...allowMissing,
+        ...analysis,
+        ...bake,
+        ...rolling,
+      };
       const started = await deps.deployments.start(request);
       const self = `/v1/deployments/${started.deploymentId}`;
       return c.json(
@@ -159,4 +175,23 @@ export function deploymentRoutes(deps: ApiDeps) {
   );
 
   return app;
+}
+
+/** A request may query only the Prometheus servers its environment's configuration names: the host agent fetches them. */
+function onlyConfiguredPrometheus(
+  configured: { metrics: Array<{ prometheus: string }> } | undefined,
+  requested: { metrics: Array<{ prometheus: string }> },
+): void {
+  const allowed = new Set((configured?.metrics ?? []).map((m) => m.prometheus));
+  const fields = requested.metrics.flatMap((m, i) =>
+    allowed.has(m.prometheus)
+      ? []
+      : [
+          {
+            field: `body.analysis.metrics[${i}].prometheus`,
+            message: `must be a Prometheus the environment's configuration names (${[...allowed].join(', ') || 'none'})`,
+          },
+        ],
+  );
+  if (fields.length) throw new ApiError(400, 'invalid-request', fields.map((f) => `${f.field}: ${f.message}`).join('; '), { fields });
 }

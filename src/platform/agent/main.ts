@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../../logging/logger.js';
 import { createPackageStore } from '../../packages/store.js';
 import { createHostActivities, slotsDirOf } from './activities.js';
 import { createAnalysisActivities } from '../../activities/analysis.js';
+import { createBakeActivities } from '../../activities/bake.js';
 import { hostTaskQueue } from './contract.js';
 import { createSlotUsers } from './slot-user.js';
 import { createSlotSupervisor } from './slots.js';
@@ -78,7 +79,7 @@ export async function startHostAgent(options: StartHostAgentOptions): Promise<Ho
       namespace: temporal.namespace,
       taskQueue,
       // The analysis runs here too: the preview addresses answer on this host.
-      activities: { ...activities, ...createAnalysisActivities({ config, host }) },
+      activities: { ...activities, ...createAnalysisActivities({ config, host }), ...createBakeActivities({ config, host }) },
       identity: `cutover-host-agent ${host} pid ${process.pid}`,
       interceptors: { activity: [...crashPointInterceptors(process.env.CUTOVER_CRASH_AT), ...heartbeatInterceptors()] },
       // In-flight warmups are cancelled after this; the workflow retries them on the next agent.

@@ -1,13 +1,21 @@
 /** Phase 7a: public traffic moves to the new version; clones stop; temporary databases go. */
 import { run } from '../activity-presets.js';
+import { bake, bakeFor } from './bake.js';
 import { siteStep, type DeploymentContext } from './context.js';
 import { leaveMaintenance } from './leave-maintenance.js';
+import { replayWrites } from './replay-writes.js';
 import { tellEnvironmentSettled } from './tell-environment.js';
 
 export async function complete(ctx: DeploymentContext): Promise<void> {
   const { request, record } = ctx;
   record.enter('completing');
+  // readwrite-replay: what the clone accepted so far, then (the switch drained it) the tail; no-ops in other modes.
+  await replayWrites(ctx);
   await moveTrafficToNewVersion(ctx);
+  await replayWrites(ctx, true);
+  // With a bake the clones (and their temporary databases) stay until it ends: a breach sends the traffic back to them.
+  const baking = bakeFor(ctx);
+  if (baking && (await bake(ctx, baking)) === 'rolled-back') return;
   await leaveMaintenance(ctx);
   await tellEnvironmentSettled(ctx, 'completed');
   record.enter('completed');

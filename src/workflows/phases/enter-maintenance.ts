@@ -8,6 +8,7 @@ import { run } from '../activity-presets.js';
 import type { SiteProgress } from '../deployment-record.js';
 import { classify, withSite } from '../failure-classes.js';
 import { databaseStep, siteStep, type DeploymentContext } from './context.js';
+import { startWriteCapture, usesWriteReplay } from './replay-writes.js';
 import { slotRoute, startAndWarm, stopSlot } from './slots.js';
 
 export async function enterMaintenance(ctx: DeploymentContext): Promise<void> {
@@ -32,6 +33,8 @@ export async function enterMaintenance(ctx: DeploymentContext): Promise<void> {
   // A clone that takes writes must stop following first: a replicated row could take a key it already handed out.
   const followUntilSwitched = request.mode === 'readonly';
   if (!followUntilSwitched && entering.some((s) => s.cloneSlot)) await stopFollowingOriginals(ctx);
+  // readwrite-replay: every write the clone accepts is captured, from before it takes any.
+  if (usesWriteReplay(ctx)) await startWriteCapture(ctx);
   const switches = await settle(entering, async (site) => {
     if (!servedByClone(site)) record.log(`Putting site ${site.plan.name} in maintenance mode`);
     await switchToMaintenance(ctx, site, previous);

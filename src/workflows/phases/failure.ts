@@ -10,6 +10,7 @@ import { phaseKey } from '../search-attributes.js';
 import type { DeploymentContext } from './context.js';
 import { announce } from './notify.js';
 import { reset } from './reset.js';
+import { resetRolling } from './rolling.js';
 import { originalSlotId, stopSlot } from './slots.js';
 import { tellEnvironmentFailed } from './tell-environment.js';
 
@@ -69,7 +70,9 @@ async function waitAfterFailure(ctx: DeploymentContext): Promise<DeploymentStatu
   record.waitingAfterFailure = false;
   if (acted && record.decision?.action === 'reset') {
     try {
-      await reset(ctx, record.decision.rollbackDatabase);
+      // A rolling deployment that failed mid-roll goes back host by host, as its Reset does.
+      if (record.rolling) await resetRolling(ctx);
+      else await reset(ctx, record.decision.rollbackDatabase);
       await announce(ctx, 'reset');
       return record.status();
     } catch (error) {

@@ -3,6 +3,7 @@ import { patched } from '@temporalio/workflow';
 import type { RouteTarget, ServedPackage } from '../../activities/contract.js';
 import { run } from '../activity-presets.js';
 import { databaseStep, type DeploymentContext } from './context.js';
+import { refuseWithoutCapture, usesWriteReplay } from './replay-writes.js';
 
 export async function preflight(ctx: DeploymentContext): Promise<void> {
   const { request, plan, record } = ctx;
@@ -15,6 +16,7 @@ export async function preflight(ctx: DeploymentContext): Promise<void> {
     record.warnings.push(warning);
     record.log(warning, 'warn');
   }
+  if (usesWriteReplay(ctx)) refuseWithoutCapture(ctx);
   const inspection = await run(control.inspectEnvironment, 'Inspect router and databases', { environment: request.environment });
   const slots = await run(host.listSlots, 'List slots on the host', { environment: request.environment });
   record.log(`Inspected the environment: ${describeRoutes(inspection.routes)}`);

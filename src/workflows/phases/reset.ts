@@ -3,6 +3,7 @@ import type { RouteTarget } from '../../activities/contract.js';
 import { run } from '../activity-presets.js';
 import { databaseStep, siteStep, type DeploymentContext } from './context.js';
 import { leaveMaintenance } from './leave-maintenance.js';
+import { forgetReplays, replayWrites } from './replay-writes.js';
 import { originalSlotId, slotRoute, startAndWarm, stopSlot } from './slots.js';
 import { tellEnvironmentSettled } from './tell-environment.js';
 
@@ -16,6 +17,8 @@ export async function reset(ctx: DeploymentContext, rollbackDatabase: boolean): 
     await stopSlot(ctx, originalSlotId(ctx, site.name, request.package.sha256), `Stop ${request.package.version} on ${site.name}`);
   }
   if (rollbackDatabase) await restoreDatabases(ctx);
+  // readwrite-replay: the clone's writes go onto the original (all of them again when it was restored); no-op otherwise.
+  await replayWrites(ctx);
   const previous = record.previousPackage;
   if (previous) {
     const prevRef = await run(control.describePackage, `Read package ${previous.version}`, { sha256: previous.sha256 });
@@ -38,6 +41,8 @@ export async function reset(ctx: DeploymentContext, rollbackDatabase: boolean): 
       record.updateSite(site.name, { state: 'live', serving: null, previewSlot: null });
     }
   }
+  // The clone takes no more writes once traffic went back (drained): the last ones, and the sequences.
+  await replayWrites(ctx, true);
   await leaveMaintenance(ctx);
   await tellEnvironmentSettled(ctx, 'reset');
   record.enter('reset');
@@ -55,5 +60,6 @@ async function restoreDatabases(ctx: DeploymentContext) {
     }
     record.log(`Restoring database ${db.name} to its restore point`);
     await run(ctx.activities.databaseWork.restoreDatabase, `Restore ${db.name}`, databaseStep(ctx, db.name));
+    forgetReplays(ctx, db.name);
   }
 }

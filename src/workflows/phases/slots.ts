@@ -82,7 +82,7 @@ function onHost(ctx: DeploymentContext, summary: string, host: string): string {
 }
 
 /** A step no agent of the host took in time: the host is lost, named, and the deployment resumes once it is back. */
-async function onHostStep<T>(host: string, step: () => Promise<T>): Promise<T> {
+export async function onHostStep<T>(host: string, step: () => Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (error) {

@@ -6,6 +6,7 @@ import { condition, patched } from '@temporalio/workflow';
 import { ANALYSIS_DURING_VERIFICATION, analysisFor, prepareAnalysis } from './analysis.js';
 import type { DeploymentContext } from './context.js';
 import { announce } from './notify.js';
+import { replayPeriodically, usesWriteReplay } from './replay-writes.js';
 
 export async function awaitVerification(ctx: DeploymentContext): Promise<void> {
   const { request, plan, record } = ctx;
@@ -13,6 +14,8 @@ export async function awaitVerification(ctx: DeploymentContext): Promise<void> {
   record.log(`Awaiting verification: the new version ${request.package.version} answers on its preview address. Complete or Reset.`);
   const spec = analysisFor(ctx);
   const analysis = spec && patched(ANALYSIS_DURING_VERIFICATION) ? prepareAnalysis(ctx, spec) : null;
+  // readwrite-replay: the clone's writes reach the preview as it is verified; conflicts show before anyone decides.
+  const replaying = usesWriteReplay(ctx) ? replayPeriodically(ctx) : null;
   await announce(ctx, 'awaiting-verification');
   analysis?.start();
   try {
@@ -20,6 +23,7 @@ export async function awaitVerification(ctx: DeploymentContext): Promise<void> {
   } finally {
     // Whoever decided first wins: a person's Complete or Reset, the analysis' own Reset, or the timeout.
     analysis?.stop();
+    await replaying?.stop();
   }
   record.decision = { action: 'reset', rollbackDatabase: false, reason: 'verification timeout' };
   const window = formatMs(plan.verificationTimeoutMs);
