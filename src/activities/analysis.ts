@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { siteUrls } from '../config/addresses.js';
+import { addStats, readTraffic, statsBetween, sumTraffic, type TrafficSeries } from './router-traffic.js';
 import type { CutoverConfig } from '../config/schema.js';
 import {
   overallVerdict,
@@ -71,7 +72,11 @@ export function createAnalysisActivities({ config, host }: AnalysisDeps): Analys
           return { site: target.name, path: check.path, ...judgeCheck(check, onPreview), live: onLive && stats(onLive) };
         }),
       );
-      const metrics = spec.metrics.map((metric) => sampleMetric(metric, signal, sampleTaken));
+      const metrics = spec.metrics.map((metric) =>
+        metric.builtin
+          ? sampleRouterMetric({ env, environment, sites, metric, signal, taken: sampleTaken })
+          : sampleMetric(metric, signal, sampleTaken),
+      );
       const evidence = { checks: await Promise.all(checks), metrics: await Promise.all(metrics) };
       return summarize(evidence);
     },
@@ -142,6 +147,11 @@ async function sampleMetric(metric: MetricSpec, signal: AbortSignal | undefined,
     values.push(sample.value);
     if (sample.problem) problems.set(sample.problem, (problems.get(sample.problem) ?? 0) + 1);
   }
+  return judgeSamples(metric, values, problems);
+}
+
+/** Breaches above `max`; a missing sample could have been one, so only certain breaches fail and missing ones make it inconclusive. */
+function judgeSamples(metric: MetricSpec, values: Array<number | null>, problems: Map<string, number>): MetricEvidence {
   const breaches = values.filter((v) => v !== null && v > metric.max).length;
   const missing = values.filter((v) => v === null).length;
   const shown = values.map((v) => (v === null ? '–' : String(round(v)))).join(', ');
@@ -151,6 +161,54 @@ async function sampleMetric(metric: MetricSpec, signal: AbortSignal | undefined,
   const verdict: AnalysisVerdict =
     breaches > metric.failureLimit ? 'fail' : breaches + missing > metric.failureLimit ? 'inconclusive' : 'pass';
   return { name: metric.name, query: metric.query, max: metric.max, values, breaches, verdict, reason: why ? `${tally}; ${why}` : tally };
+}
+
+interface RouterMetricInput {
+  env: CutoverConfig['environments'][string];
+  environment: string;
+  sites: string[];
+  metric: MetricSpec;
+  signal: AbortSignal | undefined;
+  taken: () => void;
+}
+
+/**
+ * A builtin metric: the router's counts of the preview's real traffic (every zdd site's preview listener), one sample per
+ * interval; an interval without traffic (or an unread one) gives no sample, so only traffic decides. The live listener's
+ * counts over the same time go beside it in the evidence.
+ */
+async function sampleRouterMetric({ env, environment, sites, metric, signal, taken }: RouterMetricInput): Promise<MetricEvidence> {
+  const on = (channel: 'live' | 'preview') => (s: TrafficSeries) => s.channel === channel && sites.includes(s.site);
+  const values: Array<number | null> = [];
+  const problems = new Map<string, number>();
+  const previews: RequestStats[] = [];
+  const lives: RequestStats[] = [];
+  const read = () =>
+    readTraffic(env, environment, signal).catch((error: unknown) => {
+      signal?.throwIfAborted();
+      const problem = error instanceof Error ? error.message : String(error);
+      problems.set(problem, (problems.get(problem) ?? 0) + 1);
+      return null;
+    });
+  let before = await read();
+  for (let i = 0; i < metric.samples; i++) {
+    await sleep(metric.intervalMs, undefined, { signal });
+    const after = await read();
+    taken();
+    if (!before || !after) values.push(null);
+    else {
+      const preview = statsBetween(sumTraffic(before, on('preview')), sumTraffic(after, on('preview')));
+      previews.push(preview);
+      lives.push(statsBetween(sumTraffic(before, on('live')), sumTraffic(after, on('live'))));
+      if (preview.requests === 0) {
+        values.push(null);
+        problems.set('no traffic on the preview', (problems.get('no traffic on the preview') ?? 0) + 1);
+      } else values.push(metric.builtin === 'p99' ? preview.p99Ms : preview.errorRate);
+    }
+    before = after;
+  }
+  const judged = judgeSamples(metric, values, problems);
+  return { ...judged, preview: addStats(previews), live: lives.length ? addStats(lives) : null };
 }
 
 /** One number from GET <prometheus>/api/v1/query, or why there is none. */

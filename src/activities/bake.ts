@@ -18,7 +18,8 @@ export function createBakeActivities({ config, host }: BakeDeps): BakeActivities
   return {
     async measureLiveTraffic({ environment, slots, intervalMs }) {
       const env = config.environments[environment];
-      if (!env) throw ApplicationFailure.nonRetryable(`Unknown environment ${JSON.stringify(environment)} on host ${host}`, 'invalid-input');
+      if (!env)
+        throw ApplicationFailure.nonRetryable(`Unknown environment ${JSON.stringify(environment)} on host ${host}`, 'invalid-input');
       const signal = currentSignal();
       const live = (site: string, slotId: string) => (s: { site: string; channel: string; slot: string }) =>
         s.site === site && s.channel === 'live' && s.slot === slotId;

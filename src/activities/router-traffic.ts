@@ -22,8 +22,10 @@ export async function readTraffic(env: EnvironmentConfig, environment: string, s
     response = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: 'manual' });
   } catch (error) {
     signal?.throwIfAborted();
-    const why = timeout.aborted ? `no answer within ${READ_TIMEOUT_MS} ms` : String((error as { cause?: { code?: string } }).cause?.code ?? error);
-    throw new Error(`the router's metrics at ${url.origin} are unreachable (${why})`);
+    const why = timeout.aborted
+      ? `no answer within ${READ_TIMEOUT_MS} ms`
+      : String((error as { cause?: { code?: string } }).cause?.code ?? error);
+    throw new Error(`the router's metrics at ${url.origin} are unreachable (${why})`, { cause: error });
   }
   const text = await response.text();
   if (!response.ok) throw new Error(`the router's metrics at ${url.origin} answered HTTP ${response.status}: ${text.slice(0, 200)}`);

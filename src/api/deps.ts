@@ -6,8 +6,8 @@ import type { DatabaseConfig } from '../config/schema.js';
 import { engineFor, resolveDatabaseHandle } from '../engines/index.js';
 import { configuredPackageLimits } from '../packages/limits.js';
 import { createPackageStore, type PackageStore } from '../packages/store.js';
-import { createRouterClient } from '../platform/router/client.js';
-import { routerAccess } from '../platform/router/access.js';
+import { dataPlaneFor } from '../platform/data-plane/for-environment.js';
+import type { DataPlane } from '../platform/data-plane/port.js';
 import { createDeploymentsService, type DeploymentsService } from '../deployments/service.js';
 
 /** Everything the API talks to, injected so tests build the app against real services of their choosing. */
@@ -35,7 +35,8 @@ export interface ApiDeps {
   settings: ApiSettings;
   deployments: DeploymentsService;
   store: PackageStore;
-  router(environment: string): ReturnType<typeof createRouterClient>;
+  /** The environment's data plane (built-in router, HAProxy or nginx), for the routes in force. */
+  dataPlane(environment: string): DataPlane;
   probes: {
     temporal(): Promise<void>;
     database(db: DatabaseConfig): Promise<void>;
@@ -53,7 +54,7 @@ export function createApiDeps(
     settings: { ...defaultApiSettings, ...settings },
     deployments: createDeploymentsService(client, config),
     store: createPackageStore(join(config.stateDir, 'packages'), configuredPackageLimits(config.packages)),
-    router: (environment) => createRouterClient(routerAccess(config, environment, env)),
+    dataPlane: (environment) => dataPlaneFor(config, environment, env),
     probes: {
       temporal: async () => {
         // A deadline, so a down Temporal leaves no retrying call behind the health check's own timeout.

@@ -120,6 +120,12 @@ const analysisStatusSchema = z
         breaches: z.number().int(),
         verdict,
         reason: z.string(),
+        preview: z.object(requestStats).optional().openapi({ description: "Builtin metrics: the preview's real traffic over the samples" }),
+        live: z
+          .object(requestStats)
+          .nullable()
+          .optional()
+          .openapi({ description: "Builtin metrics: the live version's traffic over the same time" }),
       }),
     ),
   })

@@ -25,7 +25,17 @@ const requestedBy: Options = { 'requested-by': { type: 'string' } };
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- each command reads the options its own spec declares */
 const commands: Record<string, { options: Options; run: (ctx: CliContext, args: string[], options: any) => Promise<ExitCode> }> = {
-  deploy: { options: { mode: { type: 'string' }, 'allow-missing-migrations': { type: 'boolean' }, ...wait, ...requestedBy }, run: deploy },
+  deploy: {
+    options: {
+      mode: { type: 'string' },
+      'allow-missing-migrations': { type: 'boolean' },
+      strategy: { type: 'string' },
+      'max-unavailable': { type: 'string' },
+      ...wait,
+      ...requestedBy,
+    },
+    run: deploy,
+  },
   status: { options: { environment: { type: 'string' }, phase: { type: 'string' }, limit: { type: 'string' } }, run: status },
   complete: { options: { ...wait, ...requestedBy }, run: complete },
   reset: { options: { 'rollback-database': { type: 'boolean' }, ...wait, ...requestedBy }, run: reset },

@@ -31,7 +31,7 @@ function phaseLines(status: Deployment, now: number): string[] {
     return `  ▸ ${t.phase.padEnd(22)} ${took}${t.phase === 'awaiting-verification' ? '' : ' …'}`;
   });
   const end = ending(status);
-  if (end) lines.push(`  ${end.phase === 'failed' ? '✗' : '✓'} ${end.phase}`);
+  if (end) lines.push(`  ${end.phase === 'failed' || end.phase === 'rolled-back' ? '✗' : '✓'} ${end.phase}`);
   return status.failure ? [...lines, ...failureLines(status.failure)] : lines;
 }
 

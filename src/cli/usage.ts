@@ -9,6 +9,8 @@ Commands:
       --requested-by <name>        Who asks, for the deployment log
       --allow-missing-migrations   Deploy a package that lacks migrations the database already applied
                                    (an older package, on purpose); refused otherwise
+      --strategy <strategy>        smooth (default), or rolling: hosts upgraded a few at a time, no clone
+      --max-unavailable <n>        (rolling) hosts out of the route at once (default 1)
   status [<id>]                    One deployment, or the latest deployments
       --environment <name>         (list) only this environment
       --phase <phase>              (list) only deployments in this phase, e.g. awaiting-verification

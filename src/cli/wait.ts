@@ -44,6 +44,8 @@ export function decisionJudge(accepted: Deployment, goal: 'completed' | 'reset')
   const failureBefore = JSON.stringify(accepted.failure);
   return (status: Deployment): Outcome | null => {
     if (status.phase === goal) return 'ok';
+    // A bake after Complete that breached sent the traffic back: the Complete did not hold.
+    if (status.phase === 'rolled-back') return 'failed';
     if (status.phase !== 'failed') {
       leftFailed = true;
       return null;

@@ -44,6 +44,9 @@ const prometheusUrl = z
   // The request and the plan are kept in workflow history: no credentials in them.
   .refine((url) => !URL.canParse(url) || (!new URL(url).username && !new URL(url).password), 'must not contain a user or password');
 
+/** What the router counts of the preview's traffic (docs/metrics.md): (5xx + proxy errors) / requests, and the p99 latency. */
+export const builtinMetrics = ['error-rate', 'p99'] as const;
+
 export const analysisMetricSchema = z
   .strictObject(
     {
@@ -53,21 +56,36 @@ export const analysisMetricSchema = z
         .min(1, 'must not be empty')
         .max(100, 'is too long')
         .optional(),
+      /** The router's own counts of the preview's traffic instead of a Prometheus query: `error-rate` (0..1) or `p99` (ms). */
+      builtin: z.enum(builtinMetrics, { error: () => `must be one of ${builtinMetrics.join(', ')}` }).optional(),
       /** Prometheus base URL, e.g. http://127.0.0.1:9090 */
-      prometheus: prometheusUrl,
+      prometheus: prometheusUrl.optional(),
       /** PromQL that returns one number (a scalar or a one-series vector). */
       query: z
         .string({ error: (i) => (i.input === undefined ? 'is required' : `must be a PromQL query, got ${typeOfInput(i.input)}`) })
         .min(1, 'must not be empty')
-        .max(4000, 'is too long'),
-      /** A sample above this is a breach. */
+        .max(4000, 'is too long')
+        .optional(),
+      /** A sample above this is a breach (builtin error-rate: a fraction 0..1; builtin p99: milliseconds). */
       max: z.number({ error: (i) => (i.input === undefined ? 'is required' : `must be a number, got ${typeOfInput(i.input)}`) }),
       samples: whole(1, 1_000).default(3),
       interval: positiveDuration.default('10s'),
       failureLimit: whole(0, 1_000).default(0),
     },
-    mapping('a mapping with prometheus, query and max'),
+    mapping('a mapping with prometheus, query and max (or builtin and max)'),
   )
+  .superRefine((m, ctx) => {
+    const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
+    if (m.builtin) {
+      if (m.prometheus !== undefined) issue('prometheus', `must not be set with builtin: the router counts ${m.builtin} itself`);
+      if (m.query !== undefined) issue('query', `must not be set with builtin: the router counts ${m.builtin} itself`);
+      if (m.builtin === 'error-rate' && (m.max < 0 || m.max > 1)) issue('max', 'must be a fraction from 0 to 1 for builtin error-rate');
+      if (m.builtin === 'p99' && m.max <= 0) issue('max', 'must be a number of milliseconds above 0 for builtin p99');
+      return;
+    }
+    if (m.prometheus === undefined) issue('prometheus', `is required (or builtin: ${builtinMetrics.join(' | ')})`);
+    if (m.query === undefined) issue('query', `is required (or builtin: ${builtinMetrics.join(' | ')})`);
+  })
   .refine((m) => seriesFits(m.samples, m.interval), { path: ['samples'], message: 'samples × interval must be at most 1h' })
   .refine((m) => !(m.samples >= 1) || m.failureLimit < m.samples, { path: ['failureLimit'], message: 'must be less than samples' });
 
@@ -103,9 +121,10 @@ export function analysisSpec(config: AnalysisConfig): AnalysisSpec {
       failureLimit: c.failureLimit,
     })),
     metrics: config.metrics.map((m) => ({
-      name: m.name ?? m.query,
-      prometheusUrl: m.prometheus,
-      query: m.query,
+      name: m.name ?? m.query ?? m.builtin!,
+      prometheusUrl: m.prometheus ?? '',
+      query: m.query ?? builtinQuery(m.builtin!),
+      ...(m.builtin ? { builtin: m.builtin } : {}),
       max: m.max,
       samples: m.samples,
       intervalMs: durationMs(m.interval),
@@ -113,4 +132,11 @@ export function analysisSpec(config: AnalysisConfig): AnalysisSpec {
     })),
     rollbackDatabase: config.rollbackDatabase,
   };
+}
+
+/** How a builtin metric reads in the evidence, where a Prometheus metric shows its query. */
+function builtinQuery(metric: (typeof builtinMetrics)[number]): string {
+  return metric === 'error-rate'
+    ? "router: (5xx + proxy errors) / requests of the preview's traffic"
+    : "router: p99 latency (ms) of the preview's traffic";
 }

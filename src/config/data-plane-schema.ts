@@ -59,9 +59,10 @@ export const dataPlaneSchema = z
   .discriminatedUnion('adapter', [builtinSchema, haproxySchema, nginxSchema], {
     error: (i) => {
       if (i.code !== 'invalid_union') return `must be a mapping with adapter, got ${typeOfInput(i.input)}`;
+      // Zod reports a bad or missing adapter on dataPlane.adapter.
       const adapter = (i.input as { adapter?: unknown } | undefined)?.adapter;
       const allowed = dataPlaneAdapters.join(', ');
-      return adapter === undefined ? `adapter is required (${allowed})` : `adapter must be one of ${allowed}, got ${typeOfInput(adapter)}`;
+      return adapter === undefined ? `is required (${allowed})` : `must be one of ${allowed}, got ${typeOfInput(adapter)}`;
     },
   })
   .default({ adapter: 'builtin' });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { siteRoles } from '../workflows/definitions.js';
 import { databaseName, duration, formatPath, mapping, port, positiveDuration, reportDuplicates, slug, typeOfInput } from './fields.js';
@@ -118,9 +119,10 @@ export const approvalSchema = z.strictObject(
 /** An app server: where the data plane reaches the slots its host agent runs. */
 export const hostSchema = z.strictObject(
   {
+    // An IP address: a traffic switch never waits on name resolution.
     address: z
-      .string({ error: (i) => (i.input === undefined ? 'is required' : `must be an IP address or hostname, got ${typeOfInput(i.input)}`) })
-      .regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be an IP address or hostname, without a port'),
+      .string({ error: (i) => (i.input === undefined ? 'is required' : `must be an IP address, got ${typeOfInput(i.input)}`) })
+      .refine((address) => isIP(address) !== 0, 'must be an IP address (IPv4 or IPv6), without a port'),
   },
   mapping('a mapping with address'),
 );
@@ -362,7 +364,7 @@ export const configSchema = z
         else if (!host) {
           const declared = Object.keys(config.hosts).join(', ') || 'none';
           ctx.addIssue({ code: 'custom', path, message: `unknown host "${name}"; declared under hosts: ${declared}` });
-        } else if (!env.router.slotHosts.includes(host.address)) {
+        } else if (isIP(host.address) !== 0 && !env.router.slotHosts.includes(host.address)) {
           const message = `host "${name}" has address ${host.address}, which router.slotHosts does not allow: add it there`;
           ctx.addIssue({ code: 'custom', path, message });
         }

@@ -98,15 +98,33 @@ export function analysisBlock(status: DeploymentStatus): SlackBlock | null {
         `• ${escapeMrkdwn(c.site)} \`GET ${escapeMrkdwn(c.path)}\`: ${c.verdict}; preview ${describeStats(c)}` +
         `${c.live ? `; live ${describeStats(c.live)}` : ''}`,
     ),
-    ...analysis.metrics.map((m) => `• metric ${escapeMrkdwn(m.name)}: ${m.verdict}; ${escapeMrkdwn(m.reason)}`),
+    ...analysis.metrics.map(
+      (m) =>
+        `• metric ${escapeMrkdwn(m.name)}: ${m.verdict}; ${escapeMrkdwn(m.reason)}` +
+        `${m.preview ? `; preview ${describeStats(m.preview)}` : ''}${m.live ? `; live ${describeStats(m.live)}` : ''}`,
+    ),
   ];
   return { type: 'section', text: md(truncate([`${head}: ${escapeMrkdwn(analysis.summary)}`, ...lines].join('\n'), 2900)) };
 }
 
 const withAnalysis = (status: DeploymentStatus): SlackBlock[] => {
   const block = analysisBlock(status);
-  return block ? [block] : [];
+  const replay = replayBlock(status);
+  return [...(block ? [block] : []), ...(replay ? [replay] : [])];
 };
+
+/** readwrite-replay: the clone's writes replayed onto the originals, and the conflicts to decide with. */
+export function replayBlock(status: DeploymentStatus): SlackBlock | null {
+  const replay = status.replay;
+  if (!replay) return null;
+  const head = replay.conflictCount
+    ? `:warning: *Clone writes replayed*: ${replay.applied} applied, ${replay.conflictCount} conflicts`
+    : `*Clone writes replayed*: ${replay.applied} applied, no conflict`;
+  const lines = replay.conflicts
+    .slice(0, 10)
+    .map((c) => `• ${escapeMrkdwn(c.database)} ${escapeMrkdwn(c.table)} ${escapeMrkdwn(JSON.stringify(c.key))}: ${escapeMrkdwn(c.reason)}`);
+  return { type: 'section', text: md(truncate([head, ...lines].join('\n'), 2900)) };
+}
 
 function previewLinks(previewUrls: Record<string, string>): string {
   const links = Object.entries(previewUrls).map(([site, url]) => `<${url}|${escapeMrkdwn(site)}: ${escapeMrkdwn(url)}>`);
@@ -196,7 +214,7 @@ function outcomeLine(status: DeploymentStatus, event: OutcomeEvent): string {
     const breach = escapeMrkdwn(status.bake?.breach ?? 'the thresholds were breached');
     return (
       `:rotating_light: *Rolled back automatically* during the bake after Complete: ${breach}. Public traffic is on ${live} ` +
-      'again (code only, the database keeps its migrations and writes); the sites are in maintenance mode: deploy again to roll forward.'
+      'again (code only: the databases keep the new migrations and every write). Deploy a fixed package to roll forward.'
     );
   }
   if (event === 'reset') {

@@ -152,10 +152,13 @@ function isLocalDevServer(temporal: TemporalSettings): boolean {
   return !temporal.target.tls && !temporal.target.origins.apiKey && ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host);
 }
 
-/** Each host of the config with its environments, in config order. */
+/** Each host of the config with its environments on the built-in router, in config order. */
 function routerHosts(config: LoadedConfig): Map<string, string[]> {
   const hosts = new Map<string, string[]>();
-  for (const [name, env] of Object.entries(config.environments)) hosts.set(env.host, [...(hosts.get(env.host) ?? []), name]);
+  for (const [name, env] of Object.entries(config.environments)) {
+    // HAProxy and nginx run as the operator runs them (npm run data-plane:config writes their starting config).
+    if (env.dataPlane.adapter === 'builtin') hosts.set(env.host, [...(hosts.get(env.host) ?? []), name]);
+  }
   return hosts;
 }
 

@@ -26,6 +26,11 @@ export interface MetricSpec {
   intervalMs: number;
   /** Breaches tolerated; one more fails the metric. */
   failureLimit: number;
+  /**
+   * The router's own counts of the preview's real traffic over each interval instead of a query (prometheusUrl is then
+   * empty): `error-rate` (5xx + proxy errors) / requests, `p99` in milliseconds. An interval without traffic gives no sample.
+   */
+  builtin?: 'error-rate' | 'p99';
 }
 
 export interface AnalysisSpec {
@@ -66,6 +71,9 @@ export interface MetricEvidence {
   breaches: number;
   verdict: AnalysisVerdict;
   reason: string;
+  /** Builtin metrics: the preview's real traffic over every sample, and the live version's over the same time. */
+  preview?: RequestStats;
+  live?: RequestStats | null;
 }
 
 export interface AnalysisEvidence {
@@ -135,6 +143,10 @@ export function evidenceLines(evidence: Pick<AnalysisEvidence, 'checks' | 'metri
         `${c.verdict}: site ${c.site} GET ${c.path} on the preview: ${describeStats(c)}` +
         `${c.live ? `; live: ${describeStats(c.live)}` : ''} (${c.reason})`,
     ),
-    ...evidence.metrics.map((m) => `${m.verdict}: metric ${m.name} (max ${m.max}): ${m.reason}`),
+    ...evidence.metrics.map(
+      (m) =>
+        `${m.verdict}: metric ${m.name} (max ${m.max}): ${m.reason}` +
+        `${m.preview ? `; preview traffic: ${describeStats(m.preview)}` : ''}${m.live ? `; live: ${describeStats(m.live)}` : ''}`,
+    ),
   ];
 }

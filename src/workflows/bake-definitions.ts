@@ -53,7 +53,9 @@ export function bakeBreaches(spec: BakeSpec, traffic: BakeTraffic[]): string[] {
     if (t.requests === 0) return [];
     const found: string[] = [];
     if (spec.maxErrorRate !== null && t.errorRate > spec.maxErrorRate)
-      found.push(`site ${t.site}: error rate ${pct(t.errorRate)} above ${pct(spec.maxErrorRate)} (${t.failures} of ${t.requests} requests)`);
+      found.push(
+        `site ${t.site}: error rate ${pct(t.errorRate)} above ${pct(spec.maxErrorRate)} (${t.failures} of ${t.requests} requests)`,
+      );
     if (spec.maxP99Ms !== null && t.p99Ms !== null && t.p99Ms > spec.maxP99Ms)
       found.push(`site ${t.site}: p99 ${t.p99Ms} ms above ${spec.maxP99Ms} ms (${t.requests} requests)`);
     return found;

@@ -35,6 +35,7 @@ export function handleMessages(record: DeploymentRecord): void {
         if (typeof req?.rollbackDatabase !== 'boolean') throw new Error('rollbackDatabase must be true or false');
         refuseUnless(record, 'reset');
         if (req.rollbackDatabase && record.request.mode === 'expand-contract') throw new Error(NO_DATABASE_ROLLBACK);
+        if (req.rollbackDatabase && record.rolling) throw new Error(NO_ROLLING_DATABASE_ROLLBACK);
       },
     },
   );
@@ -47,7 +48,7 @@ export function handleMessages(record: DeploymentRecord): void {
     const decision: Decision = {
       action: 'reset',
       // Expand/contract mode takes no restore point: a Reset there is always code only.
-      rollbackDatabase: req?.rollbackDatabase === true && record.request.mode !== 'expand-contract',
+      rollbackDatabase: req?.rollbackDatabase === true && record.request.mode !== 'expand-contract' && !record.rolling,
       requestedBy: req?.requestedBy,
       reason: req?.reason,
     };
@@ -61,6 +62,9 @@ export function handleMessages(record: DeploymentRecord): void {
 
 const NO_DATABASE_ROLLBACK =
   'rollbackDatabase: expand-contract mode takes no restore point (every write is kept): Reset rolls back the code only, with rollbackDatabase false';
+
+const NO_ROLLING_DATABASE_ROLLBACK =
+  'rollbackDatabase: a rolling deployment takes no restore point (every write is kept): Reset rolls back the code only, host by host, with rollbackDatabase false';
 
 function notAvailable(record: DeploymentRecord, action: Action): string {
   if (record.decision)

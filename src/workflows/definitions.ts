@@ -163,6 +163,8 @@ export interface DeploymentStatus {
   bake?: BakeStatus | null;
   /** readwrite-replay: the clone's writes replayed onto the originals so far; null in other modes. */
   replay?: ReplayStatus | null;
+  /** Rolling strategy: which hosts run which version; absent for smooth deployments. */
+  rolling?: RollingStatus;
 }
 
 /** One captured change that did not fit the migrated original (kept there, whole, in cutover_replay.conflicts). */

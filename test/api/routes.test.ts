@@ -238,6 +238,17 @@ describe('a deployment from start to Complete', () => {
       /^body\.allowMissingMigrations: must be true or false/,
       'body.allowMissingMigrations',
     );
+    const rolling = { package: `sha256:${v1.id}`, strategy: 'rolling', maxUnavailable: 0 };
+    expectError(await as('deployer', 'POST', path, rolling), 400, /^body\.maxUnavailable: must be at least 1/, 'body.maxUnavailable');
+    const smooth = { package: `sha256:${v1.id}`, maxUnavailable: 2 };
+    expectError(
+      await as('deployer', 'POST', path, smooth),
+      400,
+      /^body\.maxUnavailable: only applies to strategy rolling/,
+      'body.maxUnavailable',
+    );
+    const strategy = { package: `sha256:${v1.id}`, strategy: 'canary' };
+    expectError(await as('deployer', 'POST', path, strategy), 400, /^body\.strategy: must be one of smooth, rolling/, 'body.strategy');
     expectError(await as('deployer', 'POST', path, '{"package":', { 'content-type': 'application/json' }), 400, /malformed request/);
     expectError(await as('viewer', 'POST', path, { package: `sha256:${v1.id}` }), 403, /needs the role deployer/);
     expectNotFound(await as('elsewhere', 'POST', path, { package: `sha256:${v1.id}` }), 'environment named', env);

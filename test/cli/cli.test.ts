@@ -163,6 +163,13 @@ describe('cutover', () => {
     expect((await cutover([])).code).toBe(2);
     expect((await cutover(['deploy', stack.environment])).code).toBe(2);
     expect((await cutover(['deploy', stack.environment, example('demo-app/v1'), '--mode', 'fast'])).code).toBe(2);
+    const canary = await cutover(['deploy', stack.environment, example('demo-app/v1'), '--strategy', 'canary']);
+    expect([canary.code, canary.stderr]).toEqual([2, expect.stringMatching(/--strategy must be smooth or rolling/)]);
+    const none = await cutover(['deploy', stack.environment, example('demo-app/v1'), '--strategy', 'rolling', '--max-unavailable', '0']);
+    expect([none.code, none.stderr]).toEqual([
+      2,
+      expect.stringMatching(/--max-unavailable must be a whole number of hosts, at least 1, got 0/),
+    ]);
     expect((await cutover(['frobnicate'])).code).toBe(2);
     expect((await cutover(['logs', 'x', '--bogus'])).code).toBe(2);
     const missing = await cutover(['deploy', stack.environment, './no-such-package']);

@@ -4,68 +4,31 @@
  * traffic for all replicas at once and migrates once; a host lost mid-deployment is a classified failure that
  * leaves the environment safe, and deploying again once it is back resumes.
  */
-import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { createHosts, testHostsUnavailable, type TestHost, type TestHosts } from '../support/netns.js';
-import { forwardToLoopback, type Forward } from '../support/forward.js';
-import { startTestStack, waitForPollers, type TestStack } from '../support/stack.js';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { testHostsUnavailable, type TestHosts } from '../support/netns.js';
+import { startStackOnTestHosts, type StackOnTestHosts } from '../support/stack-on-test-hosts.js';
+import type { TestStack } from '../support/stack.js';
 import { startTraffic } from '../support/traffic.js';
-import { agentEnvironment } from '../../src/platform/agent/environment.js';
-import { hostTaskQueue } from '../../src/platform/agent/contract.js';
-import { createSlotSupervisor } from '../../src/platform/agent/slots.js';
-import { slotsDirOf } from '../../src/platform/agent/activities.js';
 
 const unavailable = await testHostsUnavailable();
-const agentMain = fileURLToPath(new URL('../../src/platform/agent/main.ts', import.meta.url));
 
 if (unavailable) {
   describe.skip(`SKIPPED: ${unavailable}`, () => test('three hosts behind one data plane', () => undefined));
 } else {
   describe('three hosts behind one data plane', () => {
+    let setup: StackOnTestHosts | undefined;
     let testHosts: TestHosts;
-    const forwards: Forward[] = [];
     let stack: TestStack;
-    const agents = new Map<string, ChildProcess>();
-
-    async function startAgent(host: TestHost) {
-      const child = host.exec(process.execPath, ['--import', 'tsx', agentMain, '--host', host.name, '--config', stack.configFile], {
-        env: { ...agentEnvironment(stack.config, host.name, stack.env), CUTOVER_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
-      agents.set(host.name, child);
-      await waitForPollers(stack.client, hostTaskQueue(host.name), 60_000, 2, child.pid);
-    }
-
-    /** The slots running on a host, from its agent's records. */
-    async function runningOn(host: string) {
-      const slots = await createSlotSupervisor({ slotsDir: slotsDirOf(stack.config.stateDir, host) }).list();
-      return slots.filter((s) => s.state === 'running');
-    }
+    const runningOn = (host: string) => setup!.runningOn(host);
 
     beforeAll(async () => {
-      const id = randomBytes(2).toString('hex');
-      testHosts = await createHosts(3, { names: [1, 2, 3].map((i) => `app${id}-${i}`) });
-      const root = testHosts.rootAddress;
-      const pgPort = inject('pgPort');
-      const temporal = await forwardToLoopback(root, Number(inject('temporalAddress').split(':').pop()));
-      const postgres = await forwardToLoopback(root, pgPort);
-      forwards.push(temporal, postgres);
-      stack = await startTestStack({
-        temporalAddress: `${root}:${temporal.port}`,
-        databaseUrl: (url) => url.replace(`@127.0.0.1:${pgPort}/`, `@${root}:${postgres.port}/`),
-        slotHosts: testHosts.hosts.map((h) => ({ name: h.name, address: h.address })),
-        timeouts: { step: '15s', heartbeat: '5s' },
-      });
-      await Promise.all(testHosts.hosts.map(startAgent));
+      setup = await startStackOnTestHosts({ hosts: 3 });
+      ({ stack, testHosts } = setup);
       await stack.deployAndComplete('examples/demo-app/v1');
     }, 240_000);
 
     afterAll(async () => {
-      await stack?.close();
-      await testHosts?.close();
-      await Promise.allSettled(forwards.map((f) => f.close()));
+      await setup?.close();
     });
 
     test('a smooth deployment under load: every host runs the new version, no read fails, migrations run once', async () => {

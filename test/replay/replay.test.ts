@@ -35,6 +35,9 @@ describe('workflow replay', () => {
       'analysis-failed-reset',
       'expand-contract',
       'expand-contract-refused',
+      'readwrite-replay-complete',
+      'readwrite-replay-reset-with-database',
+      'rolling',
     ])
       expect(paths).toContain(path);
   });

@@ -72,6 +72,11 @@ export interface StackOptions {
   analysis?: string;
   /** The hosts the slots run on (the test starts their agents); the stack's own host keeps the router and its agent. */
   slotHosts?: Array<{ name: string; address: string }>;
+  /**
+   * The environment's dataPlane section as a YAML flow mapping, given the stack's state dir; behind HAProxy or nginx
+   * the stack starts no router (the caller runs the proxy: test/support/stack-on-test-hosts.ts).
+   */
+  dataPlane?: (stateDir: string) => string;
 }
 
 export interface TestToken {
@@ -100,6 +105,7 @@ export interface TestStack {
   env: NodeJS.ProcessEnv;
   client: Client;
   app: ReturnType<typeof createApp>;
+  /** The built-in router (stacks on another data plane have none: reading it throws). */
   router: RunningRouter;
   /** The router admin secret the stack's router, worker and API share. */
   routerToken: string;
@@ -180,6 +186,7 @@ ${options.slack ? `    slack: { channel: ${options.slack.channel}, approvers: [$
     verificationTimeout: ${options.verificationTimeout ?? '1h'}
 ${options.analysis ? `    analysis: ${options.analysis}` : ''}
     timeouts: { step: ${options.timeouts?.step ?? '60s'}, heartbeat: ${options.timeouts?.heartbeat ?? '20s'} }
+${options.dataPlane ? `    dataPlane: ${options.dataPlane(stateDir)}` : ''}
     router: { adminPort: ${ports[0]}${options.slotHosts ? `, slotHosts: [${options.slotHosts.map((h) => h.address).join(', ')}]` : ''} }
     sites:
 ${sites.map(siteEntry).join('\n')}
@@ -197,7 +204,8 @@ ${sites.map(siteEntry).join('\n')}
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
 
-  const router = await startRouter({ config, host: `h${id}`, logger: quiet, env: withRouterToken });
+  const adapter = config.environments[environment]!.dataPlane.adapter;
+  const router = adapter === 'builtin' ? await startRouter({ config, host: `h${id}`, logger: quiet, env: withRouterToken }) : null;
   const agentEnv = agentEnvironment(config, `h${id}`, env);
   const agent = options.agentProcess ? null : await startHostAgent({ config, host: `h${id}`, connection, env: agentEnv, logger: quiet });
   let agentChild: ChildProcess | null = null;
@@ -266,7 +274,10 @@ ${sites.map(siteEntry).join('\n')}
     env,
     client,
     app,
-    router,
+    get router() {
+      if (!router) throw new Error(`this stack runs behind ${adapter}, not the built-in router`);
+      return router;
+    },
     routerToken,
     publicUrl: (site = site0) => `http://127.0.0.1:${siteCfg(site).publicPort}`,
     previewUrl: (site = site0) => `http://127.0.0.1:${siteCfg(site).previewPort}`,
@@ -356,7 +367,7 @@ ${sites.map(siteEntry).join('\n')}
       agent?.shutdown();
       await kill(agentChild);
       await Promise.allSettled([workerRun, agentRun]);
-      await router.close();
+      await router?.close();
       killSlots(stateDir);
       await connection.close();
       await clientConnection.close();

@@ -11,6 +11,7 @@ import { slotIdFor, type SlotInfo, type SlotSpec } from '../../src/platform/agen
 import type { PackageRef } from '../../src/packages/manifest.js';
 import type { createActivities } from '../../src/activities/index.js';
 import type { ReplayConflict } from '../../src/engines/write-capture.js';
+import type { BakeSpec, BakeTraffic, MeasureLiveTrafficInput } from '../../src/workflows/bake-definitions.js';
 
 type ControlActivities = ReturnType<typeof createActivities>;
 
@@ -20,6 +21,10 @@ export interface FakeOptions {
   slackReminderMs?: number;
   /** The environment's analysis during verification; the fake analyzePreview answers with `fake.analysis`. */
   analysis?: AnalysisSpec;
+  /** The environment's bake after Complete; the fake measureLiveTraffic answers with `fake.bakeTraffic`. */
+  bake?: BakeSpec;
+  /** Several hosts, each with its own agent (task queue) and slots; the first is the environment's host. */
+  hosts?: string[];
 }
 
 export const pkg = (version: string): PackageRef => ({
@@ -38,6 +43,10 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     sites.map((s) => [s.name, { live: null, preview: null }]),
   );
   const slots = new Map<string, SlotInfo>();
+  const hostNames = options.hosts ?? [];
+  /** Several hosts: each host's own slots (the same slot id on several hosts, a port each). */
+  const slotsOn = new Map<string, Map<string, SlotInfo>>(hostNames.map((name) => [name, new Map()]));
+  const hostAddress = (name: string) => `10.0.0.${hostNames.indexOf(name) + 1}`;
   const db = { temporary: false, restorePoint: false };
   /** Expand/contract mode: the pending migrations of each phase that planExpandContract reports. */
   const phased = { expand: [] as string[], contract: [] as string[], withoutUndo: [] as string[], engineCanUndo: true };
@@ -68,6 +77,16 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     })),
     databases: [{ name: 'app', engine: 'postgres' }],
     analysis: options.analysis ?? null,
+    bake: options.bake ?? null,
+    ...(hostNames.length
+      ? {
+          hosts: hostNames.map((name, i) => ({
+            name,
+            address: hostAddress(name),
+            taskQueue: i === 0 ? hostQueue : `${hostQueue}-${name}`,
+          })),
+        }
+      : {}),
   };
   /** What the fake analysis answers, after how long; whether the workflow cancelled it (someone decided first). */
   const analysis: { evidence: AnalysisEvidence | null; delayMs: number; cancelled: boolean } = {
@@ -75,6 +94,8 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     delayMs: 0,
     cancelled: false,
   };
+  /** What each bake measurement answers per slot: `errorRate` from the given interval on (counted from 1). */
+  const bakeTraffic = { failingFrom: Infinity, intervals: 0 };
 
   function track(name: string, input: unknown) {
     calls.push(`${name} ${JSON.stringify(input)}`);
@@ -178,51 +199,75 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     },
   } satisfies Record<keyof ControlActivities | 'notifySlack', unknown>;
 
-  const host = {
-    async startSlot(spec: SlotSpec): Promise<SlotInfo> {
-      track('startSlot', spec);
-      const slotId = slotIdFor(spec);
-      const pkgRef = packages.get(spec.packageSha256)!;
-      const slot: SlotInfo = {
-        slotId,
-        ...spec,
-        packageVersion: pkgRef.version,
-        port: ++port,
-        pid: port,
-        state: 'running',
-        exitCode: null,
-        startedAt: new Date().toISOString(),
-      };
-      slots.set(slotId, slot);
-      return slot;
-    },
-    async stopSlot(input: { slotId: string }) {
-      track('stopSlot', input);
-      const slot = slots.get(input.slotId);
-      if (!slot || slot.state !== 'running') return { stopped: false };
-      slot.state = 'exited';
-      return { stopped: true };
-    },
-    async warmUpSlot(input: { slotId: string }) {
-      track('warmUpSlot', input);
-      return { status: 200, attempts: 1, elapsedMs: 1 };
-    },
-    async listSlots(input: unknown) {
-      track('listSlots', input);
-      return [...slots.values()];
-    },
-    async analyzePreview(input: AnalyzePreviewInput): Promise<AnalysisEvidence> {
-      track('analyzePreview', input);
-      try {
-        await sleep(analysis.delayMs, undefined, { signal: Context.current().cancellationSignal });
-      } catch (error) {
-        analysis.cancelled = true;
-        throw error;
-      }
-      if (!analysis.evidence) throw ApplicationFailure.create({ type: 'transient', message: 'no fake analysis evidence set' });
-      return analysis.evidence;
-    },
+  /** The host agent's activities; on a named host (several hosts) its calls carry the host's name. */
+  const hostActivitiesOf = (hostName: string | null) => {
+    const slots = hostName ? slotsOn.get(hostName)! : slotsOfOneHost;
+    const track = (name: string, input: object) => trackCall(name, hostName ? { ...input, host: hostName } : input);
+    return {
+      async startSlot(spec: SlotSpec): Promise<SlotInfo> {
+        track('startSlot', spec);
+        // Idempotent, as the real agent: a running slot is found again.
+        const running = slots.get(slotIdFor(spec));
+        if (hostName && running?.state === 'running') return running;
+        const slotId = slotIdFor(spec);
+        const pkgRef = packages.get(spec.packageSha256)!;
+        const slot: SlotInfo = {
+          slotId,
+          ...spec,
+          packageVersion: pkgRef.version,
+          port: ++port,
+          pid: port,
+          state: 'running',
+          exitCode: null,
+          startedAt: new Date().toISOString(),
+        };
+        slots.set(slotId, slot);
+        return slot;
+      },
+      async stopSlot(input: { slotId: string }) {
+        track('stopSlot', input);
+        const slot = slots.get(input.slotId);
+        if (!slot || slot.state !== 'running') return { stopped: false };
+        slot.state = 'exited';
+        return { stopped: true };
+      },
+      async warmUpSlot(input: { slotId: string }) {
+        // The agent warms the slot on its own host.
+        if (hostName && slots.get(input.slotId)?.state !== 'running')
+          throw ApplicationFailure.create({
+            type: 'warmup-failed',
+            message: `no slot ${input.slotId} runs on ${hostName}`,
+            nonRetryable: true,
+          });
+        track('warmUpSlot', input);
+        return { status: 200, attempts: 1, elapsedMs: 1 };
+      },
+      async listSlots(input: object) {
+        track('listSlots', input);
+        return [...slots.values()];
+      },
+      async analyzePreview(input: AnalyzePreviewInput): Promise<AnalysisEvidence> {
+        track('analyzePreview', input);
+        try {
+          await sleep(analysis.delayMs, undefined, { signal: Context.current().cancellationSignal });
+        } catch (error) {
+          analysis.cancelled = true;
+          throw error;
+        }
+        if (!analysis.evidence) throw ApplicationFailure.create({ type: 'transient', message: 'no fake analysis evidence set' });
+        return analysis.evidence;
+      },
+      async measureLiveTraffic(input: MeasureLiveTrafficInput): Promise<BakeTraffic[]> {
+        track('measureLiveTraffic', input);
+        await sleep(input.intervalMs);
+        const failing = ++bakeTraffic.intervals >= bakeTraffic.failingFrom;
+        return input.slots.map((s) => ({ ...s, requests: 50, failures: failing ? 25 : 0, errorRate: failing ? 0.5 : 0, p99Ms: 3 }));
+      },
+    };
   };
+  const slotsOfOneHost = slots;
+  const trackCall = track;
+  const host = hostActivitiesOf(hostNames[0] ?? null);
 
   return {
     plan,
@@ -233,10 +278,18 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     calls,
     slackEvents,
     analysis,
+    bakeTraffic,
     replays,
     hooks,
     activities: control,
     hostActivities: host,
+    /** Every host agent's task queue and activities (one unless `hosts`). */
+    hostAgents: (hostNames.length ? hostNames : [null]).map((name, i) => ({
+      name,
+      taskQueue: plan.hosts?.[i]?.taskQueue ?? hostQueue,
+      activities: i === 0 ? host : hostActivitiesOf(name),
+    })),
+    slotsOn,
     addPackage(ref: PackageRef) {
       packages.set(ref.sha256, ref);
     },
@@ -251,7 +304,26 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     /** A live version as if deployed earlier: a slot on the original databases serving each site. */
     goLive(ref: PackageRef) {
       packages.set(ref.sha256, ref);
-      for (const s of sites) {
+      for (const s of hostNames.length ? sites : []) {
+        const spec = { environment, site: s.name, packageSha256: ref.sha256, databases: 'original' as const, readOnly: false };
+        const slotId = slotIdFor(spec);
+        const replicas = hostNames.map((name) => {
+          const info = {
+            slotId,
+            ...spec,
+            packageVersion: ref.version,
+            port: ++port,
+            pid: port,
+            state: 'running' as const,
+            exitCode: null,
+            startedAt: '',
+          };
+          slotsOn.get(name)!.set(slotId, info);
+          return { host: hostAddress(name), port: info.port };
+        });
+        routes[s.name]!.live = { kind: 'slot', slotId, replicas, package: { sha256: ref.sha256, version: ref.version } };
+      }
+      for (const s of hostNames.length ? [] : sites) {
         const spec = { environment, site: s.name, packageSha256: ref.sha256, databases: 'original' as const, readOnly: false };
         const slotId = slotIdFor(spec);
         slots.set(slotId, {

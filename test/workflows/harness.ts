@@ -30,7 +30,9 @@ export async function startHarness(options: FakeOptions = {}) {
       interceptors,
       stickyQueueScheduleToStartTimeout: '3s',
     }),
-    Worker.create({ connection, taskQueue: fake.plan.hostTaskQueue, activities: fake.hostActivities, interceptors }),
+    ...fake.hostAgents.map((agent) =>
+      Worker.create({ connection, taskQueue: agent.taskQueue, activities: agent.activities, interceptors }),
+    ),
   ]);
   const runs = workers.map((w) => w.run());
   return {

@@ -179,12 +179,13 @@ export function deploymentRoutes(deps: ApiDeps) {
 
 /** A request may query only the Prometheus servers its environment's configuration names: the host agent fetches them. */
 function onlyConfiguredPrometheus(
-  configured: { metrics: Array<{ prometheus: string }> } | undefined,
-  requested: { metrics: Array<{ prometheus: string }> },
+  configured: { metrics: Array<{ prometheus?: string }> } | undefined,
+  requested: { metrics: Array<{ prometheus?: string }> },
 ): void {
-  const allowed = new Set((configured?.metrics ?? []).map((m) => m.prometheus));
+  const allowed = new Set((configured?.metrics ?? []).flatMap((m) => (m.prometheus ? [m.prometheus] : [])));
+  // A builtin metric (no prometheus) reads the environment's own router: nothing to allow.
   const fields = requested.metrics.flatMap((m, i) =>
-    allowed.has(m.prometheus)
+    m.prometheus === undefined || allowed.has(m.prometheus)
       ? []
       : [
           {

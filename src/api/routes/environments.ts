@@ -53,15 +53,15 @@ export function environmentRoutes(deps: ApiDeps) {
       const { environment } = c.req.valid('param');
       const env = visibleEnvironment(deps.config, c.get('principal'), environment);
       const [routes, state] = await Promise.allSettled([
-        deps.router(environment).getRoutes(),
+        deps.dataPlane(environment).routes(),
         deps.deployments.environmentState(environment),
       ]);
-      // The router's answer is optional (routerError says why); the running deployment is not: unknown is a 503, never null.
+      // The data plane's answer is optional (routerError says why); the running deployment is not: unknown is a 503, never null.
       if (state.status === 'rejected') throw state.reason;
       const envState = state.value;
       const sites = env.sites.map((site) => {
-        const live = routes.status === 'fulfilled' ? (routes.value.sites[site.name]?.live ?? null) : null;
-        const pkg = ((live as { package?: ServedPackage } | null)?.package ?? null) as ServedPackage | null;
+        const live = routes.status === 'fulfilled' ? (routes.value[site.name]?.live ?? null) : null;
+        const pkg: ServedPackage | null = live?.package ?? null;
         const serving: 'slot' | 'clone' | 'maintenance-page' | 'nothing' =
           live === null
             ? 'nothing'
@@ -88,7 +88,7 @@ export function environmentRoutes(deps: ApiDeps) {
           lastDeployment: envState.last ?? null,
           sites,
           ...(routes.status === 'rejected'
-            ? { routerError: `the router of ${environment} is not reachable: ${(routes.reason as Error).message}` }
+            ? { routerError: `the data plane of ${environment} is not reachable: ${(routes.reason as Error).message}` }
             : {}),
         },
         200,

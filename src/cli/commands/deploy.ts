@@ -18,6 +18,12 @@ export function describeOutcome(ctx: CliContext, status: Deployment): void {
   } else if (status.phase === 'reset') {
     const back = status.previousPackage ? `${status.previousPackage.version} is back` : 'the environment is back as it was';
     println(ctx.out, `Reset: ${back} on ${status.environment}.`);
+  } else if (status.phase === 'rolled-back') {
+    const back = status.previousPackage?.version ?? 'the previous version';
+    println(
+      ctx.out,
+      `Rolled back automatically after Complete: ${back} serves ${status.environment} again (code only). Log: cutover logs ${id}`,
+    );
   } else if (status.phase === 'failed') {
     println(ctx.out, `Failed.${status.actions.includes('reset') ? ` Reset is available: cutover reset ${id} [--rollback-database]` : ''}`);
     println(ctx.out, `Log: cutover logs ${id}`);
@@ -29,6 +35,8 @@ interface DeployOptions {
   wait?: boolean;
   'requested-by'?: string;
   'allow-missing-migrations'?: boolean;
+  strategy?: string;
+  'max-unavailable'?: string;
 }
 
 export async function deploy(ctx: CliContext, args: string[], options: DeployOptions): Promise<ExitCode> {
@@ -40,12 +48,19 @@ export async function deploy(ctx: CliContext, args: string[], options: DeployOpt
     );
   if (options.mode !== undefined && !modes.includes(options.mode))
     throw new CliError(`--mode must be one of ${modes.join(', ')}`, exitCodes.usage);
+  if (options.strategy !== undefined && !['smooth', 'rolling'].includes(options.strategy))
+    throw new CliError('--strategy must be smooth or rolling', exitCodes.usage);
+  const maxUnavailable = options['max-unavailable'] === undefined ? undefined : Number(options['max-unavailable']);
+  if (maxUnavailable !== undefined && !(Number.isInteger(maxUnavailable) && maxUnavailable >= 1))
+    throw new CliError(`--max-unavailable must be a whole number of hosts, at least 1, got ${options['max-unavailable']}`, exitCodes.usage);
   const reference = await packageReference(ctx, pkg);
   const accepted = await ctx.api.post<DeploymentAccepted>(`/v1/environments/${encodeURIComponent(environment)}/deployments`, {
     package: reference,
     ...(options.mode ? { mode: options.mode } : {}),
     ...(options['requested-by'] ? { requestedBy: options['requested-by'] } : {}),
     ...(options['allow-missing-migrations'] ? { allowMissingMigrations: true } : {}),
+    ...(options.strategy ? { strategy: options.strategy } : {}),
+    ...(maxUnavailable !== undefined ? { maxUnavailable } : {}),
   });
   if (!options.wait) {
     if (ctx.json) printJson(ctx, accepted);

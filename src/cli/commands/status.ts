@@ -14,6 +14,15 @@ function describeDecision(decision: NonNullable<Deployment['decision']>): string
   return `${decision.action}${what}${decision.requestedBy ? ` by ${decision.requestedBy}` : ''}`;
 }
 
+/** readwrite-replay: the clone's writes on the originals, and the first conflicts (table, key, reason). */
+function replayLines(replay: NonNullable<Deployment['replay']>): string[] {
+  const final = replay.final ? ', final replay done' : '';
+  return [
+    `  replay       ${replay.applied} clone writes applied, ${replay.conflictCount} conflicts${final}`,
+    ...replay.conflicts.map((c) => `    conflict   ${c.database} ${c.table} ${JSON.stringify(c.key)} ${c.op}: ${c.reason}`),
+  ];
+}
+
 function showDeployment(ctx: CliContext, d: Deployment): void {
   const lines = [
     `Deployment ${d.deploymentId}`,
@@ -35,6 +44,7 @@ function showDeployment(ctx: CliContext, d: Deployment): void {
         (t.endedAt ? formatDuration(Date.parse(t.endedAt) - Date.parse(t.startedAt)) : 'since ' + t.startedAt.slice(11, 19)),
     ),
     ...(d.failure ? ['  failure', ...failureLines(d.failure)] : []),
+    ...(d.replay ? replayLines(d.replay) : []),
     ...d.warnings.map((w) => `  warning      ${w}`),
     `  temporal     ${d.links.temporalUi}`,
   ];

@@ -51,11 +51,15 @@ const connectTimeoutMs = 10_000;
  */
 export async function startRouter(options: StartRouterOptions): Promise<RunningRouter> {
   const { config, host, logger: given, shutdownTimeoutMs = 10_000 } = options;
-  const served = Object.entries(config.environments).filter(([, env]) => env.host === host);
-  if (served.length === 0) {
+  const onHost = Object.entries(config.environments).filter(([, env]) => env.host === host);
+  if (onHost.length === 0) {
     const hosts = [...new Set(Object.values(config.environments).map((env) => env.host))];
     throw new Error(`no environment of the config runs on host "${host}"; its hosts are: ${hosts.join(', ') || 'none'}`);
   }
+  // Environments behind HAProxy or nginx (dataPlane) are theirs: their listeners are not the router's to bind.
+  const served = onHost.filter(([, env]) => env.dataPlane.adapter === 'builtin');
+  if (served.length === 0)
+    throw new Error(`every environment of host "${host}" runs behind HAProxy or nginx (dataPlane): no router needed`);
   const logger = (given ?? pino({ base: { component: 'router' } })).child({ host });
   const access = new Map<string, EnvironmentAccess>();
   for (const [name, env] of served) {

@@ -4,6 +4,7 @@
  * goes back to the old version; the expand migrations stay, since the old version was checked to work on them.
  */
 import { run } from '../activity-presets.js';
+import { bake, bakeFor } from './bake.js';
 import { moveTrafficToNewVersion } from './complete.js';
 import { databaseStep, type DeploymentContext } from './context.js';
 import type { PhasedMigrations } from './expand.js';
@@ -15,6 +16,9 @@ export async function completeAndContract(ctx: DeploymentContext, phased: Phased
   const { request, plan, record } = ctx;
   record.enter('completing');
   await moveTrafficToNewVersion(ctx);
+  // With a bake the old version keeps running beside the new one until it ends; the contract migrations wait for it.
+  const baking = bakeFor(ctx);
+  if (baking && (await bake(ctx, baking, 'beside')) === 'rolled-back') return;
   const previous = record.previousPackage;
   // No old version may run when the contract migrations take away what it relies on (promise 2).
   if (previous) {

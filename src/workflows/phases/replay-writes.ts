@@ -9,6 +9,7 @@ import { run } from '../activity-presets.js';
 import type { ReplayConflictView } from '../definitions.js';
 import { classify } from '../failure-classes.js';
 import { databaseStep, type DeploymentContext } from './context.js';
+import { announce } from './notify.js';
 
 export const READWRITE_REPLAY = 'readwrite-replay';
 
@@ -101,7 +102,10 @@ export function replayPeriodically(ctx: DeploymentContext): { stop(): Promise<vo
   const loop = (async () => {
     while (!stopped) {
       try {
+        const before = ctx.record.replay?.conflictCount ?? 0;
         await replayWrites(ctx);
+        // The approval message shows the new conflicts, so whoever decides has the facts.
+        if (ctx.record.replayStatus.conflictCount > before && !ctx.record.decision) await announce(ctx, 'analysis');
       } catch (error) {
         // The next replay (or the one at Complete / Reset) resumes after the last committed batch.
         ctx.record.log(`Replaying the clone's writes failed, tried again later: ${classify(error).message}`, 'warn');

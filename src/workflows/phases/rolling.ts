@@ -192,7 +192,12 @@ async function roll(ctx: DeploymentContext, target: ServedPackage): Promise<void
     record.log(`Batch ${i / maxUnavailable + 1}: taking ${names} out of the route`);
     try {
       await takeOut(ctx, placement, batch, forward);
-      await Promise.all(batch.map((h) => upgradeHost(ctx, placement, h, target, other, targetRef.warmupPath, forward)));
+      // Every host of the batch finishes its step before anything else happens to the batch (a restore never races one).
+      const upgraded = await Promise.allSettled(
+        batch.map((h) => upgradeHost(ctx, placement, h, target, other, targetRef.warmupPath, forward)),
+      );
+      const failed = upgraded.find((u) => u.status === 'rejected');
+      if (failed) throw failed.reason;
       await putBack(ctx, placement, batch, `Put ${names} back, serving ${target.version}`);
       for (const h of batch) setHost(ctx, h.name, { version: target.version, state: forward ? 'rolled' : 'rolled-back' });
       record.log(`Hosts ${names} serve ${target.version}`);
@@ -238,8 +243,11 @@ async function takeOut(ctx: DeploymentContext, placement: Placement, batch: Slot
   for (const site of ctx.plan.sites) {
     const perHost = placement.get(site.name)!;
     if (batch.every((h) => perHost.get(h.name)!.port === null)) continue;
-    for (const h of batch) perHost.set(h.name, { port: null, sha256: null });
-    await switchRoute(ctx, site, perHost, `Take ${batch.map((h) => h.name).join(', ')} out of ${site.name}'s route`);
+    const next = new Map(perHost);
+    for (const h of batch) next.set(h.name, { port: null, sha256: null });
+    await switchRoute(ctx, site, next, `Take ${batch.map((h) => h.name).join(', ')} out of ${site.name}'s route`);
+    // Only once the switch is done: a host still in the route is never stopped.
+    placement.set(site.name, next);
   }
   for (const h of batch) setHost(ctx, h.name, { version: null, state: forward ? 'upgrading' : 'rolling-back' });
 }
@@ -265,12 +273,13 @@ async function upgradeHost(
 /** One switch per site with the batch's warmed-up replicas back in. */
 async function putBack(ctx: DeploymentContext, placement: Placement, batch: SlotHost[], summary: string): Promise<void> {
   for (const site of ctx.plan.sites) {
-    const perHost = placement.get(site.name)!;
+    const next = new Map(placement.get(site.name)!);
     for (const h of batch) {
-      const { warmed, sha256 } = perHost.get(h.name)!;
-      if (warmed !== undefined) perHost.set(h.name, { port: warmed, sha256 });
+      const { warmed, sha256 } = next.get(h.name)!;
+      if (warmed !== undefined) next.set(h.name, { port: warmed, sha256 });
     }
-    await switchRoute(ctx, site, perHost, `${summary} (${site.name})`);
+    await switchRoute(ctx, site, next, `${summary} (${site.name})`);
+    placement.set(site.name, next);
   }
 }
 

@@ -14,9 +14,9 @@ export async function awaitVerification(ctx: DeploymentContext): Promise<void> {
   record.log(`Awaiting verification: the new version ${request.package.version} answers on its preview address. Complete or Reset.`);
   const spec = analysisFor(ctx);
   const analysis = spec && patched(ANALYSIS_DURING_VERIFICATION) ? prepareAnalysis(ctx, spec) : null;
+  await announce(ctx, 'awaiting-verification');
   // readwrite-replay: the clone's writes reach the preview as it is verified; conflicts show before anyone decides.
   const replaying = usesWriteReplay(ctx) ? replayPeriodically(ctx) : null;
-  await announce(ctx, 'awaiting-verification');
   analysis?.start();
   try {
     if (await awaitDecision(ctx)) return;

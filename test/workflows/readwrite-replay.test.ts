@@ -1,0 +1,195 @@
+/** readwrite-replay mode's order of steps: real workflow code on the real Temporal server, a fake platform. */
+import { WorkflowFailedError } from '@temporalio/client';
+import { afterEach, describe, expect, test } from 'vitest';
+import {
+  completeUpdate,
+  logQuery,
+  resetUpdate,
+  statusQuery,
+  type DeploymentRequest,
+  type DeploymentStatus,
+} from '../../src/workflows/definitions.js';
+import { pkg } from './fake-platform.js';
+import { startHarness, type Harness } from './harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const v1 = pkg('1.0.0');
+const v2 = pkg('2.0.0');
+const cloneSlot = (harness: Harness) => `${harness.environment}.web.${v1.sha256.slice(0, 12)}.temporary`;
+const oldSlot = (harness: Harness) => `${harness.environment}.web.${v1.sha256.slice(0, 12)}.original`;
+const newSlot = (harness: Harness) => `${harness.environment}.web.${v2.sha256.slice(0, 12)}.original`;
+const conflict = {
+  table: 'public.notes',
+  key: { id: 1000000042 },
+  op: 'insert' as const,
+  reason: 'column "nickname" no longer exists on the original',
+};
+
+async function start(harness: Harness, id: string) {
+  harness.fake.addPackage(v2);
+  const req: DeploymentRequest = {
+    deploymentId: `${harness.environment}-${id}`,
+    environment: harness.environment,
+    package: v2,
+    mode: 'readwrite-replay',
+  };
+  return harness.client.workflow.start('deploymentWorkflow', { taskQueue: harness.taskQueue, workflowId: req.deploymentId, args: [req] });
+}
+
+async function waitFor(
+  handle: { query: (q: typeof statusQuery) => Promise<DeploymentStatus> },
+  until: (s: DeploymentStatus) => boolean,
+): Promise<DeploymentStatus> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const status = await handle.query(statusQuery).catch(() => null);
+    if (status && until(status)) return status;
+    if (Date.now() > deadline) throw new Error(`not reached; last phase ${status?.phase}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The calls that matter here, in order. */
+function steps(harness: Harness): string[] {
+  return harness.fake.calls.flatMap((call) => {
+    const [name, json] = [call.slice(0, call.indexOf(' ')), call.slice(call.indexOf(' ') + 1)];
+    const input = JSON.parse(json) as Record<string, unknown>;
+    switch (name) {
+      case 'cloneDatabase':
+      case 'makeCloneReadOnly':
+      case 'stopFollowingOriginal':
+      case 'startWriteCapture':
+      case 'createRestorePoint':
+      case 'applyMigrations':
+      case 'restoreDatabase':
+      case 'dropTemporaryDatabase':
+        return [name];
+      case 'replayWrites':
+        return [input.final ? 'replayWrites final' : 'replayWrites'];
+      case 'startSlot':
+        return [`startSlot ${String(input.packageSha256) === v1.sha256 ? 'old' : 'new'} ${String(input.databases)}`];
+      case 'stopSlot':
+        return [`stopSlot ${String(input.slotId)}`];
+      case 'routePublicTraffic':
+        return [`routePublicTraffic ${String((input.route as { slotId?: string }).slotId)}`];
+      default:
+        return [];
+    }
+  });
+}
+
+/** Until the deployment awaits verification (the first replay included). */
+const upToVerification = (harness: Harness) => [
+  'cloneDatabase',
+  'startSlot old temporary',
+  'stopFollowingOriginal',
+  'startWriteCapture',
+  `routePublicTraffic ${cloneSlot(harness)}`,
+  `stopSlot ${oldSlot(harness)}`,
+  'createRestorePoint',
+  'applyMigrations',
+  'startSlot new original',
+  'replayWrites',
+];
+
+describe('readwrite-replay mode', () => {
+  test('capture before the clone takes traffic; replays during verification; at Complete replay, switch, final replay, then the copy goes', async () => {
+    h = await startHarness();
+    h.fake.goLive(v1);
+    h.fake.replays.push({ applied: 7, conflicts: [conflict] }, { applied: 3, conflicts: [] }, { applied: 2, conflicts: [] });
+    const handle = await start(h, 'complete');
+    // The first replay runs on entering verification; its conflict shows in the status before anyone decides.
+    const awaiting = await waitFor(handle, (s) => s.phase === 'awaiting-verification' && s.replay?.lastReplayAt != null);
+    expect(awaiting.replay).toMatchObject({
+      applied: 7,
+      conflictCount: 1,
+      conflicts: [{ database: 'app', ...conflict }],
+      final: false,
+    });
+    expect(steps(h)).toEqual(upToVerification(h));
+
+    await handle.executeUpdate(completeUpdate, { args: [{}] });
+    const done = (await handle.result()) as DeploymentStatus;
+    expect(done.phase).toBe('completed');
+    expect(steps(h)).toEqual([
+      ...upToVerification(h),
+      'replayWrites',
+      `routePublicTraffic ${newSlot(h)}`,
+      'replayWrites final',
+      `stopSlot ${cloneSlot(h)}`,
+      'dropTemporaryDatabase',
+    ]);
+    expect(done.replay).toMatchObject({ applied: 12, conflictCount: 1, final: true });
+    const log = (await handle.query(logQuery, {})).lines.map((l) => l.message);
+    expect(log).toContain(
+      'Replay conflict on app: insert on public.notes key {"id":1000000042}: column "nickname" no longer exists on the original',
+    );
+    expect(log.some((l) => l.startsWith('Final replay onto app: 2 changes the clone accepted'))).toBe(true);
+  }, 30_000);
+
+  test('Reset with database roll-back: restore, replay everything onto the restored original, traffic back, final replay', async () => {
+    h = await startHarness();
+    h.fake.goLive(v1);
+    h.fake.replays.push({ applied: 5, conflicts: [conflict] });
+    const handle = await start(h, 'reset');
+    await waitFor(handle, (s) => s.phase === 'awaiting-verification' && s.replay?.lastReplayAt != null);
+    // The restored original knows no replay: the next one applies every change again.
+    h.fake.replays.push({ applied: 9, conflicts: [] }, { applied: 1, conflicts: [] });
+    await handle.executeUpdate(resetUpdate, { args: [{ rollbackDatabase: true }] });
+    const done = (await handle.result()) as DeploymentStatus;
+    expect(done.phase).toBe('reset');
+    expect(steps(h)).toEqual([
+      ...upToVerification(h),
+      `stopSlot ${newSlot(h)}`,
+      'restoreDatabase',
+      'replayWrites',
+      'startSlot old original',
+      `routePublicTraffic ${oldSlot(h)}`,
+      'replayWrites final',
+      `stopSlot ${cloneSlot(h)}`,
+      'dropTemporaryDatabase',
+    ]);
+    // The fake's totals run on (a real restored original starts them again); the conflicts of before the restore are gone.
+    expect(done.replay).toMatchObject({ conflicts: [], final: true });
+  }, 30_000);
+
+  test('Reset code only: replay, traffic back, final replay', async () => {
+    h = await startHarness();
+    h.fake.goLive(v1);
+    const handle = await start(h, 'reset-code');
+    await waitFor(handle, (s) => s.phase === 'awaiting-verification' && s.replay?.lastReplayAt != null);
+    await handle.executeUpdate(resetUpdate, { args: [{ rollbackDatabase: false }] });
+    await handle.result();
+    expect(steps(h).slice(upToVerification(h).length)).toEqual([
+      `stopSlot ${newSlot(h)}`,
+      'replayWrites',
+      'startSlot old original',
+      `routePublicTraffic ${oldSlot(h)}`,
+      'replayWrites final',
+      `stopSlot ${cloneSlot(h)}`,
+      'dropTemporaryDatabase',
+    ]);
+  }, 30_000);
+
+  test('an engine that cannot capture: refused in preflight, naming the database, before anything moves', async () => {
+    h = await startHarness();
+    h.fake.goLive(v1);
+    h.fake.plan.databases = [{ name: 'app', engine: 'sqlserver' }];
+    const handle = await start(h, 'sqlserver');
+    expect(await handle.result().catch((e: unknown) => e)).toBeInstanceOf(WorkflowFailedError);
+    const status = await handle.query(statusQuery);
+    expect(status.failure).toMatchObject({
+      class: 'invalid-input',
+      message: expect.stringContaining(
+        "mode readwrite-replay needs every database to capture the clone's writes, and database app (sqlserver) cannot",
+      ),
+    });
+    expect(steps(h)).toEqual([]);
+    expect(h.fake.routes.web!.live).toMatchObject({ slotId: oldSlot(h) });
+  }, 30_000);
+});
