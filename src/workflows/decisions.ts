@@ -64,7 +64,8 @@ const NO_DATABASE_ROLLBACK =
   'rollbackDatabase: expand-contract mode takes no restore point (every write is kept): Reset rolls back the code only, with rollbackDatabase false';
 
 const NO_ROLLING_DATABASE_ROLLBACK =
-  'rollbackDatabase: a rolling deployment takes no restore point (every write is kept): Reset rolls back the code only, host by host, with rollbackDatabase false';
+  'rollbackDatabase: a rolling deployment takes no restore point (every write is kept): ' +
+  'Reset rolls back the code only, host by host, with rollbackDatabase false';
 
 function notAvailable(record: DeploymentRecord, action: Action): string {
   if (record.decision)

@@ -1,7 +1,8 @@
 /** The `analysis` section of an environment: defaults, what the workflow gets, and errors that name the field. */
 import { describe, expect, test } from 'vitest';
 import { planFor } from '../../src/activities/environments.js';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
+import { configProblems } from './problems.js';
 
 const withAnalysis = (analysis: string) => `
 environments:
@@ -12,16 +13,6 @@ environments:
     analysis:
 ${analysis}
 `;
-
-function problems(yaml: string): string[] {
-  try {
-    parseConfig(yaml, '/etc/cutover.yaml');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
-  }
-  throw new Error('the config was accepted');
-}
 
 describe('analysis configuration', () => {
   test('checks and metrics load with their defaults; the plan has milliseconds', () => {
@@ -56,7 +47,7 @@ describe('analysis configuration', () => {
 
   test('every mistake names its field', () => {
     expect(
-      problems(
+      configProblems(
         withAnalysis(`      checks:
         - { path: notes, requests: 0, expectStatus: 2000, interval: soon }
       metrics:
@@ -73,14 +64,16 @@ describe('analysis configuration', () => {
       'environments.prod.analysis.metrics[0].max: is required',
       'environments.prod.analysis.rollbackDatabase: must be true or false, got string "maybe"',
     ]);
-    expect(problems(withAnalysis('      checks: []'))).toEqual(['environments.prod.analysis: must declare at least one check or metric']);
+    expect(configProblems(withAnalysis('      checks: []'))).toEqual([
+      'environments.prod.analysis: must declare at least one check or metric',
+    ]);
     expect(
-      problems(withAnalysis('      metrics: [{ prometheus: "http://p:9090", query: up, max: 1, samples: 2, failureLimit: 2 }]')),
+      configProblems(withAnalysis('      metrics: [{ prometheus: "http://p:9090", query: up, max: 1, samples: 2, failureLimit: 2 }]')),
     ).toEqual(['environments.prod.analysis.metrics[0].failureLimit: must be less than samples']);
-    expect(problems(withAnalysis('      checks: [{ path: /x, requests: 100, interval: 1m }]'))).toEqual([
+    expect(configProblems(withAnalysis('      checks: [{ path: /x, requests: 100, interval: 1m }]'))).toEqual([
       'environments.prod.analysis.checks[0].requests: requests × interval must be at most 1h',
     ]);
-    expect(problems(withAnalysis('      checks: [{ path: /x }]\n      canary: 10'))).toEqual([
+    expect(configProblems(withAnalysis('      checks: [{ path: /x }]\n      canary: 10'))).toEqual([
       'environments.prod.analysis: unknown field(s) canary',
     ]);
   });

@@ -1,7 +1,8 @@
 /** The `bake` of an environment and the builtin analysis metrics: what the workflow gets, and errors that name the field. */
 import { describe, expect, test } from 'vitest';
 import { planFor } from '../../src/activities/environments.js';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
+import { configProblems } from './problems.js';
 
 const env = (section: string) => `
 environments:
@@ -12,16 +13,6 @@ environments:
 ${section}
 `;
 
-function problems(yaml: string): string[] {
-  try {
-    parseConfig(yaml, '/etc/cutover.yaml');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
-  }
-  throw new Error('the config was accepted');
-}
-
 describe('bake configuration', () => {
   test('a bake loads with its default interval; the plan has milliseconds', () => {
     const config = parseConfig(env('    bake: { duration: 10m, thresholds: { maxErrorRate: 0.05, maxP99: 800ms } }'), '/etc/cutover.yaml');
@@ -29,14 +20,14 @@ describe('bake configuration', () => {
   });
 
   test('errors name the field', () => {
-    expect(problems(env('    bake: { duration: 2h, interval: 1s, thresholds: { maxErrorRate: 2 } }'))).toEqual([
+    expect(configProblems(env('    bake: { duration: 2h, interval: 1s, thresholds: { maxErrorRate: 2 } }'))).toEqual([
       expect.stringMatching(/bake\.duration: must be at most 1h/),
       expect.stringMatching(/bake\.thresholds\.maxErrorRate: must be at most 1/),
     ]);
-    expect(problems(env('    bake: { duration: 10m, thresholds: {} }'))).toEqual([
+    expect(configProblems(env('    bake: { duration: 10m, thresholds: {} }'))).toEqual([
       expect.stringMatching(/bake\.thresholds: must declare maxErrorRate and\/or maxP99/),
     ]);
-    expect(problems(env('    bake: { duration: 10s, interval: 1m, thresholds: { maxP99: 1s } }'))).toEqual([
+    expect(configProblems(env('    bake: { duration: 10s, interval: 1m, thresholds: { maxP99: 1s } }'))).toEqual([
       expect.stringMatching(/bake\.interval: must be at most the duration/),
     ]);
   });
@@ -58,7 +49,7 @@ describe('builtin analysis metrics', () => {
 
   test('errors name the field', () => {
     expect(
-      problems(
+      configProblems(
         env(`    analysis:
       metrics:
         - { builtin: error-rate, max: 5, query: "up" }

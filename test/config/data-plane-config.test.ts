@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
+import { configProblems } from './problems.js';
 import { siteUrls } from '../../src/config/addresses.js';
 import { writeDataPlaneConfig } from '../../src/platform/data-plane/write-config.js';
 import { siteFile } from '../../src/platform/data-plane/nginx/config.js';
@@ -17,16 +18,6 @@ environments:
       - { name: web, role: zdd, publicPort: 8080, previewPort: 8081 }
 ${dataPlane === null ? '' : `    dataPlane: ${dataPlane}`}
 `;
-
-function problems(yaml: string): string[] {
-  try {
-    parseConfig(yaml, '/etc/cutover.yaml');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
-  }
-  throw new Error('the config was accepted');
-}
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -48,19 +39,21 @@ describe('data plane configuration', () => {
   });
 
   test('errors name the field', () => {
-    expect(problems(withDataPlane('{ adapter: traefik }'))).toEqual([
+    expect(configProblems(withDataPlane('{ adapter: traefik }'))).toEqual([
       'environments.prod.dataPlane.adapter: must be one of builtin, haproxy, nginx, got string "traefik"',
     ]);
-    expect(problems(withDataPlane('{ dir: /x }'))).toEqual(['environments.prod.dataPlane.adapter: is required (builtin, haproxy, nginx)']);
-    expect(problems(withDataPlane('{ adapter: haproxy }'))).toEqual(['environments.prod.dataPlane.dir: is required']);
-    expect(problems(withDataPlane('{ adapter: haproxy, dir: haproxy, serverSlots: 1 }'))).toEqual([
+    expect(configProblems(withDataPlane('{ dir: /x }'))).toEqual([
+      'environments.prod.dataPlane.adapter: is required (builtin, haproxy, nginx)',
+    ]);
+    expect(configProblems(withDataPlane('{ adapter: haproxy }'))).toEqual(['environments.prod.dataPlane.dir: is required']);
+    expect(configProblems(withDataPlane('{ adapter: haproxy, dir: haproxy, serverSlots: 1 }'))).toEqual([
       'environments.prod.dataPlane.dir: must be an absolute path of letters, digits, "_", ".", "-" and "/"',
       'environments.prod.dataPlane.serverSlots: must be between 2 and 256',
     ]);
-    expect(problems(withDataPlane('{ adapter: nginx, dir: /x, socket: /x/s }'))).toEqual([
+    expect(configProblems(withDataPlane('{ adapter: nginx, dir: /x, socket: /x/s }'))).toEqual([
       'environments.prod.dataPlane: unknown field(s) socket',
     ]);
-    expect(problems(withDataPlane('{ adapter: builtin, dir: /x }'))).toEqual(['environments.prod.dataPlane: unknown field(s) dir']);
+    expect(configProblems(withDataPlane('{ adapter: builtin, dir: /x }'))).toEqual(['environments.prod.dataPlane: unknown field(s) dir']);
   });
 
   test.each(['haproxy', 'nginx'] as const)(

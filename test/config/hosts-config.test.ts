@@ -1,6 +1,7 @@
 /** Several hosts in cutover.yaml: declared once with an IP address, named by environments, allowed by their router. */
 import { describe, expect, test } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
+import { configProblems } from './problems.js';
 import { runsSlotsOn, slotHostsOf } from '../../src/config/addresses.js';
 
 const config = (hosts: string, envHosts: string, slotHosts = '[10.0.0.11, 10.0.0.12]') => `
@@ -15,16 +16,6 @@ environments:
 `;
 const twoHosts = '  app1: { address: 10.0.0.11 }\n  app2: { address: 10.0.0.12 }';
 
-function problems(yaml: string): string[] {
-  try {
-    parseConfig(yaml, '/etc/cutover.yaml');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
-  }
-  throw new Error('the config was accepted');
-}
-
 describe('hosts', () => {
   test("an environment's slots run on its declared hosts, at their addresses; without hosts, on its one host on loopback", () => {
     const parsed = parseConfig(config(twoHosts, '[app1, app2]'), '/etc/cutover.yaml');
@@ -38,19 +29,19 @@ describe('hosts', () => {
   });
 
   test('an unknown host, a host named twice, and an address the router does not allow are refused, each named', () => {
-    expect(problems(config(twoHosts, '[app1, app9, app1]', '[10.0.0.11]'))).toEqual([
+    expect(configProblems(config(twoHosts, '[app1, app9, app1]', '[10.0.0.11]'))).toEqual([
       'environments.prod.hosts[1]: unknown host "app9"; declared under hosts: app1, app2',
       'environments.prod.hosts[2]: duplicate host "app1"',
     ]);
-    expect(problems(config(twoHosts, '[app1, app2]', '[10.0.0.11]'))).toEqual([
+    expect(configProblems(config(twoHosts, '[app1, app2]', '[10.0.0.11]'))).toEqual([
       'environments.prod.hosts[1]: host "app2" has address 10.0.0.12, which router.slotHosts does not allow: add it there',
     ]);
   });
 
   test('a host address must be an IP address: a switch never waits on name resolution', () => {
-    expect(problems(config('  app1: { address: app1.internal }', '[app1]'))).toEqual([
+    expect(configProblems(config('  app1: { address: app1.internal }', '[app1]'))).toEqual([
       'hosts.app1.address: must be an IP address (IPv4 or IPv6), without a port',
     ]);
-    expect(problems(config('  app1: {}', '[app1]'))).toEqual(['hosts.app1.address: is required']);
+    expect(configProblems(config('  app1: {}', '[app1]'))).toEqual(['hosts.app1.address: is required']);
   });
 });

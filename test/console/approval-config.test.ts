@@ -1,6 +1,7 @@
 /** The `approval` section of an environment: its defaults, and errors that name the field. */
 import { describe, expect, test } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
+import { configProblems } from '../config/problems.js';
 
 const withApproval = (approval: string) => `
 environments:
@@ -9,16 +10,6 @@ environments:
 ${approval ? `    approval: ${approval}\n` : ''}    sites:
       - { name: web, role: zdd, publicPort: 8080, previewPort: 8081 }
 `;
-
-function problems(yaml: string): string[] {
-  try {
-    parseConfig(yaml, '/etc/cutover.yaml');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
-  }
-  throw new Error('the config was accepted');
-}
 
 describe('approval policy configuration', () => {
   test('absent: any approver, self-approval allowed, one approval', () => {
@@ -33,12 +24,14 @@ describe('approval policy configuration', () => {
   });
 
   test('wrong values name the field', () => {
-    expect(problems(withApproval('{ required: 0 }'))).toEqual(['environments.prod.approval.required: must be at least 1']);
-    expect(problems(withApproval('{ required: 1.5 }'))).toEqual(['environments.prod.approval.required: must be a whole number']);
-    expect(problems(withApproval('{ allowSelfApproval: "no" }'))).toEqual([
+    expect(configProblems(withApproval('{ required: 0 }'))).toEqual(['environments.prod.approval.required: must be at least 1']);
+    expect(configProblems(withApproval('{ required: 1.5 }'))).toEqual(['environments.prod.approval.required: must be a whole number']);
+    expect(configProblems(withApproval('{ allowSelfApproval: "no" }'))).toEqual([
       'environments.prod.approval.allowSelfApproval: must be true or false, got string "no"',
     ]);
-    expect(problems(withApproval('{ approvers: [] }'))).toEqual(['environments.prod.approval.approvers: must name at least one approver']);
-    expect(problems(withApproval('{ quorum: 2 }'))).toHaveLength(1);
+    expect(configProblems(withApproval('{ approvers: [] }'))).toEqual([
+      'environments.prod.approval.approvers: must name at least one approver',
+    ]);
+    expect(configProblems(withApproval('{ quorum: 2 }'))).toHaveLength(1);
   });
 });

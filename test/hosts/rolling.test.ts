@@ -43,7 +43,10 @@ if (unavailable) {
       await waitForPollers(stack.client, hostTaskQueue(host.name), 60_000, 2, child.pid);
     }
 
-    /** The history for test/replay (CUTOVER_RECORD_HISTORIES=1), through the test's own client: the temporal CLI cannot reach the hosts' bridge address. */
+    /**
+     * The history for test/replay (CUTOVER_RECORD_HISTORIES=1), through the test's own client: the temporal CLI cannot
+     * reach the hosts' bridge address.
+     */
     async function recordHistory(workflowId: string, name: string) {
       if (!process.env.CUTOVER_RECORD_HISTORIES) return;
       const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();

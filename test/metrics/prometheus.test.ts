@@ -10,18 +10,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { startApi } from '../../src/api/main.js';
 import { parseConfig } from '../../src/config/load.js';
-import type { RunningRouter } from '../../src/platform/router/main.js';
 import { freePort } from '../../src/process/free-port.js';
-import {
-  routerClient,
-  sleep,
-  slot,
-  startTestRouter,
-  startUpstream,
-  testEnvironment,
-  type TestEnvironment,
-  type Upstream,
-} from '../router/support.js';
+import { sleep, slot, startUpstream, useTestRouter, type Upstream } from '../router/support.js';
 
 /**
  * A real Prometheus (Debian's package) scrapes a real router, the API and a worker process, and loads the example
@@ -33,8 +23,7 @@ const repo = fileURLToPath(new URL('../..', import.meta.url));
 const alertRules = join(repo, 'docs/prometheus/alerts.yml');
 const run = promisify(execFile);
 
-let env: TestEnvironment;
-let router: RunningRouter;
+const acme = useTestRouter();
 let v1: Upstream;
 let v2: Upstream;
 let api: Awaited<ReturnType<typeof startApi>>;
@@ -56,11 +45,10 @@ const app = (name: string) => (req: IncomingMessage, res: ServerResponse) => {
 };
 
 beforeAll(async () => {
-  env = await testEnvironment();
-  router = await startTestRouter(env);
+  const { env } = acme;
   [v1, v2] = await Promise.all([startUpstream(slots.v1, app('v1')), startUpstream(slots.v2, app('v2'))]);
-  await routerClient(router.adminUrl, env).setLive('shop', slot(v1));
-  await routerClient(router.adminUrl, env).setPreview('shop', slot(v2));
+  await acme.client().setLive('shop', slot(v1));
+  await acme.client().setPreview('shop', slot(v2));
 
   // The API, with auth: Prometheus scrapes it with a viewer token.
   const [apiPort, workerMetricsPort, promPort] = [await freePort(), await freePort(), await freePort()];
@@ -127,9 +115,7 @@ afterAll(async () => {
   await Promise.all([stop(prometheus), stop(worker)]);
   if (promDir) await rm(promDir, { recursive: true, force: true });
   await api?.close();
-  await router?.close();
   await Promise.all([v1?.close(), v2?.close()]);
-  await env?.cleanup();
 });
 
 /** SIGTERM, then SIGKILL if it has not exited within 10 s. */
@@ -205,7 +191,7 @@ describe('Prometheus scrapes Cutover', () => {
   });
 
   test("the router's counts per slot are what was sent: requests, 5xx, durations", async () => {
-    const shop = router.environments.acme!.sites.shop!;
+    const shop = acme.router.environments.acme!.sites.shop!;
     await send(`${shop.publicUrl}/`, 15);
     await send(`${shop.publicUrl}/fail`, 5);
     await send(`${shop.previewUrl}/`, 4);
@@ -247,7 +233,7 @@ describe('Prometheus scrapes Cutover', () => {
   });
 
   test('the alert rules evaluate on the real series: a slot failing half its requests makes CutoverSlotErrorRate pending', async () => {
-    const shop = router.environments.acme!.sites.shop!;
+    const shop = acme.router.environments.acme!.sites.shop!;
     let sending = true;
     const traffic = (async () => {
       while (sending) {

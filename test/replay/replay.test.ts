@@ -38,6 +38,8 @@ describe('workflow replay', () => {
       'readwrite-replay-complete',
       'readwrite-replay-reset-with-database',
       'rolling',
+      'rolling-reset',
+      'rolling-failed-then-reset',
     ])
       expect(paths).toContain(path);
   });

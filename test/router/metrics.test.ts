@@ -2,7 +2,6 @@ import { request as httpRequest } from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createAdminApp, type TrafficView } from '../../src/platform/router/admin.js';
-import type { RunningRouter } from '../../src/platform/router/main.js';
 import {
   latencyBuckets,
   latencyQuantile,
@@ -12,26 +11,15 @@ import {
   type SlotTraffic,
 } from '../../src/platform/router/metrics.js';
 import type { Switchboard } from '../../src/platform/router/switchboard.js';
-import {
-  distinctFreePort,
-  routerClient,
-  sleep,
-  slot,
-  startTestRouter,
-  startUpstream,
-  testEnvironment,
-  type TestEnvironment,
-  type Upstream,
-} from './support.js';
+import { distinctFreePort, sleep, slot, startUpstream, useTestRouter, type Upstream } from './support.js';
 
-let env: TestEnvironment;
-let router: RunningRouter;
+const acme = useTestRouter();
+const { client } = acme;
 let a: Upstream;
 let b: Upstream;
 /** Requests to /hold wait here until the test lets them go. */
 const held: Array<() => void> = [];
 let shop: { publicUrl: string; previewUrl: string };
-const client = () => routerClient(router.adminUrl, env);
 
 /** The slot stand-in's answers: by path. */
 function answer(name: string) {
@@ -47,23 +35,19 @@ function answer(name: string) {
 }
 
 beforeAll(async () => {
-  env = await testEnvironment();
-  router = await startTestRouter(env);
   [a, b] = await Promise.all([startUpstream('slot-a', answer('slot-a')), startUpstream('slot-b', answer('slot-b'))]);
-  shop = router.environments.acme!.sites.shop!;
+  shop = acme.router.environments.acme!.sites.shop!;
   await client().setLive('shop', slot(a));
   await client().setPreview('shop', slot(b));
 });
 
 afterAll(async () => {
   for (const release of held) release();
-  await router?.close();
   await Promise.all([a?.close(), b?.close()]);
-  await env?.cleanup();
 });
 
 const traffic = (slotId: string, channel?: 'live' | 'preview') =>
-  slotTraffic(router.metrics, { environment: 'acme', site: 'shop', slot: slotId, channel });
+  slotTraffic(acme.router.metrics, { environment: 'acme', site: 'shop', slot: slotId, channel });
 
 async function send(base: string, path: string, times: number) {
   for (let i = 0; i < times; i += 1) await (await fetch(`${base}${path}`, { redirect: 'manual' })).text();
@@ -76,7 +60,7 @@ function sample(text: string, name: string, labels: string): number | undefined 
 }
 
 async function scrape(): Promise<string> {
-  const response = await fetch(`${router.adminUrl}/metrics`);
+  const response = await fetch(`${acme.router.adminUrl}/metrics`);
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toContain('text/plain; version=0.0.4');
   return response.text();
@@ -180,22 +164,22 @@ describe('the router counts what each slot served', () => {
   });
 
   test('/metrics/traffic answers the same counts as JSON, per site, listener and slot', async () => {
-    const response = await fetch(`${router.adminUrl}/metrics/traffic?environment=acme&site=shop`);
+    const response = await fetch(`${acme.router.adminUrl}/metrics/traffic?environment=acme&site=shop`);
     expect(response.status).toBe(200);
     const view = (await response.json()) as TrafficView;
     const liveA = view.series.find((s) => s.channel === 'live' && s.slot === 'slot-a')!;
     expect(liveA).toMatchObject({ site: 'shop', requests: traffic('slot-a', 'live').requests });
     expect(liveA.byClass).toEqual(traffic('slot-a', 'live').byClass);
-    const bad = await fetch(`${router.adminUrl}/metrics/traffic?site=shop`);
+    const bad = await fetch(`${acme.router.adminUrl}/metrics/traffic?site=shop`);
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({ error: expect.stringContaining('environment: ') });
-    expect((await fetch(`${router.adminUrl}/metrics/traffic?environment=nope`)).status).toBe(404);
-    expect((await fetch(`${router.adminUrl}/metrics/traffic?environment=acme&site=nope`)).status).toBe(404);
+    expect((await fetch(`${acme.router.adminUrl}/metrics/traffic?environment=nope`)).status).toBe(404);
+    expect((await fetch(`${acme.router.adminUrl}/metrics/traffic?environment=acme&site=nope`)).status).toBe(404);
   });
 
   test('/metrics answers only requests addressed to the admin address (Host checked)', async () => {
     const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(`${router.adminUrl}/metrics`, { headers: { host: 'rebound.example:80' } }, (res) => {
+      const req = httpRequest(`${acme.router.adminUrl}/metrics`, { headers: { host: 'rebound.example:80' } }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { RunningRouter } from '../../src/platform/router/main.js';
-import { adminFetch, routerClient, startTestRouter, startUpstream, testEnvironment } from './support.js';
+import { adminFetch, distinctFreePort, routerClient, startTestRouter, startUpstream, testEnvironment } from './support.js';
 import type { TestEnvironment, Upstream } from './support.js';
 
 let env: TestEnvironment;
@@ -97,5 +97,20 @@ describe('a slot with several replicas', () => {
     expect(await put('weights', { weight: 1 })).toEqual([400, 'weights: must be a list of { host, port, weight }, got a mapping']);
     expect(await client().getRoutes()).toEqual(before);
     expect(await answers(2)).toEqual(['a', 'b']);
+  });
+
+  test('a replica that refuses connections (its host lost): reads go to the others, none fails; then it is passed over', async () => {
+    const gone = { host: '127.0.0.1', port: await distinctFreePort() }; // nothing listens: the connection is refused
+    await client().setLive('shop', { kind: 'slot', slotId: 'a-and-gone', replicas: [replica(a), gone] });
+    const reads = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const response = await fetch(`${router.environments.acme!.sites.shop!.publicUrl}/`);
+        return `${response.status} ${await response.text()}`;
+      }),
+    );
+    expect(reads).toEqual(Array.from({ length: 12 }, () => '200 a'));
+    // Passed over for a while: a write (not repeatable) lands on the replica that answers.
+    const write = await fetch(`${router.environments.acme!.sites.shop!.publicUrl}/`, { method: 'POST', body: 'x' });
+    expect(write.status).toBe(200);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { configProblems } from '../config/problems.js';
 
 const withRouter = (router: string) => `
 environments:
@@ -8,15 +9,7 @@ environments:
     sites: [{ name: web, role: zdd, publicPort: 8080, previewPort: 8081 }]
 `;
 
-function problems(router: string): string[] {
-  try {
-    parseConfig(withRouter(router), '/etc/cutover.yaml');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
-  }
-  throw new Error('the config was accepted');
-}
+const problems = (router: string) => configProblems(withRouter(router));
 
 describe('the router section of the config', () => {
   test('defaults: admin API on loopback with its secret from CUTOVER_ROUTER_TOKEN, forwarded headers not trusted, limits set', () => {

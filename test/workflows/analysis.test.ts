@@ -1,15 +1,8 @@
 /** Analysis during verification, in the workflow: real workflow code and Temporal server, a fake platform. */
 import { afterEach, describe, expect, test } from 'vitest';
 import type { AnalysisEvidence, AnalysisSpec } from '../../src/workflows/analysis-definitions.js';
-import {
-  completeUpdate,
-  logQuery,
-  resetUpdate,
-  statusQuery,
-  type DeploymentRequest,
-  type DeploymentStatus,
-} from '../../src/workflows/definitions.js';
-import { pkg } from './fake-platform.js';
+import { completeUpdate, logQuery, resetUpdate, type DeploymentStatus } from '../../src/workflows/definitions.js';
+import { startDeployment, v1, waitForStatus, type DeploymentHandle } from './deployments.js';
 import { startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
@@ -17,9 +10,6 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-const v1 = pkg('1.0.0');
-const v2 = pkg('2.0.0');
 
 const spec: AnalysisSpec = {
   checks: [{ path: '/notes', expectStatus: 200, maxLatencyMs: null, requests: 20, intervalMs: 100, failureLimit: 1 }],
@@ -62,39 +52,14 @@ const inconclusive: AnalysisEvidence = {
   ],
 };
 
-function start(harness: Harness, id: string, extra: Partial<DeploymentRequest> = {}) {
-  harness.fake.addPackage(v2);
-  const req: DeploymentRequest = {
-    deploymentId: `${harness.environment}-${id}`,
-    environment: harness.environment,
-    package: v2,
-    mode: 'readonly',
-    ...extra,
-  };
-  return harness.client.workflow.start('deploymentWorkflow', { taskQueue: harness.taskQueue, workflowId: req.deploymentId, args: [req] });
-}
-
-type Handle = Awaited<ReturnType<typeof start>>;
-
-async function until(handle: Handle, what: string, ok: (s: DeploymentStatus) => boolean, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await handle.query(statusQuery).catch(() => null);
-    if (status && ok(status)) return status;
-    if (Date.now() > deadline)
-      throw new Error(`${what} not reached; last ${JSON.stringify(status?.phase)} ${JSON.stringify(status?.analysis)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const log = async (handle: Handle) => (await handle.query(logQuery, {})).lines.map((l) => l.message).join('\n');
+const log = async (handle: DeploymentHandle) => (await handle.query(logQuery, {})).lines.map((l) => l.message).join('\n');
 
 describe('analysis during verification', () => {
   test('a failed analysis Resets the deployment by itself, code only, with the evidence in the status, the log and Slack', async () => {
     h = await startHarness({ analysis: spec, slackReminderMs: 60_000 });
     h.fake.goLive(v1);
     h.fake.analysis.evidence = failed;
-    const handle = await start(h, 'fails');
+    const handle = await startDeployment(h, 'fails');
     const status = (await handle.result()) as DeploymentStatus;
 
     expect(status.phase).toBe('reset');
@@ -118,15 +83,15 @@ describe('analysis during verification', () => {
     h = await startHarness({ analysis: spec, slackReminderMs: 60_000 });
     h.fake.goLive(v1);
     h.fake.analysis.evidence = inconclusive;
-    const handle = await start(h, 'inconclusive');
-    const status = await until(handle, 'a finished analysis', (s) => s.analysis?.state === 'finished');
+    const handle = await startDeployment(h, 'inconclusive');
+    const status = await waitForStatus(handle, 'a finished analysis', (s) => s.analysis?.state === 'finished');
     expect(status.analysis?.verdict).toBe('inconclusive');
     expect(status.phase).toBe('awaiting-verification');
     expect(status.decision).toBeNull();
     expect(status.actions).toEqual(['complete', 'reset']);
     expect(await log(handle)).toContain('An inconclusive analysis decides nothing');
     // The approval message gets the evidence (after the awaiting-verification post).
-    await until(handle, 'the Slack update', () => h!.fake.slackEvents.includes('analysis'));
+    await waitForStatus(handle, 'the Slack update', () => h!.fake.slackEvents.includes('analysis'));
     expect(h.fake.slackEvents).toEqual(['awaiting-verification', 'analysis']);
 
     await handle.executeUpdate(resetUpdate, { args: [{ rollbackDatabase: false, requestedBy: 'ana' }] });
@@ -137,8 +102,8 @@ describe('analysis during verification', () => {
     h = await startHarness({ analysis: spec });
     h.fake.goLive(v1);
     h.fake.failWith('analyzePreview', 'invalid-input', 'Environment x has no site "web"');
-    const handle = await start(h, 'cannot-run');
-    const status = await until(handle, 'a finished analysis', (s) => s.analysis?.state === 'finished');
+    const handle = await startDeployment(h, 'cannot-run');
+    const status = await waitForStatus(handle, 'a finished analysis', (s) => s.analysis?.state === 'finished');
     expect(status.analysis).toMatchObject({ verdict: 'inconclusive', summary: expect.stringMatching(/^the analysis could not run: /) });
     expect(status).toMatchObject({ phase: 'awaiting-verification', decision: null, actions: ['complete', 'reset'] });
     await handle.executeUpdate(completeUpdate, { args: [{}] });
@@ -150,9 +115,9 @@ describe('analysis during verification', () => {
     h.fake.goLive(v1);
     h.fake.analysis.evidence = failed;
     h.fake.analysis.delayMs = 60_000;
-    const handle = await start(h, 'person-first');
-    await until(handle, 'the analysis running', (s) => s.analysis?.state === 'running');
-    await until(handle, 'the analysis activity', () => h!.fake.calls.some((c) => c.startsWith('analyzePreview ')));
+    const handle = await startDeployment(h, 'person-first');
+    await waitForStatus(handle, 'the analysis running', (s) => s.analysis?.state === 'running');
+    await waitForStatus(handle, 'the analysis activity', () => h!.fake.calls.some((c) => c.startsWith('analyzePreview ')));
     await handle.executeUpdate(completeUpdate, { args: [{ requestedBy: 'ana' }] });
     const status = (await handle.result()) as DeploymentStatus;
     expect(status.phase).toBe('completed');
@@ -170,8 +135,8 @@ describe('analysis during verification', () => {
     h = await startHarness({ analysis: spec });
     h.fake.goLive(v1);
     h.fake.analysis.evidence = failed;
-    const handle = await start(h, 'off', { analysis: false });
-    const status = await until(handle, 'awaiting verification', (s) => s.phase === 'awaiting-verification');
+    const handle = await startDeployment(h, 'off', { analysis: false });
+    const status = await waitForStatus(handle, 'awaiting verification', (s) => s.phase === 'awaiting-verification');
     expect(status.analysis).toBeNull();
     expect(await log(handle)).toContain('Analysis is turned off for this deployment by its request');
     await handle.executeUpdate(completeUpdate, { args: [{}] });
@@ -184,7 +149,7 @@ describe('analysis during verification', () => {
     h.fake.goLive(v1);
     h.fake.analysis.evidence = failed;
     const own: AnalysisSpec = { ...spec, rollbackDatabase: true };
-    const handle = await start(h, 'own', { analysis: own });
+    const handle = await startDeployment(h, 'own', { analysis: own });
     const status = (await handle.result()) as DeploymentStatus;
     expect(status.decision).toMatchObject({ action: 'reset', rollbackDatabase: true });
     expect(h.fake.calls.some((c) => c.startsWith('restoreDatabase'))).toBe(true);

@@ -1,8 +1,8 @@
 /** Bake after Complete, in the workflow: real workflow code and Temporal server, a fake platform (its measurements set by the test). */
 import { afterEach, describe, expect, test } from 'vitest';
 import type { BakeSpec } from '../../src/workflows/bake-definitions.js';
-import { completeUpdate, logQuery, statusQuery, type DeploymentRequest, type DeploymentStatus } from '../../src/workflows/definitions.js';
-import { pkg } from './fake-platform.js';
+import { logQuery, statusQuery, type DeploymentStatus } from '../../src/workflows/definitions.js';
+import { startCompleted, v1, type DeploymentHandle } from './deployments.js';
 import { startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
@@ -11,36 +11,9 @@ afterEach(async () => {
   h = undefined;
 });
 
-const v1 = pkg('1.0.0');
-const v2 = pkg('2.0.0');
 const spec: BakeSpec = { durationMs: 2_000, intervalMs: 300, maxErrorRate: 0.1, maxP99Ms: 1_000 };
 
-async function completed(harness: Harness, id: string, extra: Partial<DeploymentRequest> = {}) {
-  harness.fake.addPackage(v2);
-  const req: DeploymentRequest = {
-    deploymentId: `${harness.environment}-${id}`,
-    environment: harness.environment,
-    package: v2,
-    mode: 'readonly',
-    ...extra,
-  };
-  const handle = await harness.client.workflow.start('deploymentWorkflow', {
-    taskQueue: harness.taskQueue,
-    workflowId: req.deploymentId,
-    args: [req],
-  });
-  for (let i = 0; ; i++) {
-    const status = await handle.query(statusQuery).catch(() => null);
-    if (status?.phase === 'awaiting-verification') break;
-    if (i > 200) throw new Error(`awaiting-verification not reached: ${status?.phase}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await handle.executeUpdate(completeUpdate, { args: [{ requestedBy: 'ana' }] });
-  return handle;
-}
-
-const log = async (handle: Awaited<ReturnType<typeof completed>>) =>
-  (await handle.query(logQuery, {})).lines.map((l) => l.message).join('\n');
+const log = async (handle: DeploymentHandle) => (await handle.query(logQuery, {})).lines.map((l) => l.message).join('\n');
 const cloneOf = (status: DeploymentStatus) => status.sites.find((s) => s.name === 'web')!;
 
 describe('bake after Complete', () => {
@@ -48,7 +21,7 @@ describe('bake after Complete', () => {
     h = await startHarness({ bake: spec, slackReminderMs: 60_000 });
     h.fake.goLive(v1);
     h.fake.bakeTraffic.failingFrom = 2;
-    const handle = await completed(h, 'breach');
+    const handle = await startCompleted(h, 'breach');
     const status = (await handle.result()) as DeploymentStatus;
 
     expect(status.phase).toBe('rolled-back');
@@ -70,7 +43,7 @@ describe('bake after Complete', () => {
   test('no breach: the clones stay up for the bake, then stop; the deployment completes', async () => {
     h = await startHarness({ bake: spec });
     h.fake.goLive(v1);
-    const handle = await completed(h, 'holds');
+    const handle = await startCompleted(h, 'holds');
     // During the bake the new version serves and the clone still runs.
     for (let i = 0; ; i++) {
       const status = await handle.query(statusQuery);
@@ -101,7 +74,7 @@ describe('bake after Complete', () => {
     h.fake.goLive(v1);
     h.fake.phased.contract = ['0003_drop_old_column.sql'];
     h.fake.bakeTraffic.failingFrom = 1;
-    const handle = await completed(h, 'beside', { mode: 'expand-contract' });
+    const handle = await startCompleted(h, 'beside', { mode: 'expand-contract' });
     const status = (await handle.result()) as DeploymentStatus;
     expect(status.phase).toBe('rolled-back');
     expect(h.fake.routes.web!.live).toMatchObject({ kind: 'slot', package: { version: '1.0.0' } });
@@ -115,7 +88,7 @@ describe('bake after Complete', () => {
     h = await startHarness({ bake: { ...spec, durationMs: 900 } });
     h.fake.goLive(v1);
     h.fake.phased.contract = ['0003_drop_old_column.sql'];
-    const handle = await completed(h, 'beside-holds', { mode: 'expand-contract' });
+    const handle = await startCompleted(h, 'beside-holds', { mode: 'expand-contract' });
     const status = (await handle.result()) as DeploymentStatus;
     expect(status.phase).toBe('completed');
     expect(status.bake).toMatchObject({ state: 'passed' });
@@ -130,7 +103,7 @@ describe('bake after Complete', () => {
     h = await startHarness({ bake: spec });
     h.fake.goLive(v1);
     h.fake.bakeTraffic.failingFrom = 1;
-    const handle = await completed(h, 'off', { bake: false });
+    const handle = await startCompleted(h, 'off', { bake: false });
     const status = (await handle.result()) as DeploymentStatus;
     expect(status.phase).toBe('completed');
     expect(status.bake ?? null).toBeNull();

@@ -7,12 +7,11 @@ import {
   logQuery,
   requestDeploymentUpdate,
   resetUpdate,
-  statusQuery,
   supersedeSignal,
-  type DeploymentRequest,
   type DeploymentStatus,
 } from '../../src/workflows/definitions.js';
 import { phaseKey } from '../../src/workflows/search-attributes.js';
+import { deploymentRequest, startDeployment, v1, v2, waitForPhase } from './deployments.js';
 import { pkg } from './fake-platform.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -22,33 +21,10 @@ afterEach(async () => {
   h = undefined;
 });
 
-const v1 = pkg('1.0.0');
-const v2 = pkg('2.0.0');
-
-function request(harness: Harness, id: string, ref = v2): DeploymentRequest {
-  harness.fake.addPackage(ref);
-  return { deploymentId: `${harness.environment}-${id}`, environment: harness.environment, package: ref, mode: 'readonly' };
-}
-
-async function start(harness: Harness, id: string, ref = v2) {
-  const req = request(harness, id, ref);
-  return harness.client.workflow.start('deploymentWorkflow', { taskQueue: harness.taskQueue, workflowId: req.deploymentId, args: [req] });
-}
-
-async function waitFor(handle: { query: (q: typeof statusQuery) => Promise<DeploymentStatus> }, phase: string, timeoutMs = 20_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await handle.query(statusQuery).catch(() => null);
-    if (status?.phase === phase) return status;
-    if (Date.now() > until) throw new Error(`phase ${phase} not reached; last ${status?.phase}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** A deployment request as the API sends it: through the environment workflow. */
 function throughEnvironment(harness: Harness, id: string, ref = v2) {
   return harness.client.workflow.executeUpdateWithStart(requestDeploymentUpdate, {
-    args: [request(harness, id, ref)],
+    args: [deploymentRequest(harness, id, { package: ref })],
     startWorkflowOperation: new WithStartWorkflowOperation('environmentWorkflow', {
       workflowId: environmentWorkflowId(harness.environment),
       taskQueue: harness.taskQueue,
@@ -66,7 +42,7 @@ describe('deployment workflow logic', () => {
   test('the verification window ends: Reset (code only), never Complete; Slack is reminded meanwhile', async () => {
     h = await startHarness({ verificationTimeoutMs: 3_000, slackReminderMs: 1_000 });
     h.fake.goLive(v1);
-    const handle = await start(h, 'timeout');
+    const handle = await startDeployment(h, 'timeout');
     const status = (await handle.result()) as DeploymentStatus;
     expect(status.phase).toBe('reset');
     expect(status.decision).toMatchObject({ action: 'reset', rollbackDatabase: false, reason: 'verification timeout' });
@@ -78,8 +54,8 @@ describe('deployment workflow logic', () => {
   test('Complete is accepted once; a second Complete and a malformed Reset are refused, naming the state', async () => {
     h = await startHarness();
     h.fake.goLive(v1);
-    const handle = await start(h, 'twice');
-    await waitFor(handle, 'awaiting-verification');
+    const handle = await startDeployment(h, 'twice');
+    await waitForPhase(handle, 'awaiting-verification');
     await expect(handle.executeUpdate(resetUpdate, { args: [{ rollbackDatabase: 'yes' as never }] })).rejects.toThrow(
       WorkflowUpdateFailedError,
     );
@@ -103,8 +79,8 @@ describe('deployment workflow logic', () => {
     h.fake.failWith('warmUpSlot', 'warmup-failed', 'no 200 on /healthz', (input) =>
       input.slotId.includes(`.web.${v2.sha256.slice(0, 12)}.original`),
     );
-    const handle = await start(h, 'warmup');
-    const status = await waitFor(handle, 'failed');
+    const handle = await startDeployment(h, 'warmup');
+    const status = await waitForPhase(handle, 'failed');
     expect(status.actions).toEqual(['reset']);
     expect(h.fake.running().filter((s) => s.packageVersion === '2.0.0')).toEqual([]);
     expect(h.fake.routes.web!.live).toMatchObject({ slotId: expect.stringMatching(/\.temporary$/) });
@@ -133,8 +109,8 @@ describe('deployment workflow logic', () => {
       'the app wrote at startup',
       (input) => input.slotId.includes('.api.') && input.slotId.endsWith('.temporary'),
     );
-    const handle = await start(h, 'readonly');
-    const status = await waitFor(handle, 'failed');
+    const handle = await startDeployment(h, 'readonly');
+    const status = await waitForPhase(handle, 'failed');
     expect(status.failure).toMatchObject({ class: 'readonly-not-supported', site: 'api' });
     expect(status.sites.map((s) => [s.name, s.state])).toEqual([
       ['web', 'live'],
@@ -155,8 +131,8 @@ describe('deployment workflow logic', () => {
     });
     h.fake.goLive(v1);
     h.fake.failWith('routePublicTraffic', 'invalid-input', 'the router refused the route', (input) => input.site === 'api');
-    const failed = await start(h, 'switch');
-    const status = await waitFor(failed, 'failed');
+    const failed = await startDeployment(h, 'switch');
+    const status = await waitForPhase(failed, 'failed');
     expect(status.sites.map((s) => [s.name, s.state])).toEqual([
       ['web', 'in-maintenance'],
       ['api', 'failed'],
@@ -166,9 +142,9 @@ describe('deployment workflow logic', () => {
     expect(lines).toContain('At least one maintenance mode operation failed. Investigate the logs and try again.');
 
     h.fake.clearFailures();
-    const resumed = await start(h, 'resumed', pkg('2.0.1'));
+    const resumed = await startDeployment(h, 'resumed', { package: pkg('2.0.1') });
     await failed.signal(supersedeSignal);
-    const ready = await waitFor(resumed, 'awaiting-verification');
+    const ready = await waitForPhase(resumed, 'awaiting-verification');
     expect(ready.sites.map((s) => s.state)).toEqual(['preview', 'preview']);
     const log = (await resumed.query(logQuery, {})).lines.map((l) => l.message);
     expect(log).toContain('Already in maintenance mode from an earlier deployment: web. Resuming from there.');
@@ -186,9 +162,9 @@ describe('deployment workflow logic', () => {
     const deploy = (id: string, ref = v2) => throughEnvironment(h!, id, ref);
     const first = await deploy('first');
     const handle = h.client.workflow.getHandle(first.workflowId);
-    await waitFor(handle, 'awaiting-verification');
+    await waitForPhase(handle, 'awaiting-verification');
     await handle.executeUpdate(completeUpdate, { args: [{}] });
-    await waitFor(handle, 'completed');
+    await waitForPhase(handle, 'completed');
     const second = await deploy('second', pkg('3.0.0'));
     expect(second.deploymentId).toBe(`${h.environment}-second`);
     expect((await handle.describe()).status.name).toBe('RUNNING'); // the first one still tells Slack
@@ -206,9 +182,9 @@ describe('deployment workflow logic', () => {
     h.fake.failWith('warmUpSlot', 'warmup-failed', 'no 200 on /healthz', (input) => input.slotId.includes(v2.sha256.slice(0, 12)));
     const first = await throughEnvironment(h, 'first');
     const handle = h.client.workflow.getHandle(first.workflowId);
-    await waitFor(handle, 'failed');
+    await waitForPhase(handle, 'failed');
     await handle.executeUpdate(resetUpdate, { args: [{ rollbackDatabase: true }] });
-    await waitFor(handle, 'reset');
+    await waitForPhase(handle, 'reset');
     h.fake.clearFailures();
     const second = await throughEnvironment(h, 'second', pkg('3.0.0'));
     expect(second.deploymentId).toBe(`${h.environment}-second`);

@@ -1,15 +1,8 @@
 /** Expand/contract mode's decisions: real workflow code on the real Temporal server, a fake platform. */
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterEach, describe, expect, test } from 'vitest';
-import {
-  completeUpdate,
-  logQuery,
-  resetUpdate,
-  statusQuery,
-  type DeploymentRequest,
-  type DeploymentStatus,
-} from '../../src/workflows/definitions.js';
-import { pkg } from './fake-platform.js';
+import { completeUpdate, logQuery, resetUpdate, statusQuery, type DeploymentStatus } from '../../src/workflows/definitions.js';
+import { startDeployment, v1, v2, waitForPhase, webSlot } from './deployments.js';
 import { startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
@@ -18,31 +11,9 @@ afterEach(async () => {
   h = undefined;
 });
 
-const v1 = pkg('1.0.0');
-const v2 = pkg('2.0.0');
-const oldSlot = (harness: Harness) => `${harness.environment}.web.${v1.sha256.slice(0, 12)}.original`;
-const newSlot = (harness: Harness) => `${harness.environment}.web.${v2.sha256.slice(0, 12)}.original`;
-
-async function start(harness: Harness, id: string) {
-  harness.fake.addPackage(v2);
-  const req: DeploymentRequest = {
-    deploymentId: `${harness.environment}-${id}`,
-    environment: harness.environment,
-    package: v2,
-    mode: 'expand-contract',
-  };
-  return harness.client.workflow.start('deploymentWorkflow', { taskQueue: harness.taskQueue, workflowId: req.deploymentId, args: [req] });
-}
-
-async function waitFor(handle: { query: (q: typeof statusQuery) => Promise<DeploymentStatus> }, phase: string) {
-  const until = Date.now() + 20_000;
-  for (;;) {
-    const status = await handle.query(statusQuery).catch(() => null);
-    if (status?.phase === phase) return status;
-    if (Date.now() > until) throw new Error(`phase ${phase} not reached; last ${status?.phase}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const start = (harness: Harness, id: string) => startDeployment(harness, id, { mode: 'expand-contract' });
+const oldSlot = (harness: Harness) => webSlot(harness, v1);
+const newSlot = (harness: Harness) => webSlot(harness, v2);
 
 /** The calls in order, each as "activity detail" for the ones that matter here. */
 function steps(harness: Harness): string[] {
@@ -80,7 +51,7 @@ describe('expand-contract mode', () => {
     h.fake.goLive(v1);
     Object.assign(h.fake.phased, { expand: ['0003_add_title.sql'], contract: ['0004_author_required.sql'] });
     const handle = await start(h, 'complete');
-    const awaiting = await waitFor(handle, 'awaiting-verification');
+    const awaiting = await waitForPhase(handle, 'awaiting-verification');
     // The old version served all along: no clone, no restore point, no maintenance.
     expect(h.fake.routes.web!.live).toMatchObject({ slotId: oldSlot(h) });
     expect(
@@ -178,7 +149,7 @@ describe('expand-contract mode', () => {
     h.fake.goLive(v1);
     Object.assign(h.fake.phased, { expand: ['0003_add_title.sql'], contract: ['0004_author_required.sql'] });
     const handle = await start(h, 'reset');
-    await waitFor(handle, 'awaiting-verification');
+    await waitForPhase(handle, 'awaiting-verification');
     const refused = await handle.executeUpdate(resetUpdate, { args: [{ rollbackDatabase: true }] }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
     expect((refused as WorkflowUpdateFailedError).cause?.message).toMatch(/^rollbackDatabase: expand-contract mode takes no restore point/);
@@ -197,7 +168,7 @@ describe('expand-contract mode', () => {
     h = await startHarness();
     Object.assign(h.fake.phased, { expand: ['0003_add_title.sql'], contract: ['0004_author_required.sql'] });
     const handle = await start(h, 'first');
-    await waitFor(handle, 'awaiting-verification');
+    await waitForPhase(handle, 'awaiting-verification');
     await handle.executeUpdate(completeUpdate, { args: [{}] });
     expect(((await handle.result()) as DeploymentStatus).phase).toBe('completed');
     expect(steps(h)).toEqual([

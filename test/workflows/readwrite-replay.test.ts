@@ -1,15 +1,8 @@
 /** readwrite-replay mode's order of steps: real workflow code on the real Temporal server, a fake platform. */
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterEach, describe, expect, test } from 'vitest';
-import {
-  completeUpdate,
-  logQuery,
-  resetUpdate,
-  statusQuery,
-  type DeploymentRequest,
-  type DeploymentStatus,
-} from '../../src/workflows/definitions.js';
-import { pkg } from './fake-platform.js';
+import { completeUpdate, logQuery, resetUpdate, statusQuery, type DeploymentStatus } from '../../src/workflows/definitions.js';
+import { startDeployment, v1, v2, waitForStatus, webSlot, type DeploymentHandle } from './deployments.js';
 import { startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
@@ -18,11 +11,10 @@ afterEach(async () => {
   h = undefined;
 });
 
-const v1 = pkg('1.0.0');
-const v2 = pkg('2.0.0');
-const cloneSlot = (harness: Harness) => `${harness.environment}.web.${v1.sha256.slice(0, 12)}.temporary`;
-const oldSlot = (harness: Harness) => `${harness.environment}.web.${v1.sha256.slice(0, 12)}.original`;
-const newSlot = (harness: Harness) => `${harness.environment}.web.${v2.sha256.slice(0, 12)}.original`;
+const start = (harness: Harness, id: string) => startDeployment(harness, id, { mode: 'readwrite-replay' });
+const cloneSlot = (harness: Harness) => webSlot(harness, v1, 'temporary');
+const oldSlot = (harness: Harness) => webSlot(harness, v1);
+const newSlot = (harness: Harness) => webSlot(harness, v2);
 const conflict = {
   table: 'public.notes',
   key: { id: 1000000042 },
@@ -30,29 +22,13 @@ const conflict = {
   reason: 'column "nickname" no longer exists on the original',
 };
 
-async function start(harness: Harness, id: string) {
-  harness.fake.addPackage(v2);
-  const req: DeploymentRequest = {
-    deploymentId: `${harness.environment}-${id}`,
-    environment: harness.environment,
-    package: v2,
-    mode: 'readwrite-replay',
-  };
-  return harness.client.workflow.start('deploymentWorkflow', { taskQueue: harness.taskQueue, workflowId: req.deploymentId, args: [req] });
-}
-
-async function waitFor(
-  handle: { query: (q: typeof statusQuery) => Promise<DeploymentStatus> },
-  until: (s: DeploymentStatus) => boolean,
-): Promise<DeploymentStatus> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const status = await handle.query(statusQuery).catch(() => null);
-    if (status && until(status)) return status;
-    if (Date.now() > deadline) throw new Error(`not reached; last phase ${status?.phase}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Verification, once the clone's writes were replayed onto the originals at least once. */
+const awaitingAfterReplay = (handle: DeploymentHandle) =>
+  waitForStatus(
+    handle,
+    'awaiting-verification after a replay',
+    (s) => s.phase === 'awaiting-verification' && s.replay?.lastReplayAt != null,
+  );
 
 /** The calls that matter here, in order. */
 function steps(harness: Harness): string[] {
@@ -98,13 +74,13 @@ const upToVerification = (harness: Harness) => [
 ];
 
 describe('readwrite-replay mode', () => {
-  test('capture before the clone takes traffic; replays during verification; at Complete replay, switch, final replay, then the copy goes', async () => {
+  test('capture before the clone takes traffic; replays while awaiting; at Complete replay, switch, final replay, copy dropped', async () => {
     h = await startHarness();
     h.fake.goLive(v1);
     h.fake.replays.push({ applied: 7, conflicts: [conflict] }, { applied: 3, conflicts: [] }, { applied: 2, conflicts: [] });
     const handle = await start(h, 'complete');
     // The first replay runs on entering verification; its conflict shows in the status before anyone decides.
-    const awaiting = await waitFor(handle, (s) => s.phase === 'awaiting-verification' && s.replay?.lastReplayAt != null);
+    const awaiting = await awaitingAfterReplay(handle);
     expect(awaiting.replay).toMatchObject({
       applied: 7,
       conflictCount: 1,
@@ -137,7 +113,7 @@ describe('readwrite-replay mode', () => {
     h.fake.goLive(v1);
     h.fake.replays.push({ applied: 5, conflicts: [conflict] });
     const handle = await start(h, 'reset');
-    await waitFor(handle, (s) => s.phase === 'awaiting-verification' && s.replay?.lastReplayAt != null);
+    await awaitingAfterReplay(handle);
     // The restored original knows no replay: the next one applies every change again.
     h.fake.replays.push({ applied: 9, conflicts: [] }, { applied: 1, conflicts: [] });
     await handle.executeUpdate(resetUpdate, { args: [{ rollbackDatabase: true }] });
@@ -162,7 +138,7 @@ describe('readwrite-replay mode', () => {
     h = await startHarness();
     h.fake.goLive(v1);
     const handle = await start(h, 'reset-code');
-    await waitFor(handle, (s) => s.phase === 'awaiting-verification' && s.replay?.lastReplayAt != null);
+    await awaitingAfterReplay(handle);
     await handle.executeUpdate(resetUpdate, { args: [{ rollbackDatabase: false }] });
     await handle.result();
     expect(steps(h).slice(upToVerification(h).length)).toEqual([

@@ -142,7 +142,8 @@ export const consoleScript = String.raw`'use strict';
       getJson(path).then(function (a) {
         if (a.status === 200) {
           renderDeployment(root, a.body);
-          over = a.body.phase === 'completed' || a.body.phase === 'reset' || a.body.phase === 'rolled-back' || (a.body.phase === 'failed' && a.body.actions.length === 0);
+          over = a.body.phase === 'completed' || a.body.phase === 'reset' || a.body.phase === 'rolled-back' ||
+            (a.body.phase === 'failed' && a.body.actions.length === 0);
         } else field(root, 'message').textContent = refusal(a);
       }).catch(function () {}).then(function () { if (!over) setTimeout(refresh, 1000); });
     }

@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { createRouterClient, RouterClientError, type RouterClient } from '../router/client.js';
-import { replicasOf, type Route, type SlotRoute } from '../router/routes.js';
+import { replicasOf, type Canary as CanaryRoute, type Route, type SlotRoute } from '../router/routes.js';
 import { DataPlaneError, DataPlaneUnavailableError, InvalidRequestError, UnknownSiteError } from './errors.js';
-import { parseDrainTimeout, parseLiveTarget, parsePreviewTarget, parseWeights } from './input.js';
+import { parseCanary, parseDrainTimeout, parseLiveTarget, parsePreviewTarget, parseWeights } from './input.js';
 import {
   defaultDrainTimeoutMs,
   maintenanceTarget,
+  type Canary,
   type DataPlane,
   type DataPlaneCapabilities,
   type DataPlaneStats,
@@ -66,6 +67,19 @@ export function createBuiltinDataPlane(...connect: Parameters<typeof createRoute
       await call(() => client.setWeights(site, weights), site);
     },
 
+    async setCanary(site, input, options = {}) {
+      const canary = parseCanary(input, capabilities);
+      const drainTimeoutMs = parseDrainTimeout(options.drainTimeoutMs, defaultDrainTimeoutMs);
+      const route = canary && { ...canary, target: toSlotRoute(canary.target) };
+      const result = await call(() => client.setCanary(site, route, { drainTimeoutMs }), site);
+      return {
+        previous: result.previous && fromCanaryRoute(result.previous),
+        drained: result.drained,
+        drainMs: result.drainMs,
+        inFlightAtSwitch: result.inFlightAtSwitch,
+      };
+    },
+
     async stats() {
       const view = await call(() => client.getRoutes());
       const stats: DataPlaneStats = {};
@@ -123,4 +137,8 @@ function fromSlotRoute(route: SlotRoute): SlotTarget {
 function fromRoute(route: Route): LiveTarget {
   if (route.kind === 'slot') return fromSlotRoute(route);
   return maintenanceTarget(route.message, route.package);
+}
+
+function fromCanaryRoute(route: CanaryRoute): Canary {
+  return { ...route, target: fromSlotRoute(route.target) };
 }

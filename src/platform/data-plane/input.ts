@@ -1,8 +1,10 @@
 import { InvalidRequestError, invalidTarget, UnknownSiteError, UnsupportedError } from './errors.js';
 import {
+  canarySchema,
   liveTargetSchema,
   replicaWeightsSchema,
   slotTargetSchema,
+  type Canary,
   type DataPlaneCapabilities,
   type LiveTarget,
   type Replica,
@@ -29,6 +31,14 @@ export function parsePreviewTarget(input: unknown, capabilities: DataPlaneCapabi
   const parsed = slotTargetSchema.safeParse(input);
   if (!parsed.success) throw invalidTarget(parsed.error, 'target');
   checkReplicaCount(parsed.data, capabilities);
+  return parsed.data;
+}
+
+export function parseCanary(input: unknown, capabilities: DataPlaneCapabilities): Canary | null {
+  if (input === null) return null;
+  const parsed = canarySchema.safeParse(input);
+  if (!parsed.success) throw invalidTarget(parsed.error, 'canary');
+  checkReplicaCount(parsed.data.target, capabilities);
   return parsed.data;
 }
 

@@ -2,6 +2,8 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { port, typeOfInput } from '../../config/fields.js';
 import {
+  canaryAllowListSchema,
+  canaryPercentSchema,
   checkDistinctReplicas,
   replicaAddress,
   jsonObject,
@@ -67,12 +69,27 @@ export const replicaWeightsSchema = z
   })
   .min(1, 'must list at least one replica');
 
+/** A second slot beside the live target: `percent` of new clients (sticky per client) and the requests `allow` names. */
+export const canarySchema = z.strictObject(
+  { target: slotTargetSchema, percent: canaryPercentSchema, allow: canaryAllowListSchema.optional() },
+  jsonObject,
+);
+
 export type Replica = z.output<typeof replicaSchema>;
 export type SlotTarget = z.output<typeof slotTargetSchema>;
 /** The maintenance page: 503 with Retry-After, and the message if one is given. */
 export type MaintenanceTarget = z.output<typeof maintenanceTargetSchema>;
 export type LiveTarget = z.output<typeof liveTargetSchema>;
 export type ReplicaWeight = z.output<typeof replicaWeightsSchema>[number];
+export type Canary = z.output<typeof canarySchema>;
+
+/** A canary set, changed or removed; a canary slot it left drained as after a live switch. */
+export interface CanarySwitch {
+  previous: Canary | null;
+  drained: boolean;
+  drainMs: number;
+  inFlightAtSwitch?: number;
+}
 
 export interface SiteTargets {
   live: LiveTarget | null;
@@ -147,6 +164,8 @@ export interface DataPlane {
   setPreview(site: string, target: SlotTarget | null): Promise<PreviewSwitch>;
   /** Relative share of new requests per replica of the live target (0 = none), for canaries. */
   setWeights?(site: string, weights: ReplicaWeight[]): Promise<void>;
+  /** Sets, changes or (null) removes the canary of the live target; a new live target ends it. */
+  setCanary?(site: string, canary: Canary | null, options?: { drainTimeoutMs?: number }): Promise<CanarySwitch>;
   /** Requests and status classes per backend, when the data plane counts them. */
   stats?(): Promise<DataPlaneStats>;
 }

@@ -15,7 +15,11 @@ export const maxReplicas = 64;
 /** Error messages of a JSON object: its unknown fields by name, else what it must be. */
 export const jsonObject = {
   error: (i: { code?: string; keys?: string[]; input?: unknown }) =>
-    i.code === 'unrecognized_keys' ? `unknown field(s) ${(i.keys ?? []).join(', ')}` : `must be a JSON object, got ${typeOfInput(i.input)}`,
+    i.code === 'unrecognized_keys'
+      ? `unknown field(s) ${(i.keys ?? []).join(', ')}`
+      : i.input === undefined
+        ? 'is required'
+        : `must be a JSON object, got ${typeOfInput(i.input)}`,
 };
 
 /** Which package a target serves, so the real state says which version is live even behind a maintenance page. */
@@ -47,6 +51,43 @@ export const weightSchema = z
   .int('must be a whole number')
   .min(0, 'must be between 0 and 256')
   .max(256, 'must be between 0 and 256');
+
+// A header or cookie name: HTTP token characters only, so it is matched exactly as clients send it.
+const allowNameSchema = z
+  .string({ error: (i) => `must be a string, got ${typeOfInput(i.input)}` })
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, 'must be a header or cookie name (letters, digits, - and _; at most 64)');
+
+// RFC 6265's cookie-octet: the value is matched in a Cookie header as well as in a header.
+const cookieOctets = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{1,200}$/;
+
+/** Requests that always get the canary (testers): a header or a cookie with this exact value. */
+const canaryAllowSchema = z
+  .strictObject(
+    {
+      header: allowNameSchema.optional(),
+      cookie: allowNameSchema.optional(),
+      value: z
+        .string({ error: (i) => (i.input === undefined ? 'is required' : `must be a string, got ${typeOfInput(i.input)}`) })
+        .regex(cookieOctets, 'must be 1 to 200 printable ASCII characters, no space, quote, comma, semicolon or backslash'),
+    },
+    jsonObject,
+  )
+  .superRefine((allow, ctx) => {
+    if ((allow.header === undefined) === (allow.cookie === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['header'], message: 'name either a header or a cookie' });
+    }
+  });
+
+/** A canary's share of new clients, in percent: 0 sends everyone to the live target. */
+export const canaryPercentSchema = z
+  .number({ error: (i) => (i.input === undefined ? 'is required' : `must be a number, got ${typeOfInput(i.input)}`) })
+  .int('must be a whole number')
+  .min(0, 'must be between 0 and 100')
+  .max(100, 'must be between 0 and 100');
+
+export const canaryAllowListSchema = z
+  .array(canaryAllowSchema, { error: (i) => `must be a list of { header | cookie, value }, got ${typeOfInput(i.input)}` })
+  .max(16, 'must list at most 16 entries');
 
 /** The error of a target that is neither a slot nor the maintenance page. */
 export const targetKindError = {

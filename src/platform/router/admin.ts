@@ -3,9 +3,18 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { hostGuard, metricsGuard, tokenGuard, type AdminAccess, type EnvironmentAccess } from './admin-access.js';
 import { trafficOf, type RouterMetrics, type SlotTraffic } from './metrics.js';
-import { describeIssues, replicasOf, replicaWeightsSchema, routeSchema, slotRouteSchema, type Route, type SiteRoutes } from './routes.js';
+import {
+  canarySchema,
+  describeIssues,
+  replicasOf,
+  replicaWeightsSchema,
+  routeSchema,
+  slotRouteSchema,
+  type Route,
+  type SiteRoutes,
+} from './routes.js';
 import { replicaAddress } from '../data-plane/target-fields.js';
-import { UnknownSiteError, WeightsError, type Switchboard } from './switchboard.js';
+import { CanaryError, UnknownSiteError, WeightsError, type Switchboard } from './switchboard.js';
 
 export const defaultDrainTimeoutMs = 30_000;
 
@@ -123,6 +132,24 @@ export function createAdminApp(
     return c.json(result);
   });
 
+  app.put('/v1/environments/:environment/sites/:site/canary', async (c) => {
+    const { name, switchboard, access: allowed } = environment(c);
+    const site = c.req.param('site');
+    switchboard.routes(site);
+    const drain = drainTimeoutSchema.safeParse(c.req.query('drainTimeoutMs') ?? String(defaultDrainTimeoutMs));
+    if (!drain.success) return refuse(c, describeIssues(drain.error, 'drainTimeoutMs'));
+    const body = await readJson(c);
+    if (!body.ok) return refuse(c, body.error);
+    const canary = body.value === null ? ({ success: true, data: null } as const) : canarySchema.safeParse(body.value);
+    if (!canary.success) return refuse(c, describeIssues(canary.error));
+    const offHost = outsideSlotHosts(canary.data?.target ?? null, allowed);
+    if (offHost) return refuse(c, `target.${offHost}`);
+    const result = await switchboard.setCanary(site, canary.data, drain.data);
+    const to = canary.data ? `${canary.data.percent}% to ${describe(canary.data.target)}` : 'nothing';
+    logger.info({ environment: name, site, canary: canary.data, drained: result.drained }, `canary of ${site} now sends ${to}`);
+    return c.json(result);
+  });
+
   app.put('/v1/environments/:environment/sites/:site/weights', async (c) => {
     const { name, switchboard } = environment(c);
     const site = c.req.param('site');
@@ -141,7 +168,7 @@ export function createAdminApp(
 
   app.onError((error, c) => {
     if (error instanceof UnknownSiteError || error instanceof UnknownEnvironmentError) return c.json({ error: error.message }, 404);
-    if (error instanceof WeightsError) return c.json({ error: error.message }, 400);
+    if (error instanceof WeightsError || error instanceof CanaryError) return c.json({ error: error.message }, 400);
     logger.error({ err: error, method: c.req.method, path: c.req.path }, 'admin request failed');
     return c.json({ error: `router failed: ${error.message}` }, 500);
   });
@@ -152,9 +179,9 @@ export function createAdminApp(
 export function routesView(switchboard: Switchboard): RoutesView {
   const sites: Record<string, SiteRoutesView> = {};
   for (const site of switchboard.sites) {
-    const { live, preview } = switchboard.routes(site);
+    const { live, preview, canary } = switchboard.routes(site);
     const inFlight = (channel: 'live' | 'preview') => switchboard.listener(site, channel).inFlight.value;
-    sites[site] = { live, preview, inFlight: { live: inFlight('live'), preview: inFlight('preview') } };
+    sites[site] = { live, preview, ...(canary && { canary }), inFlight: { live: inFlight('live'), preview: inFlight('preview') } };
   }
   return { environment: switchboard.environment, sites };
 }

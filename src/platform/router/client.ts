@@ -1,8 +1,8 @@
-import type { LiveSwitch, PreviewSwitch } from './switchboard.js';
+import type { CanarySwitch, LiveSwitch, PreviewSwitch } from './switchboard.js';
 import type { RouterHealth, RoutesView } from './admin.js';
-import type { ReplicaWeight, RouteInput, SlotRouteInput } from './routes.js';
+import type { CanaryInput, ReplicaWeight, RouteInput, SlotRouteInput } from './routes.js';
 
-export type { LiveSwitch, PreviewSwitch, RouterHealth, RoutesView };
+export type { CanarySwitch, LiveSwitch, PreviewSwitch, RouterHealth, RoutesView };
 
 /** The router refused or failed a request; `status` is its HTTP status (0 when it could not be reached). */
 export class RouterClientError extends Error {
@@ -25,6 +25,8 @@ export interface RouterClient {
   setPreview(site: string, route: SlotRouteInput | null): Promise<PreviewSwitch>;
   /** Shares of the live target's new requests for the replicas named; the others keep theirs. */
   setWeights(site: string, weights: ReplicaWeight[]): Promise<void>;
+  /** Sets, changes or (null) removes the canary of the live target; resolves once a canary slot it left drained. */
+  setCanary(site: string, canary: CanaryInput | null, opts?: { drainTimeoutMs?: number }): Promise<CanarySwitch>;
 }
 
 /** How to reach one environment on its host's router admin API. */
@@ -96,5 +98,11 @@ export function createRouterClient(access: RouterAccess): RouterClient {
       ),
     setPreview: (site, route) => call('PUT', sitePath(site, 'preview'), route),
     setWeights: async (site, weights) => void (await call('PUT', sitePath(site, 'weights'), weights)),
+    setCanary: (site, canary, opts = {}) =>
+      call(
+        'PUT',
+        `${sitePath(site, 'canary')}${opts.drainTimeoutMs === undefined ? '' : `?drainTimeoutMs=${opts.drainTimeoutMs}`}`,
+        canary,
+      ),
   };
 }

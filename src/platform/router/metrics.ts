@@ -118,6 +118,12 @@ export class ListenerMetrics {
   current(): SeriesLabels {
     return { environment: this.environment, site: this.site, channel: this.channel, slot: slotLabelOf(this.state.target) };
   }
+
+  /** The labels of its canary's slot, while it has one: its series is in use as the live one is. */
+  currentCanary(): SeriesLabels | null {
+    const canary = this.state.canary;
+    return canary ? { ...this.current(), slot: slotLabelOf(canary.target) } : null;
+  }
 }
 
 export interface RouterMetricsOptions {
@@ -208,6 +214,10 @@ export class RouterMetrics {
   private dropUnused(): void {
     const now = this.now();
     const served = new Set(this.listeners.map((listener) => keyOf(listener.current())));
+    for (const listener of this.listeners) {
+      const canary = listener.currentCanary();
+      if (canary) served.add(keyOf(canary));
+    }
     for (const [key, series] of this.all) {
       if (served.has(key) || series.inFlight > 0) series.lastUsed = now;
       else if (now - series.lastUsed >= this.retentionMs) {

@@ -91,11 +91,18 @@ function clientErrorAnswer(error: NodeJS.ErrnoException & { rawPacket?: Buffer }
 function handle(options: SiteProxyOptions, request: IncomingMessage, response: ServerResponse) {
   const started = performance.now();
   const { state, site } = options;
-  const target = state.target;
+  let target = state.target;
+  let setCookie: string | undefined;
+  // A canary takes its share of clients (and the allow-list) from a live slot, never from a page the router answers.
+  if (state.canary && target?.kind === 'slot') {
+    const choice = state.canary.choose(request);
+    if (choice.canary) target = state.canary.target;
+    setCookie = choice.setCookie;
+  }
   const series = options.metrics.of(target);
   const path = target?.kind === 'slot' ? originForm(request.url!) : undefined;
   if (target?.kind === 'slot' && path !== undefined) {
-    return new Exchange(options, request, response, target, path, series, started).send(target.pick());
+    return new Exchange(options, request, response, target, path, series, started, setCookie).send(target.pick());
   }
   // The router answers itself: a page written at once.
   if (target === null) answerNoVersion(request, response, site, options.channel);
@@ -127,6 +134,12 @@ const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 /** Errors of a connection the slot closed or reset under a request it had not answered. */
 const connectionLost = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
+/** Errors of a connection that never opened: the request never reached the slot, and another replica may take it. */
+const neverConnected = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** How long a replica that did not take a connection is passed over (a host lost, a slot gone). */
+const UNREACHABLE_MS = 10_000;
+
 /**
  * One request proxied to a slot, streamed both ways: undici's dispatch handler for the slot's side, the listener's
  * response for the client's. It counts as in flight from the moment its target was chosen until the client's
@@ -137,6 +150,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private upstream!: Upstream;
   private readonly bodyless: boolean;
   private retriesLeft: number;
+  /** Other replicas of the target to try when one does not take the connection. */
+  private otherReplicasLeft: number;
   private answered = false;
   /** The status the slot answered (once answered). */
   private status = 0;
@@ -155,6 +170,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly path: string,
     private readonly series: SlotSeries,
     private readonly started: number,
+    /** The canary cookie a new client gets with the slot's answer. */
+    private readonly setCookie: string | undefined,
   ) {
     this.socket = request.socket;
     series.begin();
@@ -164,6 +181,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const length = request.headers['content-length'];
     this.bodyless = request.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
     this.retriesLeft = this.bodyless && idempotent.has(request.method!) ? 1 : 0;
+    this.otherReplicasLeft = this.bodyless && idempotent.has(request.method!) ? target.upstreams.length - 1 : 0;
     // Each is emitted once: `on` spares the wrapper `once` makes on every request.
     response.on('close', () => this.closed());
     request.on('error', () => this.controller?.abort(new Error('the client request failed')));
@@ -197,7 +215,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.answered = true;
     this.status = statusCode;
     try {
-      this.response.writeHead(statusCode, statusMessage, endToEndResponseHeaders(headers));
+      const passed = endToEndResponseHeaders(headers);
+      if (this.setCookie !== undefined) passed.push('set-cookie', this.setCookie);
+      this.response.writeHead(statusCode, statusMessage, passed);
     } catch (error) {
       this.answered = false;
       return controller.abort(error as Error);
@@ -237,6 +257,18 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (error.code === 'UND_ERR_BODY_TIMEOUT') this.cutOff('the slot went silent');
       else this.response.destroy();
       return;
+    }
+    if (neverConnected.has(error.code ?? '')) {
+      upstream.unreachableUntil = performance.now() + UNREACHABLE_MS;
+      const other = this.otherReplicasLeft > 0 ? this.target.pick() : upstream;
+      if (other !== upstream) {
+        this.otherReplicasLeft -= 1;
+        this.options.logger.warn(
+          { slotId: upstream.slotId, err: error.code },
+          `${upstream.label} did not take the connection: another replica takes it`,
+        );
+        return void setImmediate(() => this.clientLeft || this.send(other));
+      }
     }
     if (this.retriesLeft > 0 && connectionLost.has(error.code ?? '')) {
       this.retriesLeft -= 1;

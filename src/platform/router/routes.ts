@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { formatPath, port, typeOfInput } from '../../config/fields.js';
 import {
+  canaryAllowListSchema,
+  canaryPercentSchema,
   checkDistinctReplicas,
   jsonObject,
   maintenanceMessageSchema,
@@ -76,9 +78,23 @@ export const maintenanceRouteSchema = z.strictObject(
 
 export const routeSchema = z.discriminatedUnion('kind', [slotRouteSchema, maintenanceRouteSchema], targetKindError);
 
+/**
+ * A second slot beside the live one that takes `percent` of new clients (sticky per client by a cookie) and every
+ * request `allow` names; percent 0 sends everyone to the live target.
+ */
+export const canarySchema = z.strictObject(
+  {
+    target: slotRouteSchema,
+    percent: canaryPercentSchema,
+    allow: canaryAllowListSchema.optional(),
+  },
+  jsonObject,
+);
+
 export const siteRoutesSchema = z.strictObject({
   live: routeSchema.nullable(),
   preview: slotRouteSchema.nullable(),
+  canary: canarySchema.optional(),
 });
 
 /** What the route store keeps on disk for one environment. */
@@ -98,6 +114,8 @@ export type RouteInput = z.input<typeof routeSchema>;
 export type SlotRouteInput = z.input<typeof slotRouteSchema>;
 export type MaintenanceRouteInput = z.input<typeof maintenanceRouteSchema>;
 export type SiteRoutes = z.output<typeof siteRoutesSchema>;
+export type Canary = z.output<typeof canarySchema>;
+export type CanaryInput = z.input<typeof canarySchema>;
 export type RouteTable = z.output<typeof routeTableSchema>;
 
 /** The copies of a slot the route sends requests to, in order. */

@@ -1,9 +1,19 @@
 import { performance } from 'node:perf_hooks';
 import { InFlightCount } from './in-flight.js';
 import type { RouteStore } from './route-store.js';
-import { replicasOf, sameRoute, type ReplicaWeight, type Route, type RouteTable, type SiteRoutes, type SlotRoute } from './routes.js';
+import { CanaryTarget } from './canary.js';
+import {
+  replicasOf,
+  sameRoute,
+  type Canary,
+  type ReplicaWeight,
+  type Route,
+  type RouteTable,
+  type SiteRoutes,
+  type SlotRoute,
+} from './routes.js';
 import { replicaAddress, type Channel } from '../data-plane/target-fields.js';
-import { retire, targetOf, type Target } from './targets.js';
+import { retire, targetOf, type SlotTarget, type Target } from './targets.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
 export interface LiveSwitch {
@@ -12,6 +22,22 @@ export interface LiveSwitch {
   drained: boolean;
   inFlightAtSwitch: number;
   drainMs: number;
+}
+
+/** A canary set, changed or removed: `drained` as for a live switch, for the canary target it left (if any). */
+export interface CanarySwitch {
+  previous: Canary | null;
+  drained: boolean;
+  inFlightAtSwitch: number;
+  drainMs: number;
+}
+
+/** A canary the site cannot take (the message names the field); nothing changed. */
+export class CanaryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CanaryError';
+  }
 }
 
 export interface PreviewSwitch {
@@ -43,6 +69,8 @@ export interface ListenerState {
   target: Target | null;
   /** Requests of this listener in flight. */
   readonly inFlight: InFlightCount;
+  /** The live listener's canary: a share of clients (and the allow-list) go to its slot instead. */
+  canary?: CanaryTarget | null;
 }
 
 /** The routes of one environment in force: read on every proxied request, changed only after the change is on disk. */
@@ -64,7 +92,9 @@ export class Switchboard {
         target: route && targetOf(route, pools, connectTimeoutMs),
         inFlight: new InFlightCount(),
       });
-      this.listeners.set(site, { live: state(routes.live), preview: state(routes.preview) });
+      const live = state(routes.live);
+      if (routes.canary) live.canary = this.canaryTarget(routes.canary);
+      this.listeners.set(site, { live, preview: state(routes.preview) });
     }
   }
 
@@ -89,12 +119,39 @@ export class Switchboard {
   /** Persists, switches, then waits for the requests in flight to the previous live target to finish. */
   async setLive(site: string, route: Route, drainTimeoutMs: number): Promise<LiveSwitch> {
     const switched = await this.write(site, 'live', route);
-    const { previous, left } = switched;
-    const leftBehind = left?.kind === 'slot' ? left.inFlight.value : 0;
-    if (leftBehind === 0 || left?.kind !== 'slot') return { previous, drained: true, inFlightAtSwitch: 0, drainMs: 0 };
-    const startedAt = performance.now();
-    const drained = await left.inFlight.zero(drainTimeoutMs);
-    return { previous, drained, inFlightAtSwitch: leftBehind, drainMs: Math.round(performance.now() - startedAt) };
+    const { previous, left, leftCanary } = switched;
+    return { previous, ...(await drain([left, leftCanary], drainTimeoutMs)) };
+  }
+
+  /**
+   * Sets, changes or (null) removes the canary of the live target, on disk first. A new share or allow-list keeps the
+   * canary's slot (no drain); a canary removed or moved to another slot drains the one it left, as a live switch does.
+   */
+  async setCanary(site: string, canary: Canary | null, drainTimeoutMs: number): Promise<CanarySwitch> {
+    this.siteRoutes(site);
+    const next = this.writes.then(async () => {
+      const current = this.siteRoutes(site);
+      if (canary && current.live?.kind !== 'slot') throw new CanaryError(`canary: the live target of ${site} is not a slot`);
+      if (canary && sameRoute(current.live, canary.target)) throw new CanaryError('target: must be another slot than the live target');
+      const previous = current.canary ?? null;
+      const { canary: _dropped, ...rest } = current;
+      const routes: SiteRoutes = canary ? { ...rest, canary } : rest;
+      const table: RouteTable = { ...this.table, sites: { ...this.table.sites, [site]: routes } };
+      await this.store.save(table);
+      const state = this.listeners.get(site)!.live;
+      const before = state.canary ?? null;
+      const kept = before !== null && canary !== null && sameRoute(before.route.target, canary.target);
+      if (kept) before.target.reweigh(replicasOf(canary.target).map((replica) => replica.weight ?? 1));
+      // One assignment, as a switch: every request from here on sees the new share.
+      state.canary = canary && (kept ? before.with(canary) : this.canaryTarget(canary));
+      this.table = table;
+      const left = kept ? null : (before?.target ?? null);
+      retire(left, this.pools);
+      return { previous, left };
+    });
+    this.writes = next.catch(() => undefined);
+    const { previous, left } = await next;
+    return { previous, ...(await drain([left], drainTimeoutMs)) };
   }
 
   async setPreview(site: string, route: SlotRoute | null): Promise<PreviewSwitch> {
@@ -143,29 +200,45 @@ export class Switchboard {
       for (const state of Object.values(channels)) {
         retire(state.target, this.pools);
         state.target = null;
+        retire(state.canary?.target ?? null, this.pools);
+        state.canary = null;
       }
     }
   }
 
   /** The target that was in force, when the route changed. */
-  private write(site: string, channel: Channel, route: Route | null): Promise<{ previous: Route | null; left?: Target | null }> {
+  private write(
+    site: string,
+    channel: Channel,
+    route: Route | null,
+  ): Promise<{ previous: Route | null; left?: Target | null; leftCanary?: Target | null }> {
     this.siteRoutes(site);
     const next = this.writes.then(async () => {
       const current = this.siteRoutes(site);
       const previous = current[channel];
       if (sameRoute(previous, route)) return { previous };
-      const table: RouteTable = { ...this.table, sites: { ...this.table.sites, [site]: { ...current, [channel]: route } } };
+      // A new live target ends its canary: after a switch no request reaches a slot it did not name.
+      const { canary: _dropped, ...rest } = current;
+      const routes = (channel === 'live' ? { ...rest, live: route } : { ...current, [channel]: route }) as SiteRoutes;
+      const table: RouteTable = { ...this.table, sites: { ...this.table.sites, [site]: routes } };
       await this.store.save(table);
       const state = this.listeners.get(site)![channel];
       const left = state.target;
+      const leftCanary = state.canary?.target ?? null;
       // The switch itself: one assignment, so every request from here on sees the new target.
       state.target = route && targetOf(route, this.pools, this.connectTimeoutMs);
+      state.canary = null;
       this.table = table;
       retire(left, this.pools);
-      return { previous, left };
+      retire(leftCanary, this.pools);
+      return { previous, left, leftCanary };
     });
     this.writes = next.catch(() => undefined);
     return next;
+  }
+
+  private canaryTarget(canary: Canary): CanaryTarget {
+    return new CanaryTarget(canary, targetOf(canary.target, this.pools, this.connectTimeoutMs) as SlotTarget);
   }
 
   private siteRoutes(site: string): SiteRoutes {
@@ -173,4 +246,14 @@ export class Switchboard {
     if (!routes) throw new UnknownSiteError(site, this.table.environment, this.sites);
     return routes;
   }
+}
+
+/** Waits for the requests in flight to the targets a switch left (at the switch) to finish, or the timeout. */
+async function drain(left: ReadonlyArray<Target | null | undefined>, drainTimeoutMs: number): Promise<Omit<LiveSwitch, 'previous'>> {
+  const slots = left.filter((target): target is SlotTarget => target?.kind === 'slot' && target.inFlight.value > 0);
+  const inFlightAtSwitch = slots.reduce((sum, target) => sum + target.inFlight.value, 0);
+  if (inFlightAtSwitch === 0) return { drained: true, inFlightAtSwitch: 0, drainMs: 0 };
+  const startedAt = performance.now();
+  const drained = (await Promise.all(slots.map((target) => target.inFlight.zero(drainTimeoutMs)))).every(Boolean);
+  return { drained, inFlightAtSwitch, drainMs: Math.round(performance.now() - startedAt) };
 }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { InFlightCount } from './in-flight.js';
 import { replicasOf, type MaintenanceRoute, type Route } from './routes.js';
 import type { Upstream, UpstreamPools } from './upstream-pools.js';
@@ -24,6 +25,28 @@ export class SlotTarget {
 
   /** The replica for the next request: in turn, or by weight once weights differ. */
   pick(): Upstream {
+    const chosen = this.pickInTurn();
+    if (chosen.unreachableUntil === 0 || this.upstreams.length === 1) return chosen;
+    return this.reachableInstead(chosen);
+  }
+
+  /** A replica whose host did not take a connection a moment ago is passed over while another one can take the request. */
+  private reachableInstead(chosen: Upstream): Upstream {
+    const now = performance.now();
+    if (chosen.unreachableUntil <= now) {
+      chosen.unreachableUntil = 0;
+      return chosen;
+    }
+    const start = this.upstreams.indexOf(chosen);
+    for (let i = 1; i < this.upstreams.length; i += 1) {
+      const index = (start + i) % this.upstreams.length;
+      const other = this.upstreams[index]!;
+      if (this.weights[index]! > 0 && other.unreachableUntil <= now) return other;
+    }
+    return chosen;
+  }
+
+  private pickInTurn(): Upstream {
     if (this.even) {
       const upstream = this.upstreams[this.next]!;
       this.next = this.next + 1 === this.upstreams.length ? 0 : this.next + 1;

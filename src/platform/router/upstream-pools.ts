@@ -10,6 +10,8 @@ export interface Upstream {
   readonly slotId: string;
   /** slotId@address: which pool it is. */
   readonly key: string;
+  /** Until when (performance.now()) its host is taken for unreachable: it refused or did not take a connection. */
+  unreachableUntil: number;
 }
 
 /**
@@ -32,7 +34,7 @@ export class UpstreamPools {
     const pool = new Pool(`http://${address}`, { connect: { timeout: connectTimeoutMs } });
     // Errors reach each request's handler; a pool-level error event has nobody else to tell.
     pool.on('connectionError', () => undefined);
-    const upstream: Upstream = { pool, label: `slot ${slotId} at ${address}`, slotId, key };
+    const upstream: Upstream = { pool, label: `slot ${slotId} at ${address}`, slotId, key, unreachableUntil: 0 };
     this.pools.set(key, { upstream, users: 1 });
     return upstream;
   }

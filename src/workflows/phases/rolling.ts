@@ -85,7 +85,8 @@ export async function planRolling(ctx: DeploymentContext): Promise<RollingPlan |
     }
     const p = phased[db.name]!;
     record.log(
-      `Database ${db.name}: expand migrations before the roll ${p.expand.join(', ') || 'none'}; contract migrations after Complete ${p.contract.join(', ') || 'none'}`,
+      `Database ${db.name}: expand migrations before the roll ${p.expand.join(', ') || 'none'}; ` +
+        `contract migrations after Complete ${p.contract.join(', ') || 'none'}`,
     );
   }
   record.rolling = {
@@ -156,7 +157,10 @@ export async function resetRolling(ctx: DeploymentContext): Promise<void> {
   record.log(`Deployment reset (code rolled back host by host, database kept): ${request.environment} runs ${previous.version}`);
 }
 
-/** Where one site stands on one host: its replica's port in the live route (null: out of it), the version there, and a warmed-up port not yet routed. */
+/**
+ * Where one site stands on one host: its replica's port in the live route (null: out of it), the version there,
+ * and a warmed-up port not yet routed.
+ */
 interface Replica {
   port: number | null;
   sha256: string | null;
