@@ -155,6 +155,28 @@ export function createActivities({ config, store, env = process.env }: ActivityD
       return { drained: result.drained, drainMs: result.drainMs };
     },
 
+    /**
+     * Holds public traffic until the next switch (readwrite-replay's final replay runs meanwhile); returns once the live
+     * target drained. `held: false` when the data plane cannot hold (HAProxy, nginx): nothing changed.
+     */
+    async holdPublicTraffic({ environment, site, timeoutMs, drainTimeoutMs }: RouteStep & { timeoutMs: number }) {
+      const plane = dataPlane(environment);
+      if (!plane.hold) return { held: false, drained: true, drainMs: 0 };
+      const options = { timeoutMs, ...(drainTimeoutMs ? { drainTimeoutMs } : {}) };
+      const result = await dataPlaneRefusalIsFinal(() => plane.hold!(site, options));
+      return { held: true, drained: result.drained, drainMs: result.drainMs };
+    },
+
+    /** A canary of the live target: `percent` of public clients to the slot `route` (sticky per client); null removes it. */
+    async setCanary({ environment, site, canary, drainTimeoutMs }: RouteStep & { canary: { route: RouteTarget; percent: number } | null }) {
+      if (canary && canary.route.kind !== 'slot') throw invalidInput('a canary must be a slot');
+      const plane = dataPlane(environment);
+      if (!plane.setCanary) throw invalidInput(`the data plane of environment ${environment} cannot split traffic for a canary`);
+      const target = canary && { target: toSlotTarget(canary.route as Extract<RouteTarget, { kind: 'slot' }>), percent: canary.percent };
+      const result = await dataPlaneRefusalIsFinal(() => plane.setCanary!(site, target, drainTimeoutMs ? { drainTimeoutMs } : undefined));
+      return { drained: result.drained, drainMs: result.drainMs };
+    },
+
     async routePreview({ environment, site, route }: RouteStep & { route: RouteTarget | null }) {
       if (route && route.kind !== 'slot') throw invalidInput('a preview must be a slot');
       await dataPlaneRefusalIsFinal(() => dataPlane(environment).setPreview(site, route && toSlotTarget(route)));

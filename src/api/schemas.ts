@@ -3,6 +3,8 @@ import { deploymentIdPattern } from '../deployments/ids.js';
 import { modes, phases, strategies } from '../workflows/definitions.js';
 import { analysisSchema } from '../config/analysis-schema.js';
 import { bakeSchema } from '../config/bake-schema.js';
+import { durationMs } from '../config/duration.js';
+import { isDuration, mapping, positiveDuration, typeOfInput } from '../config/fields.js';
 
 const environmentName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be an environment name: lowercase letters, digits and dashes');
 
@@ -16,6 +18,34 @@ export const deploymentParam = z.object({
     .regex(deploymentIdPattern, 'must be a deployment id like demo-20261122-081500-3fa2')
     .openapi({ param: { name: 'id', in: 'path' }, example: 'demo-20261122-081500-3fa2' }),
 });
+
+/** Canary steps before the decision: the percent of public clients on the new version, step by step. */
+const canaryBody = z
+  .strictObject(
+    {
+      steps: z
+        .array(
+          z
+            .number({ error: (i) => `must be whole percents from 1 to 100, got ${typeOfInput(i.input)}` })
+            .int('must be whole percents from 1 to 100')
+            .min(1, 'must be whole percents from 1 to 100')
+            .max(100, 'must be whole percents from 1 to 100'),
+          { error: (i) => `must be a list of percents, got ${typeOfInput(i.input)}` },
+        )
+        .min(1, 'must list at least one percent')
+        .max(20, 'must list at most 20 steps')
+        .refine((steps) => steps.every((p, i) => i === 0 || p > steps[i - 1]!), 'must be ascending, each step above the one before'),
+      interval: positiveDuration.refine((d) => !isDuration(d) || durationMs(d) >= 200, 'must be at least 200ms'),
+      maxErrorRate: z
+        .number({ error: (i) => `must be a number from 0 to 1, got ${typeOfInput(i.input)}` })
+        .min(0, 'must be at least 0')
+        .max(1, 'must be at most 1')
+        .optional(),
+      maxP99: positiveDuration.optional(),
+    },
+    mapping('a mapping with steps, interval, maxErrorRate and/or maxP99'),
+  )
+  .refine((c) => c.maxErrorRate !== undefined || c.maxP99 !== undefined, 'must declare maxErrorRate and/or maxP99');
 
 export const startDeploymentBody = z
   .strictObject({
@@ -51,6 +81,13 @@ export const startDeploymentBody = z
           'it off. A breach of the thresholds sends public traffic back to the previous version by itself (code only).',
         example: { duration: '10m', interval: '10s', thresholds: { maxErrorRate: 0.05, maxP99: '1s' } },
       }),
+    canary: canaryBody.optional().openapi({
+      description:
+        'expand-contract mode only: once the new version warmed up, `steps` percent of public clients (sticky per client) go to it in ' +
+        'turn, `interval` each; a breach of maxErrorRate or maxP99 in a step sets it to 0% and Resets by itself (code only); after ' +
+        'the last step the share stays until Complete (moves everyone) or Reset (removes the canary).',
+      example: { steps: [10, 50], interval: '1m', maxErrorRate: 0.05, maxP99: '1s' },
+    }),
     strategy: z
       .enum(strategies, { error: () => `must be one of ${strategies.join(', ')}` })
       .default('smooth')
@@ -71,6 +108,11 @@ export const startDeploymentBody = z
   .refine((body) => body.maxUnavailable === undefined || body.strategy === 'rolling', {
     path: ['maxUnavailable'],
     message: 'only applies to strategy rolling',
+  })
+  // Old and new versions share public traffic only where they share the databases.
+  .refine((body) => body.canary === undefined || body.mode === 'expand-contract', {
+    path: ['canary'],
+    message: 'only applies to mode expand-contract (old and new versions must share the databases)',
   })
   .openapi('StartDeployment');
 
@@ -224,6 +266,27 @@ export const deploymentStatusSchema = z
       .optional()
       .openapi({
         description: 'The bake after Complete: the new live slot watched, the previous version kept warm; rolled-back on a breach',
+      }),
+    canary: z
+      .object({
+        spec: z.object({
+          steps: z.array(z.number()),
+          intervalMs: z.number(),
+          maxErrorRate: z.number().nullable(),
+          maxP99Ms: z.number().nullable(),
+        }),
+        percent: z.number(),
+        stepsDone: z.number().int(),
+        steps: z.array(
+          z.object({ percent: z.number(), traffic: z.array(z.object({ site: z.string(), slotId: z.string(), ...requestStats })) }),
+        ),
+        state: z.enum(['stepping', 'holding', 'breached', 'ended']),
+        verdict: z.enum(['pass', 'fail']).nullable(),
+        breach: z.string().nullable(),
+      })
+      .optional()
+      .openapi({
+        description: "expand-contract canary: each step's percent and the canary slot's traffic; breached: set to 0% and Reset by itself",
       }),
     rolling: z
       .object({

@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AnalysisSpec, AnalysisStatus } from './analysis-definitions.js';
 import type { BakeSpec, BakeStatus } from './bake-definitions.js';
+import type { CanarySpec, CanaryStatus } from './canary-definitions.js';
 import type { ClassifiedFailure } from '../failures.js';
 import type { PackageRef } from '../packages/manifest.js';
 
@@ -106,6 +107,8 @@ export interface DeploymentRequest {
   analysis?: AnalysisSpec | false;
   /** Replaces the environment's bake after Complete for this deployment; false turns it off. */
   bake?: BakeSpec | false;
+  /** expand-contract only: a share of public traffic on the new version, raised in steps, before anyone decides. */
+  canary?: CanarySpec;
   /** Absent in requests older than the rolling strategy: smooth. */
   strategy?: Strategy;
   /** Rolling: how many hosts may be out of the route at once (1 when absent). */
@@ -161,6 +164,8 @@ export interface DeploymentStatus {
   analysis?: AnalysisStatus | null;
   /** The bake after Complete and its evidence; null when none ran. */
   bake?: BakeStatus | null;
+  /** The canary steps before the decision and their evidence; absent when none ran. */
+  canary?: CanaryStatus;
   /** readwrite-replay: the clone's writes replayed onto the originals so far; null in other modes. */
   replay?: ReplayStatus | null;
   /** Rolling strategy: which hosts run which version; absent for smooth deployments. */

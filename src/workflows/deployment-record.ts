@@ -21,6 +21,7 @@ import type {
 import type { SlackMessageRef } from '../slack/contract.js';
 import type { AnalysisStatus } from './analysis-definitions.js';
 import type { BakeStatus } from './bake-definitions.js';
+import type { CanaryStatus } from './canary-definitions.js';
 
 export type SlotRoute = Extract<RouteTarget, { kind: 'slot' }>;
 
@@ -56,6 +57,8 @@ export class DeploymentRecord {
   analysis: AnalysisStatus | null = null;
   /** The bake after Complete, once it started. */
   bake: BakeStatus | null = null;
+  /** The canary steps, once they started (expand-contract with a canary). */
+  canary: CanaryStatus | null = null;
   /** readwrite-replay: what the replays of the clone's writes did; null until the first (and in other modes). */
   replay: ReplayStatus | null = null;
   /** readwrite-replay: each database's totals since its capture started (a restored original starts again), summed into replay. */
@@ -162,6 +165,7 @@ export class DeploymentRecord {
       startedBy: this.request.startedBy ?? this.request.requestedBy ?? null,
       approvals: { required: this.approvalsRequired, received: this.approvals.map((a) => ({ ...a })) },
       analysis: this.analysis && copyAnalysis(this.analysis),
+      ...(this.canary ? { canary: JSON.parse(JSON.stringify(this.canary)) as CanaryStatus } : {}),
       ...(this.bake ? { bake: { ...this.bake, spec: { ...this.bake.spec }, last: this.bake.last.map((t) => ({ ...t })) } } : {}),
       replay: this.replay && { ...this.replay, conflicts: this.replay.conflicts.map((c) => ({ ...c })) },
       ...(this.rolling ? { rolling: { ...this.rolling, hosts: this.rolling.hosts.map((h) => ({ ...h })) } } : {}),

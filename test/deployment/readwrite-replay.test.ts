@@ -75,6 +75,7 @@ describe('readwrite-replay mode', () => {
     const log = (await stack.api('GET', `/v1/deployments/${id}/log`)).text;
     expect(log).toContain('The temporary copy of app captures every write from now on');
     expect(log).toMatch(/Final replay onto app: \d+ changes the clone accepted/);
+    expect(log).toContain('Public traffic is held for the switch');
   }, 240_000);
 
   test('Complete: no write refused, every accepted one is in the final database, once', async () => {
@@ -97,6 +98,10 @@ describe('readwrite-replay mode', () => {
     expect(stored.size).toBe(report.acceptedWrites.length);
     expect(done.replay).toMatchObject({ conflictCount: 0, final: true });
     expect(done.replay.applied).toBeGreaterThanOrEqual(20);
+    // The built-in router held the writes for the final replay: the new version took none before it.
+    const log = (await stack.api('GET', `/v1/deployments/${id}/log`)).text;
+    expect(log).toContain('Public traffic is held for the switch');
+    expect(log.indexOf('Public traffic is held for the switch')).toBeLessThan(log.search(/Final replay onto app/));
     expect(done.timings.map((t: { phase: string }) => t.phase)).toEqual([
       'preflight',
       'clone',

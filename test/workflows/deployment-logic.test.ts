@@ -152,6 +152,22 @@ describe('deployment workflow logic', () => {
     expect(log).toContain('Enabling zero downtime deployment mode readonly on site api');
   }, 30_000);
 
+  test('before migrating, a slot an earlier deployment left on the originals stops, whatever its package (promise 2)', async () => {
+    h = await startHarness();
+    h.fake.goLive(v1);
+    const v3 = pkg('3.0.0');
+    h.fake.addPackage(v3);
+    const spec = { environment: h.environment, site: 'web', packageSha256: v3.sha256, databases: 'original' as const, readOnly: false };
+    const leftover = await h.fake.hostActivities.startSlot(spec);
+    const handle = await startDeployment(h, 'leftover');
+    await waitForPhase(handle, 'awaiting-verification');
+    expect(h.fake.slots.get(leftover.slotId)?.state).toBe('exited');
+    expect(h.fake.running().map((s) => `${s.packageVersion} ${s.databases}`)).toEqual(['1.0.0 temporary', '2.0.0 original']);
+    const log = (await handle.query(logQuery, {})).lines.map((l) => l.message);
+    expect(log.some((line) => line.startsWith(`Stopping ${leftover.slotId} (3.0.0)`))).toBe(true);
+    await handle.terminate('test over');
+  }, 30_000);
+
   test('the environment accepts the next deployment as soon as the previous one shows completed', async () => {
     h = await startHarness({ slackReminderMs: 60_000 });
     h.fake.goLive(v1);

@@ -25,6 +25,8 @@ export interface FakeOptions {
   bake?: BakeSpec;
   /** Several hosts, each with its own agent (task queue) and slots; the first is the environment's host. */
   hosts?: string[];
+  /** The data plane cannot hold public traffic (HAProxy, nginx): holdPublicTraffic answers held: false. */
+  cannotHold?: boolean;
 }
 
 export const pkg = (version: string): PackageRef => ({
@@ -94,8 +96,13 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     delayMs: 0,
     cancelled: false,
   };
-  /** What each bake measurement answers per slot: `errorRate` from the given interval on (counted from 1). */
-  const bakeTraffic = { failingFrom: Infinity, intervals: 0 };
+  /**
+   * What each bake (or canary) measurement answers per slot: `errorRate` from the given interval on (counted from 1), or
+   * once a canary is at `failingAt` percent or more.
+   */
+  const bakeTraffic: { failingFrom: number; intervals: number; failingAt?: number } = { failingFrom: Infinity, intervals: 0 };
+  /** Each site's canary (slot and percent), null without one. */
+  const canaries: Record<string, { slotId: string; percent: number } | null> = {};
 
   function track(name: string, input: unknown) {
     calls.push(`${name} ${JSON.stringify(input)}`);
@@ -186,11 +193,22 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     async routePublicTraffic(input: { site: string; route: RouteTarget }) {
       track('routePublicTraffic', input);
       routes[input.site]!.live = input.route;
+      canaries[input.site] = null;
       return { drained: true, drainMs: 0 };
+    },
+    async holdPublicTraffic(input: { site: string; timeoutMs: number }) {
+      track('holdPublicTraffic', input);
+      return { held: !options.cannotHold, drained: true, drainMs: 0 };
     },
     async routePreview(input: { site: string; route: RouteTarget | null }) {
       track('routePreview', input);
       routes[input.site]!.preview = input.route;
+    },
+    /** The router's canary of a site: ends with a live switch (routePublicTraffic), as the real one. */
+    async setCanary(input: { site: string; canary: { route: RouteTarget; percent: number } | null }) {
+      track('setCanary', input);
+      canaries[input.site] = input.canary && { slotId: (input.canary.route as { slotId: string }).slotId, percent: input.canary.percent };
+      return { drained: true, drainMs: 0 };
     },
     async notifySlack(input: { event: string }) {
       await hooks.beforeSlack?.(input.event);
@@ -260,11 +278,12 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
       async measureLiveTraffic(input: MeasureLiveTrafficInput): Promise<BakeTraffic[]> {
         track('measureLiveTraffic', input);
         await sleep(input.intervalMs);
-        const failing = ++bakeTraffic.intervals >= bakeTraffic.failingFrom;
+        const failing = ++bakeTraffic.intervals >= bakeTraffic.failingFrom || (bakeTraffic.failingAt ?? Infinity) <= canaryPercent();
         return input.slots.map((s) => ({ ...s, requests: 50, failures: failing ? 25 : 0, errorRate: failing ? 0.5 : 0, p99Ms: 3 }));
       },
     };
   };
+  const canaryPercent = () => Math.max(0, ...Object.values(canaries).map((c) => c?.percent ?? 0));
   const slotsOfOneHost = slots;
   const trackCall = track;
   const host = hostActivitiesOf(hostNames[0] ?? null);
@@ -279,6 +298,7 @@ export function createFakePlatform(environment: string, hostQueue: string, optio
     slackEvents,
     analysis,
     bakeTraffic,
+    canaries,
     replays,
     hooks,
     activities: control,

@@ -41,6 +41,7 @@ function steps(harness: Harness): string[] {
       case 'stopFollowingOriginal':
       case 'startWriteCapture':
       case 'createRestorePoint':
+      case 'holdPublicTraffic':
       case 'applyMigrations':
       case 'restoreDatabase':
       case 'dropTemporaryDatabase':
@@ -74,7 +75,7 @@ const upToVerification = (harness: Harness) => [
 ];
 
 describe('readwrite-replay mode', () => {
-  test('capture before the clone takes traffic; replays while awaiting; at Complete replay, switch, final replay, copy dropped', async () => {
+  test('capture before the clone takes traffic; replays while awaiting; at Complete replay, hold, final replay, switch', async () => {
     h = await startHarness();
     h.fake.goLive(v1);
     h.fake.replays.push({ applied: 7, conflicts: [conflict] }, { applied: 3, conflicts: [] }, { applied: 2, conflicts: [] });
@@ -95,8 +96,9 @@ describe('readwrite-replay mode', () => {
     expect(steps(h)).toEqual([
       ...upToVerification(h),
       'replayWrites',
-      `routePublicTraffic ${newSlot(h)}`,
+      'holdPublicTraffic',
       'replayWrites final',
+      `routePublicTraffic ${newSlot(h)}`,
       `stopSlot ${cloneSlot(h)}`,
       'dropTemporaryDatabase',
     ]);
@@ -108,7 +110,7 @@ describe('readwrite-replay mode', () => {
     expect(log.some((l) => l.startsWith('Final replay onto app: 2 changes the clone accepted'))).toBe(true);
   }, 30_000);
 
-  test('Reset with database roll-back: restore, replay everything onto the restored original, traffic back, final replay', async () => {
+  test('Reset with database roll-back: restore, replay all onto the restored original, hold, final replay, traffic back', async () => {
     h = await startHarness();
     h.fake.goLive(v1);
     h.fake.replays.push({ applied: 5, conflicts: [conflict] });
@@ -125,8 +127,9 @@ describe('readwrite-replay mode', () => {
       'restoreDatabase',
       'replayWrites',
       'startSlot old original',
-      `routePublicTraffic ${oldSlot(h)}`,
+      'holdPublicTraffic',
       'replayWrites final',
+      `routePublicTraffic ${oldSlot(h)}`,
       `stopSlot ${cloneSlot(h)}`,
       'dropTemporaryDatabase',
     ]);
@@ -134,7 +137,7 @@ describe('readwrite-replay mode', () => {
     expect(done.replay).toMatchObject({ conflicts: [], final: true });
   }, 30_000);
 
-  test('Reset code only: replay, traffic back, final replay', async () => {
+  test('Reset code only: replay, old version started, hold, final replay, traffic back', async () => {
     h = await startHarness();
     h.fake.goLive(v1);
     const handle = await start(h, 'reset-code');
@@ -145,11 +148,31 @@ describe('readwrite-replay mode', () => {
       `stopSlot ${newSlot(h)}`,
       'replayWrites',
       'startSlot old original',
+      'holdPublicTraffic',
+      'replayWrites final',
       `routePublicTraffic ${oldSlot(h)}`,
+      `stopSlot ${cloneSlot(h)}`,
+      'dropTemporaryDatabase',
+    ]);
+  }, 30_000);
+
+  test('a data plane that cannot hold traffic (HAProxy, nginx): Complete switches first, then the final replay', async () => {
+    h = await startHarness({ cannotHold: true });
+    h.fake.goLive(v1);
+    const handle = await start(h, 'cannot-hold');
+    await awaitingAfterReplay(handle);
+    await handle.executeUpdate(completeUpdate, { args: [{}] });
+    expect(((await handle.result()) as DeploymentStatus).phase).toBe('completed');
+    expect(steps(h).slice(upToVerification(h).length)).toEqual([
+      'replayWrites',
+      'holdPublicTraffic',
+      `routePublicTraffic ${newSlot(h)}`,
       'replayWrites final',
       `stopSlot ${cloneSlot(h)}`,
       'dropTemporaryDatabase',
     ]);
+    const log = (await handle.query(logQuery, {})).lines.map((l) => l.message);
+    expect(log).toContain('The data plane cannot hold traffic: the final replay follows the switch (docs/data-safety.md)');
   }, 30_000);
 
   test('an engine that cannot capture: refused in preflight, naming the database, before anything moves', async () => {

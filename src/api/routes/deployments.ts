@@ -3,6 +3,7 @@ import { ApiError } from '../errors.js';
 import { newDeploymentId } from '../../deployments/ids.js';
 import { analysisSpec } from '../../config/analysis-schema.js';
 import { bakeSpec } from '../../config/bake-schema.js';
+import { durationMs } from '../../config/duration.js';
 import { allow, visibleEnvironment, type ApiEnv } from '../auth.js';
 import { deploymentView, identity, requester } from '../deployment-view.js';
 import type { ApiDeps } from '../deps.js';
@@ -54,6 +55,14 @@ export function deploymentRoutes(deps: ApiDeps) {
       const analysis =
         body.analysis === undefined ? {} : { analysis: body.analysis === null ? (false as const) : analysisSpec(body.analysis) };
       const bake = body.bake === undefined ? {} : { bake: body.bake === null ? (false as const) : bakeSpec(body.bake) };
+      const canary = body.canary && {
+        canary: {
+          steps: body.canary.steps,
+          intervalMs: durationMs(body.canary.interval),
+          maxErrorRate: body.canary.maxErrorRate ?? null,
+          maxP99Ms: body.canary.maxP99 ? durationMs(body.canary.maxP99) : null,
+        },
+      };
       const rolling = body.strategy === 'rolling' ? { strategy: 'rolling' as const, maxUnavailable: body.maxUnavailable ?? 1 } : {};
       const request = {
         deploymentId,
@@ -65,6 +74,7 @@ export function deploymentRoutes(deps: ApiDeps) {
         ...allowMissing,
         ...analysis,
         ...bake,
+        ...canary,
         ...rolling,
       };
       const started = await deps.deployments.start(request);

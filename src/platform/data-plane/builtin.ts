@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { createRouterClient, RouterClientError, type RouterClient } from '../router/client.js';
 import { replicasOf, type Canary as CanaryRoute, type Route, type SlotRoute } from '../router/routes.js';
 import { DataPlaneError, DataPlaneUnavailableError, InvalidRequestError, UnknownSiteError } from './errors.js';
-import { parseCanary, parseDrainTimeout, parseLiveTarget, parsePreviewTarget, parseWeights } from './input.js';
+import { parseCanary, parseDrainTimeout, parseHoldTimeout, parseLiveTarget, parsePreviewTarget, parseWeights } from './input.js';
 import {
   defaultDrainTimeoutMs,
   maintenanceTarget,
@@ -51,6 +51,13 @@ export function createBuiltinDataPlane(...connect: Parameters<typeof createRoute
         drainMs: result.drainMs,
         inFlightAtSwitch: result.inFlightAtSwitch,
       };
+    },
+
+    async hold(site, options = {}) {
+      const timeoutMs = parseHoldTimeout(options.timeoutMs);
+      const drainTimeoutMs = parseDrainTimeout(options.drainTimeoutMs, defaultDrainTimeoutMs);
+      const result = await call(() => client.hold(site, timeoutMs === undefined ? {} : { timeoutMs }, { drainTimeoutMs }), site);
+      return { drained: result.drained, drainMs: result.drainMs, inFlightAtHold: result.inFlightAtHold, timeoutMs: result.timeoutMs };
     },
 
     async setPreview(site, input) {

@@ -12,6 +12,7 @@ import {
   type SlotTarget,
 } from './port.js';
 import { replicaAddress } from './target-fields.js';
+import { maxHoldTimeoutMs } from '../router/hold.js';
 
 /** Every adapter checks its input the same way, before touching anything: a bad call changes nothing. */
 
@@ -60,6 +61,17 @@ export function parseDrainTimeout(value: number | undefined, fallback: number): 
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 0 || value > 3_600_000) {
     throw new InvalidRequestError(`options.drainTimeoutMs: must be a whole number of milliseconds between 0 and 3600000, got ${value}`);
+  }
+  return value;
+}
+
+/** How long a held request may wait for the switch: held requests are writes stopped, so never long. */
+export function parseHoldTimeout(value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 1 || value > maxHoldTimeoutMs) {
+    throw new InvalidRequestError(
+      `options.timeoutMs: must be a whole number of milliseconds between 1 and ${maxHoldTimeoutMs}, got ${value}`,
+    );
   }
   return value;
 }

@@ -108,6 +108,16 @@ export interface LiveSwitch {
   inFlightAtSwitch?: number;
 }
 
+/** Public traffic held until the next setLive; the live target (and its canary) drained as after a switch. */
+export interface LiveHold {
+  drained: boolean;
+  drainMs: number;
+  /** Requests in flight to the live target when the hold began. */
+  inFlightAtHold: number;
+  /** How long a held request waits for the next setLive before it gets the maintenance page (503, Retry-After). */
+  timeoutMs: number;
+}
+
 export interface PreviewSwitch {
   previous: SlotTarget | null;
 }
@@ -166,6 +176,13 @@ export interface DataPlane {
   setWeights?(site: string, weights: ReplicaWeight[]): Promise<void>;
   /** Sets, changes or (null) removes the canary of the live target; a new live target ends it. */
   setCanary?(site: string, canary: Canary | null, options?: { drainTimeoutMs?: number }): Promise<CanarySwitch>;
+  /**
+   * Holds the site's new public requests (not answered, not refused) until the next setLive, which sends them to its
+   * target; those held longer than timeoutMs (default 5 s, at most 30 s) get the maintenance page. Resolves once the
+   * requests in flight to the live target finished (or drainTimeoutMs passed). Built-in router only: HAProxy and nginx
+   * cannot hold requests without a reload, so a switch there is never preceded by a hold.
+   */
+  hold?(site: string, options?: { timeoutMs?: number; drainTimeoutMs?: number }): Promise<LiveHold>;
   /** Requests and status classes per backend, when the data plane counts them. */
   stats?(): Promise<DataPlaneStats>;
 }

@@ -6,6 +6,7 @@ import { trafficOf, type RouterMetrics, type SlotTraffic } from './metrics.js';
 import {
   canarySchema,
   describeIssues,
+  holdSchema,
   replicasOf,
   replicaWeightsSchema,
   routeSchema,
@@ -20,6 +21,8 @@ export const defaultDrainTimeoutMs = 30_000;
 
 export interface SiteRoutesView extends SiteRoutes {
   inFlight: { live: number; preview: number };
+  /** While public traffic is held: the requests waiting for the next switch, and how long each may wait. */
+  held?: { requests: number; timeoutMs: number };
 }
 
 export interface RoutesView {
@@ -116,6 +119,21 @@ export function createAdminApp(
     return c.json(result);
   });
 
+  app.put('/v1/environments/:environment/sites/:site/hold', async (c) => {
+    const { name, switchboard } = environment(c);
+    const site = c.req.param('site');
+    switchboard.routes(site);
+    const drain = drainTimeoutSchema.safeParse(c.req.query('drainTimeoutMs') ?? String(defaultDrainTimeoutMs));
+    if (!drain.success) return refuse(c, describeIssues(drain.error, 'drainTimeoutMs'));
+    const body = await readJson(c);
+    if (!body.ok) return refuse(c, body.error);
+    const hold = holdSchema.safeParse(body.value);
+    if (!hold.success) return refuse(c, describeIssues(hold.error));
+    const result = await switchboard.hold(site, hold.data.timeoutMs, drain.data);
+    logger.info({ environment: name, site, ...result }, `public traffic of ${site} held until the next switch`);
+    return c.json(result);
+  });
+
   app.put('/v1/environments/:environment/sites/:site/preview', async (c) => {
     const { name, switchboard, access: allowed } = environment(c);
     const site = c.req.param('site');
@@ -181,7 +199,14 @@ export function routesView(switchboard: Switchboard): RoutesView {
   for (const site of switchboard.sites) {
     const { live, preview, canary } = switchboard.routes(site);
     const inFlight = (channel: 'live' | 'preview') => switchboard.listener(site, channel).inFlight.value;
-    sites[site] = { live, preview, ...(canary && { canary }), inFlight: { live: inFlight('live'), preview: inFlight('preview') } };
+    const hold = switchboard.listener(site, 'live').hold;
+    sites[site] = {
+      live,
+      preview,
+      ...(canary && { canary }),
+      inFlight: { live: inFlight('live'), preview: inFlight('preview') },
+      ...(hold && { held: { requests: hold.count, timeoutMs: hold.timeoutMs } }),
+    };
   }
   return { environment: switchboard.environment, sites };
 }

@@ -1,8 +1,8 @@
-import type { CanarySwitch, LiveSwitch, PreviewSwitch } from './switchboard.js';
+import type { CanarySwitch, LiveHold, LiveSwitch, PreviewSwitch } from './switchboard.js';
 import type { RouterHealth, RoutesView } from './admin.js';
-import type { CanaryInput, ReplicaWeight, RouteInput, SlotRouteInput } from './routes.js';
+import type { CanaryInput, HoldInput, ReplicaWeight, RouteInput, SlotRouteInput } from './routes.js';
 
-export type { CanarySwitch, LiveSwitch, PreviewSwitch, RouterHealth, RoutesView };
+export type { CanarySwitch, LiveHold, LiveSwitch, PreviewSwitch, RouterHealth, RoutesView };
 
 /** The router refused or failed a request; `status` is its HTTP status (0 when it could not be reached). */
 export class RouterClientError extends Error {
@@ -22,6 +22,8 @@ export interface RouterClient {
   getRoutes(): Promise<RoutesView>;
   /** Resolves once the previous live target drained (or drainTimeoutMs passed: then `drained` is false). */
   setLive(site: string, route: RouteInput, opts?: { drainTimeoutMs?: number; signal?: AbortSignal }): Promise<LiveSwitch>;
+  /** Holds new public requests until the next setLive (or hold.timeoutMs: maintenance page); resolves once the live target drained. */
+  hold(site: string, hold?: HoldInput, opts?: { drainTimeoutMs?: number }): Promise<LiveHold>;
   setPreview(site: string, route: SlotRouteInput | null): Promise<PreviewSwitch>;
   /** Shares of the live target's new requests for the replicas named; the others keep theirs. */
   setWeights(site: string, weights: ReplicaWeight[]): Promise<void>;
@@ -96,6 +98,8 @@ export function createRouterClient(access: RouterAccess): RouterClient {
         route,
         opts.signal,
       ),
+    hold: (site, hold = {}, opts = {}) =>
+      call('PUT', `${sitePath(site, 'hold')}${opts.drainTimeoutMs === undefined ? '' : `?drainTimeoutMs=${opts.drainTimeoutMs}`}`, hold),
     setPreview: (site, route) => call('PUT', sitePath(site, 'preview'), route),
     setWeights: async (site, weights) => void (await call('PUT', sitePath(site, 'weights'), weights)),
     setCanary: (site, canary, opts = {}) =>

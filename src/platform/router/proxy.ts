@@ -88,9 +88,13 @@ function clientErrorAnswer(error: NodeJS.ErrnoException & { rawPacket?: Buffer }
   return error.code?.startsWith('HPE_') && receiving ? '400 Bad Request' : undefined;
 }
 
-function handle(options: SiteProxyOptions, request: IncomingMessage, response: ServerResponse) {
-  const started = performance.now();
+function handle(options: SiteProxyOptions, request: IncomingMessage, response: ServerResponse, started = performance.now()) {
   const { state, site } = options;
+  // Traffic held for a switch: the request waits for the next target (counted from its arrival), or the maintenance page.
+  if (state.hold) {
+    const resume = () => handle(options, request, response, started);
+    return state.hold.add(response, resume, () => expireHeld(options, request, response, started));
+  }
   let target = state.target;
   let setCookie: string | undefined;
   // A canary takes its share of clients (and the allow-list) from a live slot, never from a page the router answers.
@@ -109,6 +113,14 @@ function handle(options: SiteProxyOptions, request: IncomingMessage, response: S
   else if (target.kind === 'maintenance') answerMaintenance(request, response, site, target.route.message);
   else answerBadRequest(request, response, site, `the request target must be a path, got ${JSON.stringify(request.url)}`);
   series.count(outcomeOfStatus(response.statusCode), (performance.now() - started) / 1000);
+  requestEnded(request.socket);
+}
+
+/** A request held longer than its hold allows: the maintenance page, with Retry-After, rather than an endless wait. */
+function expireHeld(options: SiteProxyOptions, request: IncomingMessage, response: ServerResponse, started: number) {
+  if (response.headersSent || response.destroyed) return;
+  answerMaintenance(request, response, options.site, 'The switch to a new version took longer than expected. Please try again shortly.');
+  options.metrics.of(options.state.target).count(outcomeOfStatus(response.statusCode), (performance.now() - started) / 1000);
   requestEnded(request.socket);
 }
 

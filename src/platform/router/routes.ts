@@ -14,6 +14,7 @@ import {
   targetKindError,
   weightSchema,
 } from '../data-plane/target-fields.js';
+import { defaultHoldTimeoutMs, maxHoldTimeoutMs } from './hold.js';
 
 /** Where the router sends a site's traffic: a running slot, or the maintenance page. */
 
@@ -91,6 +92,19 @@ export const canarySchema = z.strictObject(
   jsonObject,
 );
 
+/** A hold of a site's public traffic: how long (ms) a held request waits for the next live switch before the maintenance page. */
+export const holdSchema = z.strictObject(
+  {
+    timeoutMs: z
+      .number({ error: (i) => `must be a whole number of milliseconds, got ${typeOfInput(i.input)}` })
+      .int('must be a whole number of milliseconds')
+      .min(1, 'must be at least 1')
+      .max(maxHoldTimeoutMs, `must be at most ${maxHoldTimeoutMs} (a hold stops writes: keep it short)`)
+      .default(defaultHoldTimeoutMs),
+  },
+  jsonObject,
+);
+
 export const siteRoutesSchema = z.strictObject({
   live: routeSchema.nullable(),
   preview: slotRouteSchema.nullable(),
@@ -117,6 +131,7 @@ export type SiteRoutes = z.output<typeof siteRoutesSchema>;
 export type Canary = z.output<typeof canarySchema>;
 export type CanaryInput = z.input<typeof canarySchema>;
 export type RouteTable = z.output<typeof routeTableSchema>;
+export type HoldInput = z.input<typeof holdSchema>;
 
 /** The copies of a slot the route sends requests to, in order. */
 export function replicasOf(route: SlotRoute): Replica[] {

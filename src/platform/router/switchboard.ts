@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { HeldRequests } from './hold.js';
 import { InFlightCount } from './in-flight.js';
 import type { RouteStore } from './route-store.js';
 import { CanaryTarget } from './canary.js';
@@ -22,6 +23,15 @@ export interface LiveSwitch {
   drained: boolean;
   inFlightAtSwitch: number;
   drainMs: number;
+}
+
+/** Public traffic held: every request in flight to the live target (and its canary) at the hold finished, or the timeout passed. */
+export interface LiveHold {
+  drained: boolean;
+  inFlightAtHold: number;
+  drainMs: number;
+  /** How long a held request waits for the next switch before it gets the maintenance page. */
+  timeoutMs: number;
 }
 
 /** A canary set, changed or removed: `drained` as for a live switch, for the canary target it left (if any). */
@@ -71,6 +81,8 @@ export interface ListenerState {
   readonly inFlight: InFlightCount;
   /** The live listener's canary: a share of clients (and the allow-list) go to its slot instead. */
   canary?: CanaryTarget | null;
+  /** The live listener's new requests wait here until the next live switch (kept in memory only). */
+  hold?: HeldRequests | null;
 }
 
 /** The routes of one environment in force: read on every proxied request, changed only after the change is on disk. */
@@ -121,6 +133,25 @@ export class Switchboard {
     const switched = await this.write(site, 'live', route);
     const { previous, left, leftCanary } = switched;
     return { previous, ...(await drain([left, leftCanary], drainTimeoutMs)) };
+  }
+
+  /**
+   * Holds the site's new public requests (neither answered nor refused) until the next live switch, which sends them to
+   * its target; then waits for the requests in flight to the live target (and its canary) to finish. Holding again
+   * keeps the requests already held and takes the new timeout for those to come.
+   */
+  async hold(site: string, timeoutMs: number, drainTimeoutMs: number): Promise<LiveHold> {
+    this.siteRoutes(site);
+    const next = this.writes.then(() => {
+      const state = this.listeners.get(site)!.live;
+      // One assignment, as a switch: every request from here on waits.
+      state.hold ??= new HeldRequests(timeoutMs);
+      state.hold.timeoutMs = timeoutMs;
+      return [state.target, state.canary?.target ?? null];
+    });
+    this.writes = next.catch(() => undefined);
+    const { drained, inFlightAtSwitch, drainMs } = await drain(await next, drainTimeoutMs);
+    return { drained, inFlightAtHold: inFlightAtSwitch, drainMs, timeoutMs };
   }
 
   /**
@@ -202,6 +233,8 @@ export class Switchboard {
         state.target = null;
         retire(state.canary?.target ?? null, this.pools);
         state.canary = null;
+        state.hold?.drop();
+        state.hold = null;
       }
     }
   }
@@ -216,7 +249,10 @@ export class Switchboard {
     const next = this.writes.then(async () => {
       const current = this.siteRoutes(site);
       const previous = current[channel];
-      if (sameRoute(previous, route)) return { previous };
+      if (sameRoute(previous, route)) {
+        if (channel === 'live') this.release(site);
+        return { previous };
+      }
       // A new live target ends its canary: after a switch no request reaches a slot it did not name.
       const { canary: _dropped, ...rest } = current;
       const routes = (channel === 'live' ? { ...rest, live: route } : { ...current, [channel]: route }) as SiteRoutes;
@@ -229,12 +265,21 @@ export class Switchboard {
       state.target = route && targetOf(route, this.pools, this.connectTimeoutMs);
       state.canary = null;
       this.table = table;
+      this.release(site);
       retire(left, this.pools);
       retire(leftCanary, this.pools);
       return { previous, left, leftCanary };
     });
     this.writes = next.catch(() => undefined);
     return next;
+  }
+
+  /** A live switch ends the hold: the held requests go to the target now in force. */
+  private release(site: string): void {
+    const state = this.listeners.get(site)!.live;
+    const held = state.hold;
+    state.hold = null;
+    held?.release();
   }
 
   private canaryTarget(canary: Canary): CanaryTarget {

@@ -2,6 +2,7 @@
 import { run } from '../activity-presets.js';
 import { bake, bakeFor } from './bake.js';
 import { siteStep, type DeploymentContext } from './context.js';
+import { holdPublicTraffic, holdsWritesAtSwitch } from './hold-at-switch.js';
 import { leaveMaintenance } from './leave-maintenance.js';
 import { replayWrites } from './replay-writes.js';
 import { tellEnvironmentSettled } from './tell-environment.js';
@@ -11,8 +12,14 @@ export async function complete(ctx: DeploymentContext): Promise<void> {
   record.enter('completing');
   // readwrite-replay: what the clone accepted so far, then (the switch drained it) the tail; no-ops in other modes.
   await replayWrites(ctx);
-  await moveTrafficToNewVersion(ctx);
-  await replayWrites(ctx, true);
+  if (holdsWritesAtSwitch(ctx) && (await holdPublicTraffic(ctx))) {
+    // Traffic held (the clone drained): the tail goes onto the original before the new version takes a write.
+    await replayWrites(ctx, true);
+    await moveTrafficToNewVersion(ctx);
+  } else {
+    await moveTrafficToNewVersion(ctx);
+    await replayWrites(ctx, true);
+  }
   // With a bake the clones (and their temporary databases) stay until it ends: a breach sends the traffic back to them.
   const baking = bakeFor(ctx);
   if (baking && (await bake(ctx, baking)) === 'rolled-back') return;

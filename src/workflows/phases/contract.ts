@@ -5,6 +5,7 @@
  */
 import { run } from '../activity-presets.js';
 import { bake, bakeFor } from './bake.js';
+import { canaryEndedBySwitch, removeCanary } from './canary.js';
 import { moveTrafficToNewVersion } from './complete.js';
 import { databaseStep, type DeploymentContext } from './context.js';
 import type { PhasedMigrations } from './expand.js';
@@ -16,6 +17,7 @@ export async function completeAndContract(ctx: DeploymentContext, phased: Phased
   const { request, plan, record } = ctx;
   record.enter('completing');
   await moveTrafficToNewVersion(ctx);
+  canaryEndedBySwitch(ctx);
   // With a bake the old version keeps running beside the new one until it ends; the contract migrations wait for it.
   const baking = bakeFor(ctx);
   if (baking && (await bake(ctx, baking, 'beside')) === 'rolled-back') return;
@@ -54,6 +56,8 @@ export async function completeAndContract(ctx: DeploymentContext, phased: Phased
 /** Code only: no restore point was taken, and the writes accepted meanwhile (by either version) are kept. */
 export async function resetKeepingExpand(ctx: DeploymentContext): Promise<void> {
   const { record } = ctx;
+  // A canary (none in deployments older than canary steps) sends no client to the version about to stop.
+  await removeCanary(ctx);
   if (record.decision?.rollbackDatabase)
     record.log('Expand/contract mode rolls back the code only: no restore point was taken, every write is kept', 'warn');
   record.log('The expand migrations stay: the live version was checked to work on them before any traffic moved');

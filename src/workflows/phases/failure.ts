@@ -11,6 +11,7 @@ import type { DeploymentContext } from './context.js';
 import { announce } from './notify.js';
 import { reset } from './reset.js';
 import { resetRolling } from './rolling.js';
+import { removeCanary } from './canary.js';
 import { originalSlotId, stopSlot } from './slots.js';
 import { tellEnvironmentFailed } from './tell-environment.js';
 
@@ -21,6 +22,8 @@ export async function failAndWait(ctx: DeploymentContext, error: unknown): Promi
   const { record } = ctx;
   const failure = classify(error);
   if (patched(FAILURE_HANDLING_V2)) {
+    // A canary in force sends no client to a version that failed (no command unless a canary was set).
+    await removeCanary(ctx).catch((e: unknown) => record.log(`Could not remove the canary: ${classify(e).message}`, 'error'));
     if (record.phase === 'upgrade' || record.phase === 'warmup') await stopNewVersion(ctx);
     await tellEnvironmentFailed(ctx); // before anyone can see the failure, so a new deployment is accepted at once
     const settled = settledAfterFailure(record.phase);

@@ -28,7 +28,7 @@ export function usesWriteReplay(ctx: DeploymentContext): boolean {
 }
 
 /** Replays only where copies capture: a clone serves (or is about to), and there are databases. */
-function capturing(ctx: DeploymentContext): boolean {
+export function capturing(ctx: DeploymentContext): boolean {
   return usesWriteReplay(ctx) && ctx.plan.databases.length > 0 && ctx.record.sites().some((s) => s.cloneSlot);
 }
 

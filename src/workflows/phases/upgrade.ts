@@ -1,8 +1,12 @@
 /** Phase 4: no old slot writes to the originals any more; take restore points, migrate, start the new version. */
+import { patched } from '@temporalio/workflow';
 import type { ServedPackage } from '../../activities/contract.js';
 import { run } from '../activity-presets.js';
 import { databaseStep, type DeploymentContext } from './context.js';
-import { originalSlotId, slotRoute, startSlot, stopSlot } from './slots.js';
+import { onHostStep, originalSlotId, slotRoute, startSlot, stopSlot } from './slots.js';
+
+/** Before migrating, every slot on the originals stops, whatever left it there (a failed rolling deployment, say). */
+export const STOP_EVERY_OLD_SLOT = 'stop-every-old-slot-before-migrating';
 
 export async function upgrade(ctx: DeploymentContext): Promise<void> {
   const { request, plan, record } = ctx;
@@ -15,6 +19,7 @@ export async function upgrade(ctx: DeploymentContext): Promise<void> {
       await stopSlot(ctx, originalSlotId(ctx, site.name, previous.sha256), `Stop the old version of ${site.name}`);
     }
   }
+  if (patched(STOP_EVERY_OLD_SLOT)) await stopOtherSlotsOnOriginals(ctx);
   for (const db of plan.databases) {
     const step = databaseStep(ctx, db.name);
     record.log(`Taking a restore point of database ${db.name}`);
@@ -51,4 +56,19 @@ export async function startNewVersion(ctx: DeploymentContext): Promise<void> {
 
 function served(pkg: ServedPackage): ServedPackage {
   return { sha256: pkg.sha256, version: pkg.version };
+}
+
+/** No slot but the new version's may run on the originals while they are migrated (promise 2), on any host. */
+async function stopOtherSlotsOnOriginals(ctx: DeploymentContext): Promise<void> {
+  const { request, record } = ctx;
+  for (const h of ctx.activities.slotHosts) {
+    const listed = await onHostStep(h.name, () =>
+      run(h.host.listSlots, `List slots on host ${h.name}`, { environment: request.environment }),
+    );
+    const others = listed.filter((s) => s.state === 'running' && s.databases === 'original' && s.packageSha256 !== request.package.sha256);
+    for (const slot of others) {
+      record.log(`Stopping ${slot.slotId} (${slot.packageVersion}) on host ${h.name}: nothing but the new version runs on the originals`);
+      await onHostStep(h.name, () => run(h.host.stopSlot, `Stop ${slot.slotId} on host ${h.name}`, { slotId: slot.slotId }));
+    }
+  }
 }

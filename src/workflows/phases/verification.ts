@@ -4,6 +4,7 @@
  */
 import { condition, patched } from '@temporalio/workflow';
 import { ANALYSIS_DURING_VERIFICATION, analysisFor, prepareAnalysis } from './analysis.js';
+import { canaryFor, runCanary } from './canary.js';
 import type { DeploymentContext } from './context.js';
 import { announce } from './notify.js';
 import { replayPeriodically, usesWriteReplay } from './replay-writes.js';
@@ -19,6 +20,9 @@ export async function awaitVerification(ctx: DeploymentContext): Promise<void> {
   const replaying = usesWriteReplay(ctx) ? replayPeriodically(ctx) : null;
   analysis?.start();
   try {
+    // expand-contract with a canary: a share of public clients on the new version, raised in steps, before the wait.
+    const canary = canaryFor(ctx);
+    if (canary) await runCanary(ctx, canary);
     if (await awaitDecision(ctx)) return;
   } finally {
     // Whoever decided first wins: a person's Complete or Reset, the analysis' own Reset, or the timeout.
