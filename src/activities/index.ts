@@ -168,11 +168,12 @@ export function createActivities({ config, store, env = process.env }: ActivityD
     },
 
     /** A canary of the live target: `percent` of public clients to the slot `route` (sticky per client); null removes it. */
-    async setCanary({ environment, site, canary, drainTimeoutMs }: RouteStep & { canary: { route: RouteTarget; percent: number } | null }) {
+    async setCanary({ environment, site, canary, drainTimeoutMs }: RouteStep & { canary: CanaryStep | null }) {
       if (canary && canary.route.kind !== 'slot') throw invalidInput('a canary must be a slot');
       const plane = dataPlane(environment);
       if (!plane.setCanary) throw invalidInput(`the data plane of environment ${environment} cannot split traffic for a canary`);
-      const target = canary && { target: toSlotTarget(canary.route as Extract<RouteTarget, { kind: 'slot' }>), percent: canary.percent };
+      const slot = canary && toSlotTarget(canary.route as Extract<RouteTarget, { kind: 'slot' }>);
+      const target = canary && { target: slot!, percent: canary.percent, ...(canary.allow ? { allow: canary.allow } : {}) };
       const result = await dataPlaneRefusalIsFinal(() => plane.setCanary!(site, target, drainTimeoutMs ? { drainTimeoutMs } : undefined));
       return { drained: result.drained, drainMs: result.drainMs };
     },
@@ -185,3 +186,10 @@ export function createActivities({ config, store, env = process.env }: ActivityD
 }
 
 export type CutoverActivities = ReturnType<typeof createActivities>;
+
+/** A canary as a deployment sets it: the new version's route, its share, and who always gets it. */
+interface CanaryStep {
+  route: RouteTarget;
+  percent: number;
+  allow?: Array<{ header?: string; cookie?: string; value: string }>;
+}

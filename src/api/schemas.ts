@@ -5,6 +5,7 @@ import { analysisSchema } from '../config/analysis-schema.js';
 import { bakeSchema } from '../config/bake-schema.js';
 import { durationMs } from '../config/duration.js';
 import { isDuration, mapping, positiveDuration, typeOfInput } from '../config/fields.js';
+import { canaryAllowListSchema } from '../platform/data-plane/target-fields.js';
 
 const environmentName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be an environment name: lowercase letters, digits and dashes');
 
@@ -42,6 +43,8 @@ const canaryBody = z
         .max(1, 'must be at most 1')
         .optional(),
       maxP99: positiveDuration.optional(),
+      /** Testers reach the new version at every step: a header or cookie with this exact value. */
+      allow: canaryAllowListSchema.optional(),
     },
     mapping('a mapping with steps, interval, maxErrorRate and/or maxP99'),
   )

@@ -13,6 +13,8 @@ export interface CanarySpec {
   maxErrorRate: number | null;
   /** A slower p99 of a step is a breach; null: not checked. */
   maxP99Ms: number | null;
+  /** Requests that always get the new version (testers): a header or a cookie with this exact value. */
+  allow?: Array<{ header?: string; cookie?: string; value: string }>;
 }
 
 /** What the canary slot of each site served during one step. */

@@ -59,10 +59,17 @@ describe('canary steps', () => {
 
   test('a canary that holds: about 50% of new clients at the last step, sticky clients never change side, Complete moves everyone', async () => {
     const id = await stack.deploy('examples/demo-app/v3', 'expand-contract', {
-      canary: { steps: [10, 50], interval: '1s', maxErrorRate: 0.5 },
+      canary: { steps: [10, 50], interval: '1s', maxErrorRate: 0.5, allow: [{ header: 'X-Cutover-Canary', value: 'tester' }] },
     });
     await stack.waitForPhase(id, ['awaiting-verification'], 120_000);
     const holding = await waitForCanary(id, 'holding');
+    // A tester the request names reaches the new version whatever its bucket.
+    for (const bucket of [0, 9999]) {
+      const headers = { cookie: `cutover_canary=${bucket}`, 'x-cutover-canary': 'tester' };
+      const response = await fetch(`${stack.publicUrl()}/notes`, { headers });
+      await response.arrayBuffer();
+      expect(response.headers.get('x-app-version')).toBe('3.0.0');
+    }
     expect(holding.canary).toMatchObject({ percent: 50, stepsDone: 2, verdict: 'pass' });
     expect(holding.canary.steps.map((s: { percent: number }) => s.percent)).toEqual([10, 50]);
 

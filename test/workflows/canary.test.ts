@@ -12,7 +12,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-const canary: CanarySpec = { steps: [10, 50], intervalMs: 300, maxErrorRate: 0.1, maxP99Ms: 1_000 };
+const testers = [{ header: 'X-Cutover-Canary', value: 'tester' }];
+const canary: CanarySpec = { steps: [10, 50], intervalMs: 300, maxErrorRate: 0.1, maxP99Ms: 1_000, allow: testers };
 const start = (harness: Harness, id: string) => startDeployment(harness, id, { mode: 'expand-contract', canary });
 const log = async (handle: DeploymentHandle) => (await handle.query(logQuery, {})).lines.map((l) => l.message).join('\n');
 
@@ -34,6 +35,9 @@ describe('canary steps (expand-contract)', () => {
     expect(holding.canary!.steps.map((s) => s.percent)).toEqual([10, 50]);
     expect(holding.canary!.steps[0]!.traffic[0]).toMatchObject({ site: 'web', slotId: webSlot(h, v2), requests: 50, failures: 0 });
     expect(canaryCalls(h)).toEqual([10, 50]);
+    // Testers named by the request reach the new version at every step.
+    const sent = h.fake.calls.filter((c) => c.startsWith('setCanary ')).map((c) => JSON.parse(c.slice('setCanary '.length)));
+    expect(sent.map((c: { canary: { allow?: unknown } }) => c.canary.allow)).toEqual([testers, testers]);
     // The canary slot is the new version's; public traffic's live target is still the old version.
     expect(h.fake.canaries.web).toEqual({ slotId: webSlot(h, v2), percent: 50 });
     expect(h.fake.routes.web!.live).toMatchObject({ slotId: webSlot(h, v1) });

@@ -61,6 +61,7 @@ export function deploymentRoutes(deps: ApiDeps) {
           intervalMs: durationMs(body.canary.interval),
           maxErrorRate: body.canary.maxErrorRate ?? null,
           maxP99Ms: body.canary.maxP99 ? durationMs(body.canary.maxP99) : null,
+          ...(body.canary.allow?.length ? { allow: body.canary.allow } : {}),
         },
       };
       const rolling = body.strategy === 'rolling' ? { strategy: 'rolling' as const, maxUnavailable: body.maxUnavailable ?? 1 } : {};

@@ -122,10 +122,11 @@ export async function removeCanary(ctx: DeploymentContext): Promise<void> {
 }
 
 async function setShare(ctx: DeploymentContext, sites: ReturnType<typeof canarySites>, percent: number): Promise<void> {
+  const allow = ctx.record.canary?.spec.allow;
   for (const { site, route } of sites) {
     await run(ctx.activities.control.setCanary, `Send ${percent}% of ${site} clients to ${ctx.request.package.version}`, {
       ...siteStep(ctx, site),
-      canary: { route, percent },
+      canary: { route, percent, ...(allow?.length ? { allow } : {}) },
       drainTimeoutMs: ctx.drainTimeoutMs,
     });
   }
