@@ -1,6 +1,7 @@
 /**
  * The data planes side by side, in one run, in front of the same backend app: wrk through each of them (req/s, p50,
- * p99), then the errors wrk sees while 20 switches happen at saturation. The backend runs on CPU 0, each proxy alone
+ * p99) and the CPU time each proxy spends per request (what one core can serve, steady when the machine is busy), then
+ * the errors wrk sees while 20 switches happen at saturation. The backend runs on CPU 0, each proxy alone
  * on CPU 1 (taskset), wrk unpinned. Loopback only.
  * `--backend static` puts nginx answering a fixed text in place of the Node app, so the proxies, not the app, are
  * the bottleneck. Then the memory (RSS) of one built-in router serving 100 environments (a site each: 200 listeners)
@@ -89,13 +90,29 @@ async function wrk(url: string, durationSeconds: number): Promise<WrkResult> {
 interface Row {
   name: string;
   load: WrkResult;
+  /** CPU time the proxy's processes spent per request of the load run, in microseconds: what one core can serve. */
+  cpuUsPerRequest?: number;
   switches?: { wrk: WrkResult; results: LiveSwitch[] };
 }
 
 const switchErrors = (w: WrkResult) => `${w.errors} of ${w.requests}${w.errorDetail ? ` (${w.errorDetail})` : ''}`;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
+/** CPU seconds (user + system) the processes of a process group used so far (/proc; clock ticks of 10 ms). */
+async function groupCpuSeconds(group: number): Promise<number> {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    // Fields after the command name (in parentheses, which may hold spaces): state is field 3, pgrp 5, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === group) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100;
+}
+
 async function main() {
+  // The built-in router runs from dist/, as in production: built now if its sources changed.
+  await run(process.execPath, ['--import', 'tsx', 'scripts/build.ts', '--if-stale'], { timeout: 300_000 });
   const dir = await mkdtemp(join(tmpdir(), 'cutover-bench-'));
   const backends = [
     { name: 'a', port: await distinctFreePort() },
@@ -134,13 +151,15 @@ http { access_log off; keepalive_requests 1000000; ${servers.join(' ')} }`;
       console.error(`${name}: wrk -c${connections} -d${seconds}s, then ${switchCount} switches under wrk`);
       const site: DataPlaneSite = { name: 'web', publicPort: await distinctFreePort(), previewPort: await distinctFreePort() };
       const planeDir = await mkdtemp(join(dir, 'plane-'));
-      const under = await start({ dir: planeDir, sites: [site], cpu: 1 });
+      const under = await start({ dir: planeDir, sites: [site], cpu: 1, compiled: true });
       try {
         const dp: DataPlane = under.dataPlane;
         await dp.setLive('web', target(0));
         const url = `${under.publicUrl('web')}/`;
         await wrk(url, 1); // warm up
+        const cpuBefore = await groupCpuSeconds(under.processGroup());
         const load = await wrk(url, seconds);
+        const cpuUsPerRequest = (((await groupCpuSeconds(under.processGroup())) - cpuBefore) * 1e6) / load.requests;
         const switchSeconds = Math.ceil((switchCount * switchEveryMs) / 1000) + 2;
         const during = wrk(url, switchSeconds);
         await sleep(1000);
@@ -150,7 +169,7 @@ http { access_log off; keepalive_requests 1000000; ${servers.join(' ')} }`;
           results.push(await dp.setLive('web', target(i), { drainTimeoutMs: 5_000 }));
           await sleep(Math.max(0, switchEveryMs - (performance.now() - startedAt)));
         }
-        rows.push({ name, load, switches: { wrk: await during, results } });
+        rows.push({ name, load, cpuUsPerRequest, switches: { wrk: await during, results } });
       } finally {
         await under.stop();
       }
@@ -162,16 +181,32 @@ http { access_log off; keepalive_requests 1000000; ${servers.join(' ')} }`;
   }
 
   const direct = rows[0]!.load.requestsPerSecond;
-  const nginx = rows.find((r) => r.name === 'nginx')?.load.requestsPerSecond ?? NaN;
+  const nginxRow = rows.find((r) => r.name === 'nginx');
+  const nginx = nginxRow?.load.requestsPerSecond ?? NaN;
+  const nginxCpu = nginxRow?.cpuUsPerRequest ?? NaN;
   const [load1] = (await readFile('/proc/loadavg', 'utf8')).split(' ');
   const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
   const table = [
-    ['', 'req/s', 'x direct', 'x nginx', 'p50 ms', 'p99 ms', `errors in ${switchCount} switches`, 'applied ms (p50)', 'drained ms (p50)'],
+    [
+      '',
+      'req/s',
+      'x direct',
+      'x nginx',
+      'CPU us/req',
+      'x nginx (CPU)',
+      'p50 ms',
+      'p99 ms',
+      `errors in ${switchCount} switches`,
+      'applied ms (p50)',
+      'drained ms (p50)',
+    ],
     ...rows.map((r) => [
       r.name,
       fmt(r.load.requestsPerSecond),
       fmt(r.load.requestsPerSecond / direct, 2),
       r.name === 'direct' ? '' : fmt(r.load.requestsPerSecond / nginx, 2),
+      r.cpuUsPerRequest === undefined ? '' : fmt(r.cpuUsPerRequest),
+      r.cpuUsPerRequest === undefined ? '' : fmt(nginxCpu / r.cpuUsPerRequest, 2),
       fmt(r.load.p50Ms, 2),
       fmt(r.load.p99Ms, 2),
       r.switches ? switchErrors(r.switches.wrk) : '',
@@ -184,7 +219,8 @@ http { access_log off; keepalive_requests 1000000; ${servers.join(' ')} }`;
   const backend = backendKind === 'static' ? 'nginx static' : 'Node';
   console.log(`\nwrk -t2 -c${connections} -d${seconds}s; ${backend} backend on CPU 0, each proxy alone on CPU 1;`);
   console.log(`load average ${load1} at the end (the other processes of the machine share these CPUs);`);
-  console.log(`${switchCount} switches every ${switchEveryMs} ms at saturation\n`);
+  console.log(`${switchCount} switches every ${switchEveryMs} ms at saturation;`);
+  console.log("CPU us/req: CPU time of the proxy's processes per request (steady under load); x nginx (CPU): nginx's over it\n");
   console.log(line(table[0]!));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const row of table.slice(1)) console.log(line(row));

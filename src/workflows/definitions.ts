@@ -77,6 +77,26 @@ export interface SiteStatus {
   serving: string | null;
   previewSlot: string | null;
   error?: string;
+  /** Smooth strategy: every copy of the site's slots this deployment knows of, one per host and slot (replicas.ts). */
+  replicas?: ReplicaStatus[];
+}
+
+/**
+ * starting/started/warming/warm: running, no public traffic (warm: answered its warm-up, or left the public route);
+ * serving: the public route sends it requests; failed: its step failed; lost: its host's agent did not take a step in time.
+ */
+export const replicaStates = ['starting', 'started', 'warming', 'warm', 'serving', 'stopped', 'failed', 'lost'] as const;
+export type ReplicaState = (typeof replicaStates)[number];
+
+/** One copy of a site's slot on one host. */
+export interface ReplicaStatus {
+  host: string;
+  /** The host's address, where the data plane reaches the copy. */
+  address: string;
+  slotId: string;
+  /** Where the copy listens on its host; null until it started. */
+  port: number | null;
+  state: ReplicaState;
 }
 
 export interface LogLine {

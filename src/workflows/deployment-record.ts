@@ -22,6 +22,7 @@ import type { SlackMessageRef } from '../slack/contract.js';
 import type { AnalysisStatus } from './analysis-definitions.js';
 import type { BakeStatus } from './bake-definitions.js';
 import type { CanaryStatus } from './canary-definitions.js';
+import { ReplicaBook } from './replicas.js';
 
 export type SlotRoute = Extract<RouteTarget, { kind: 'slot' }>;
 
@@ -65,6 +66,8 @@ export class DeploymentRecord {
   readonly replayTotals: Record<string, { applied: number; conflicts: number }> = {};
   /** Rolling strategy: per host, the version it serves and its step in the roll. */
   rolling: RollingStatus | null = null;
+  /** Every copy of every site's slots, per host (a rolling deployment shows its hosts instead). */
+  readonly replicas = new ReplicaBook();
   readonly startedAt: string;
   endedAt: string | null = null;
 
@@ -125,8 +128,9 @@ export class DeploymentRecord {
     return [...this.siteProgress.values()];
   }
 
-  updateSite(name: string, change: Partial<Omit<SiteStatus, 'name' | 'role'>>) {
+  updateSite(name: string, change: Partial<Omit<SiteStatus, 'name' | 'role' | 'replicas'>>) {
     Object.assign(this.site(name).status, change);
+    if (change.serving !== undefined) this.replicas.route(name, change.serving);
   }
 
   fail(failure: ClassifiedFailure) {
@@ -154,7 +158,7 @@ export class DeploymentRecord {
       package: this.request.package,
       previousPackage: this.previousPackage,
       phase: this.phase,
-      sites: this.sites().map((s) => ({ ...s.status })),
+      sites: this.sites().map((s) => ({ ...s.status, ...(this.rolling ? {} : { replicas: this.replicas.of(s.status.name) }) })),
       actions: this.actions(),
       decision: this.decision,
       failure: this.failure,

@@ -43,7 +43,8 @@ export async function environmentWorkflow(environment: string, carried?: Environ
   let queued: DeploymentRequest | null = null;
   let started = 0;
 
-  setHandler(environmentStateQuery, () => ({ ...state }));
+  // A settled deployment only sends its last words: to anyone asking, nothing runs any more (a query changes no history).
+  setHandler(environmentStateQuery, () => ({ ...state, running: runningSettled ? null : state.running }));
   setHandler(deploymentFailedSignal, ({ deploymentId }) => {
     if (state.running?.deploymentId === deploymentId) runningFailed = true;
   });

@@ -99,6 +99,8 @@ describe.sequential('the console', () => {
       await waitForText(page, '[data-field="log"]', /awaiting verification|Awaiting verification|verif/i);
       expect(await page.locator('[data-field="timeline"] li').count()).toBeGreaterThanOrEqual(4);
       expect(await page.locator('[data-field="sites"] a').first().getAttribute('href')).toBe(stack.previewUrl().replace(/\/?$/, '/'));
+      // Each site's replicas: the new version's copy on the host, warm, before it serves.
+      await waitForText(page, '[data-field="sites"] .replicas', /\.original: \S+ warm$/);
       await screenshot(page, 'deployment-awaiting-verification-1280x800');
 
       await page.click('button[data-action="complete"]');
@@ -109,6 +111,7 @@ describe.sequential('the console', () => {
 
       await waitForText(page, phase, /^completed$/, DEPLOY_MS);
       await waitForText(page, '[data-field="audit"]', /Complete decided by approver/);
+      await waitForText(page, '[data-field="sites"] .replicas', /\.original: \S+ serving$/);
       await waitForText(page, '[data-field="log"]', /Complete requested by approver/);
       await screenshot(page, 'deployment-completed-1280x800');
 

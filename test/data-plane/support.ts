@@ -121,6 +121,8 @@ export interface DataPlaneUnderTest {
   /** SIGKILL the data plane's processes, then start them again from their files. */
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /** The process group serving traffic now (its leader's pid): the bench reads the CPU its processes used. */
+  processGroup(): number;
 }
 
 export interface HarnessOptions {
@@ -128,6 +130,8 @@ export interface HarnessOptions {
   sites: DataPlaneSite[];
   /** Pin the proxy to this CPU (taskset). */
   cpu?: number;
+  /** The built-in router from dist/ (npm run build), as it runs in production; else from the sources through tsx. */
+  compiled?: boolean;
 }
 
 export type StartDataPlane = (options: HarnessOptions) => Promise<DataPlaneUnderTest>;
@@ -150,6 +154,7 @@ async function harness(options: HarnessOptions, dataPlane: DataPlane, start: () 
       proc = await start();
     },
     stop: () => proc.crash(),
+    processGroup: () => proc.child.pid!,
   };
 }
 
@@ -165,7 +170,8 @@ export const startBuiltin: StartDataPlane = async (options) => {
   const url = `http://127.0.0.1:${adminPort}`;
   const dataPlane = createBuiltinDataPlane({ url, environment: 'acme', token, tokenEnv: 'CUTOVER_ROUTER_TOKEN' });
   return harness(options, dataPlane, async () => {
-    const args = ['--import', 'tsx', 'src/platform/router/main.ts', '--host', 'local', '--config', configFile];
+    const entry = options.compiled ? ['dist/src/platform/router/main.js'] : ['--import', 'tsx', 'src/platform/router/main.ts'];
+    const args = [...entry, '--host', 'local', '--config', configFile];
     const proc = spawnGroup(process.execPath, args, { env: { ...process.env, CUTOVER_ROUTER_TOKEN: token }, cpu: options.cpu });
     await waitUntil('the built-in router serves its admin API', async () => (await dataPlane.routes(), true), proc);
     return proc;

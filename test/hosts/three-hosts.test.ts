@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { testHostsUnavailable, type TestHosts } from '../support/netns.js';
 import { startStackOnTestHosts, type StackOnTestHosts } from '../support/stack-on-test-hosts.js';
 import type { TestStack } from '../support/stack.js';
+import type { ReplicaStatus } from '../../src/workflows/definitions.js';
 import { startTraffic } from '../support/traffic.js';
 
 const unavailable = await testHostsUnavailable();
@@ -20,6 +21,20 @@ if (unavailable) {
     let testHosts: TestHosts;
     let stack: TestStack;
     const runningOn = (host: string) => setup!.runningOn(host);
+    type SiteReplicas = { name: string; serving: string | null; previewSlot: string | null; replicas: ReplicaStatus[] };
+    /** The deployment's sites as GET /v1/deployments/{id} answers them, with each slot's copies per host. */
+    const sitesOf = async (id: string) => {
+      const r = await stack.api('GET', `/v1/deployments/${id}`);
+      expect(r.status, r.text).toBe(200);
+      return (r.body as { sites: SiteReplicas[] }).sites;
+    };
+    /** The copies of a slot: one per host, each at its host's address and its own port, all in the state given. */
+    const expectCopies = (site: SiteReplicas, slotId: string | null, state: ReplicaStatus['state']) => {
+      const copies = site.replicas.filter((r) => r.slotId === slotId);
+      expect(copies.map((r) => [r.host, r.address]).sort()).toEqual(testHosts.hosts.map((h) => [h.name, h.address]).sort());
+      expect(copies.map((r) => r.state)).toEqual(testHosts.hosts.map(() => state));
+      for (const r of copies) expect(r.port).toEqual(expect.any(Number));
+    };
 
     beforeAll(async () => {
       setup = await startStackOnTestHosts({ hosts: 3 });
@@ -35,8 +50,24 @@ if (unavailable) {
       const traffic = startTraffic(stack.publicUrl(), { readers: 3, writeEveryMs: 50 });
       const id = await stack.deploy('examples/demo-app/v2');
       await stack.waitForPhase(id, ['awaiting-verification']);
+      // Each site's replicas, per host: the clone serves, the preview is warm, the old version stopped before migrating.
+      const waiting = await sitesOf(id);
+      for (const site of waiting) {
+        expectCopies(site, site.serving, 'serving');
+        expectCopies(site, site.previewSlot, 'warm');
+        const others = site.replicas.filter((r) => r.slotId !== site.serving && r.slotId !== site.previewSlot);
+        expect(others.map((r) => r.state)).toEqual(testHosts.hosts.map(() => 'stopped'));
+      }
       expect((await stack.api('POST', `/v1/deployments/${id}/complete`, {})).status).toBe(200);
       await stack.waitForPhase(id, ['completed']);
+      // The new version serves on every host; the clones stopped.
+      for (const site of await sitesOf(id)) {
+        expectCopies(site, site.serving, 'serving');
+        expectCopies(site, waiting.find((w) => w.name === site.name)!.serving, 'stopped');
+      }
+      const log = (await stack.api('GET', `/v1/deployments/${id}/log`)).text;
+      const started = testHosts.hosts.map((h) => `host ${h.name} (${h.address}:`);
+      expect(log.split('\n').filter((l) => l.includes('Started ') && started.every((s) => l.includes(s)))).not.toEqual([]);
       await new Promise((r) => setTimeout(r, 300));
       const report = await traffic.stop();
 
@@ -71,6 +102,16 @@ if (unavailable) {
       const failed = await stack.waitForPhase(id, ['failed'], 120_000);
       expect(failed.failure.message).toContain(`host ${lost.name} is lost`);
       expect(failed.failure.remediation).toContain(`Bring host ${lost.name} back`);
+      // Every replica on the lost host is lost (the live one and the clone it did not start); the others are not.
+      for (const site of await sitesOf(id)) {
+        const onLost = site.replicas.filter((r) => r.host === lost.name);
+        expect(onLost.length).toBeGreaterThanOrEqual(2);
+        expect(onLost.map((r) => r.state)).toEqual(onLost.map(() => 'lost'));
+        const live = site.replicas.filter((r) => r.slotId === site.serving && r.host !== lost.name);
+        expect(live.map((r) => r.state)).toEqual(['serving', 'serving']);
+        expect(site.replicas.filter((r) => r.host !== lost.name && r.state === 'lost')).toEqual([]);
+      }
+      expect((await stack.api('GET', `/v1/deployments/${id}/log`)).text).toContain(`Host ${lost.name} is lost: its replicas `);
       // Nothing moved before the clones were warm on every host: the public still gets v2.
       const during = await fetch(`${stack.publicUrl()}/notes`);
       expect(during.status).toBe(200);

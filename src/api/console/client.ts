@@ -123,6 +123,7 @@ export const consoleScript = String.raw`'use strict';
       var cell = el('td');
       if (s.previewSlot && previews[s.name]) cell.appendChild(link(previews[s.name], previews[s.name]));
       tr.appendChild(cell);
+      tr.appendChild(replicaCell(s.replicas || []));
       return tr;
     }));
 
@@ -132,6 +133,24 @@ export const consoleScript = String.raw`'use strict';
       li.appendChild(el('span', duration(t.startedAt, t.endedAt) + (t.endedAt ? '' : ' (running)'), { class: 'took' }));
       return li;
     }));
+  }
+
+  // One line per slot still running somewhere: each host's copy and its state (slots stopped everywhere are left out).
+  function replicaCell(replicas) {
+    var slots = [];
+    replicas.forEach(function (r) {
+      var slot = slots.filter(function (x) { return x.id === r.slotId; })[0];
+      if (!slot) { slot = { id: r.slotId, copies: [] }; slots.push(slot); }
+      slot.copies.push(r);
+    });
+    var list = el('ul', null, { class: 'replicas' });
+    slots.forEach(function (slot) {
+      if (slot.copies.every(function (r) { return r.state === 'stopped'; })) return;
+      list.appendChild(el('li', slot.id + ': ' + slot.copies.map(function (r) { return r.host + ' ' + r.state; }).join(' · ')));
+    });
+    var cell = el('td');
+    cell.appendChild(list);
+    return cell;
   }
 
   function deploymentPage(root) {
@@ -252,6 +271,7 @@ table.list th,table.list td{text-align:left;padding:.3rem .5rem;border-bottom:1p
 table.list th{white-space:nowrap}
 .timeline{margin:0;padding-left:1.2rem}.timeline li{display:flex;justify-content:space-between;gap:1rem;max-width:420px}
 .audit{margin:0;padding-left:1.2rem}
+.replicas{margin:0;padding-left:1rem;font-size:.85rem;overflow-wrap:anywhere}
 .log{background:#10161d;color:#d7e0ea;padding:.7rem;border-radius:6px;max-height:420px;overflow:auto;white-space:pre-wrap;
   overflow-wrap:anywhere;font-size:.82rem;margin:0}
 .log .level-warn{color:#ffd479}.log .level-error{color:#ff9c9c}

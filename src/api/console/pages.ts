@@ -181,7 +181,7 @@ export function deploymentPage(input: DeploymentPageInput): Html {
         </section>
         <section>
           <h2>Sites</h2>
-          ${listTable('sites', ['Site', 'Role', 'State', 'Serving', 'Preview'])}
+          ${listTable('sites', ['Site', 'Role', 'State', 'Serving', 'Preview', 'Replicas'])}
         </section>
         <section>
           <h2>Timeline</h2>

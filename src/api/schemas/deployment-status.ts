@@ -1,6 +1,6 @@
 /** What the API answers about one deployment: its status, with analysis, replay, bake and canary evidence. */
 import { z } from '@hono/zod-openapi';
-import { modes, phases } from '../../workflows/definitions.js';
+import { modes, phases, replicaStates } from '../../workflows/definitions.js';
 
 const requestStats = {
   requests: z.number().int(),
@@ -73,6 +73,20 @@ const replayStatusSchema = z
   })
   .openapi('Replay', { description: "readwrite-replay mode: the clone's writes replayed onto the migrated originals" });
 
+const replicaSchema = z
+  .object({
+    host: z.string().openapi({ description: 'The host the copy runs on' }),
+    address: z.string().openapi({ description: "The host's address, where the data plane reaches the copy" }),
+    slotId: z.string(),
+    port: z.number().int().nullable().openapi({ description: 'Where the copy listens on its host; null until it started' }),
+    state: z.enum(replicaStates).openapi({
+      description:
+        'starting, started, warming, warm (answered its warm-up, or left the public route: running without public traffic); ' +
+        "serving (the public route sends it requests); stopped; failed (its step failed); lost (its host's agent did not take a step in time)",
+    }),
+  })
+  .openapi('Replica', { description: "One copy of a site's slot on one host" });
+
 const packageRef = z.object({ sha256: z.string(), name: z.string(), version: z.string(), warmupPath: z.string() });
 
 export const deploymentStatusSchema = z
@@ -92,6 +106,14 @@ export const deploymentStatusSchema = z
         serving: z.string().nullable(),
         previewSlot: z.string().nullable(),
         error: z.string().optional(),
+        replicas: z
+          .array(replicaSchema)
+          .optional()
+          .openapi({
+            description:
+              "Every copy of the site's slots this deployment knows of, one per host and slot, kept current as they start, warm, " +
+              'serve and stop; absent for rolling deployments (see rolling.hosts)',
+          }),
       }),
     ),
     actions: z.array(z.enum(['complete', 'reset'])),

@@ -3,6 +3,7 @@ import { patched } from '@temporalio/workflow';
 import type { RouteTarget, ServedPackage } from '../../activities/contract.js';
 import { run } from '../activity-presets.js';
 import { databaseStep, type DeploymentContext } from './context.js';
+import { routedCopies } from '../replicas.js';
 import { refuseWithoutCapture, usesWriteReplay } from './replay-writes.js';
 
 export async function preflight(ctx: DeploymentContext): Promise<void> {
@@ -28,6 +29,8 @@ export async function preflight(ctx: DeploymentContext): Promise<void> {
     if (pkg) served.push(pkg);
     const liveClone = live?.kind === 'slot' && liveSlot?.databases === 'temporary' ? { ...live, kind: 'slot' as const } : null;
     record.trackSite(site, live ? (live.kind === 'slot' ? live.slotId : 'maintenance-page') : null, liveClone);
+    // The copies the live route sends requests to serve (the router's word); the steps that follow keep them current.
+    if (live) for (const copy of routedCopies(live, ctx.activities.slotHosts)) record.replicas.set(site.name, copy, 'serving');
   }
   const distinct = [...new Map(served.map((p) => [p.sha256, p])).values()];
   if (distinct.length > 1) {

@@ -3,7 +3,7 @@ import { patched } from '@temporalio/workflow';
 import type { ServedPackage } from '../../activities/contract.js';
 import { run } from '../activity-presets.js';
 import { databaseStep, type DeploymentContext } from './context.js';
-import { onHostStep, originalSlotId, slotRoute, startSlot, stopSlot } from './slots.js';
+import { markHostLost, onHostStep, originalSlotId, slotRoute, startSlot, stopSlot } from './slots.js';
 
 /** Before migrating, every slot on the originals stops, whatever left it there (a failed rolling deployment, say). */
 export const STOP_EVERY_OLD_SLOT = 'stop-every-old-slot-before-migrating';
@@ -62,13 +62,16 @@ function served(pkg: ServedPackage): ServedPackage {
 async function stopOtherSlotsOnOriginals(ctx: DeploymentContext): Promise<void> {
   const { request, record } = ctx;
   for (const h of ctx.activities.slotHosts) {
-    const listed = await onHostStep(h.name, () =>
-      run(h.host.listSlots, `List slots on host ${h.name}`, { environment: request.environment }),
+    const listed = await onHostStep(
+      h.name,
+      () => run(h.host.listSlots, `List slots on host ${h.name}`, { environment: request.environment }),
+      () => markHostLost(ctx, h.name),
     );
     const others = listed.filter((s) => s.state === 'running' && s.databases === 'original' && s.packageSha256 !== request.package.sha256);
     for (const slot of others) {
       record.log(`Stopping ${slot.slotId} (${slot.packageVersion}) on host ${h.name}: nothing but the new version runs on the originals`);
       await onHostStep(h.name, () => run(h.host.stopSlot, `Stop ${slot.slotId} on host ${h.name}`, { slotId: slot.slotId }));
+      record.replicas.stopped(slot.slotId, h.name);
     }
   }
 }
