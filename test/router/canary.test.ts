@@ -204,7 +204,7 @@ describe('a canary on the live target', () => {
   test('the series of the canary slot is kept while the canary is in force, as the live one is', async () => {
     let now = 0;
     const metrics = new RouterMetrics({ retentionMs: 1000, now: () => now });
-    const upstream = { pool: undefined as never, label: 'slot c', slotId: 'c', key: 'c@x', unreachableUntil: 0 };
+    const upstream = { connections: undefined as never, label: 'slot c', slotId: 'c', key: 'c@x', unreachableUntil: 0 };
     const route = { target: { kind: 'slot' as const, slotId: 'c', port: 1 }, percent: 10 };
     const canaryTarget = new SlotTarget([upstream], [1]);
     const state: ListenerState = { target: null, inFlight: undefined as never, canary: new CanaryTarget(route, canaryTarget) };

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 
 // Hop-by-hop headers describe one connection, not the message: never passed through a proxy (RFC 9110 §7.6.1).
 // Expect too: the router's own listener already answered "100 Continue" to the client.
@@ -37,15 +37,20 @@ export function endToEndHeaders(message: IncomingMessage, drop?: (lowerName: str
   return out;
 }
 
-/** A slot's response headers (names in lowercase, repeats as lists) as a flat list, without hop-by-hop ones. */
-export function endToEndResponseHeaders(headers: IncomingHttpHeaders): string[] {
-  const named = namedByConnection(headers.connection);
+/** A slot's response headers (a flat list of names and values, as sent) without hop-by-hop ones. */
+export function endToEndResponseHeaders(raw: readonly string[]): string[] {
+  let connection: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection')
+      connection = connection ? `${connection},${raw[i + 1]!}` : raw[i + 1]!;
+  }
+  const named = namedByConnection(connection?.toLowerCase());
   const out: string[] = [];
-  for (const name in headers) {
-    if (hopByHop.has(name) || named?.has(name)) continue;
-    const value = headers[name]!;
-    if (typeof value === 'string') out.push(name, value);
-    else for (const each of value) out.push(name, each);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (hopByHop.has(lower) || named?.has(lower)) continue;
+    out.push(name, raw[i + 1]!);
   }
   return out;
 }

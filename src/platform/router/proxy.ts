@@ -1,14 +1,14 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { Dispatcher } from 'undici';
 import { endToEndResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
 import type { InFlightCount } from './in-flight.js';
 import { outcome, outcomeOfStatus, type ListenerMetrics, type SlotSeries } from './metrics.js';
 import { answerBadGateway, answerBadRequest, answerGatewayTimeout, answerMaintenance, answerNoVersion } from './router-answers.js';
 import type { Channel } from '../data-plane/target-fields.js';
 import type { ListenerState } from './switchboard.js';
+import { slotErrorCodes, type SlotError, type SlotExchangeController, type SlotExchangeHandler } from './slot-connections.js';
 import type { SlotTarget } from './targets.js';
 import type { Upstream } from './upstream-pools.js';
 
@@ -144,21 +144,21 @@ function flushHeadersIfWaiting(exchange: Exchange) {
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** Errors of a connection the slot closed or reset under a request it had not answered. */
-const connectionLost = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+const connectionLost = new Set<string>([slotErrorCodes.closed, 'ECONNRESET', 'EPIPE']);
 
 /** Errors of a connection that never opened: the request never reached the slot, and another replica may take it. */
-const neverConnected = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const neverConnected = new Set<string>(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', slotErrorCodes.connectTimeout]);
 
 /** How long a replica that did not take a connection is passed over (a host lost, a slot gone). */
 const UNREACHABLE_MS = 10_000;
 
 /**
- * One request proxied to a slot, streamed both ways: undici's dispatch handler for the slot's side, the listener's
+ * One request proxied to a slot, streamed both ways: the handler of its exchange with the slot for the slot's side, the listener's
  * response for the client's. It counts as in flight from the moment its target was chosen until the client's
  * response closed, so a switch right after the choice still waits for it.
  */
-class Exchange implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | undefined;
+class Exchange implements SlotExchangeHandler {
+  private controller: SlotExchangeController | undefined;
   private upstream!: Upstream;
   private readonly bodyless: boolean;
   private retriesLeft: number;
@@ -203,10 +203,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.upstream = upstream;
     const { request } = this;
     const slotTimeoutMs = this.options.limits.slotTimeoutMs;
-    upstream.pool.dispatch(
+    upstream.connections.dispatch(
       {
         path: this.path,
-        method: request.method as Dispatcher.HttpMethod,
+        method: request.method!,
         headers: upstreamRequestHeaders(request, this.options.trustForwardedHeaders),
         body: this.bodyless ? null : request,
         // Counted from when the request was sent: until then the client's own requestTimeout bounds a slow upload.
@@ -217,13 +217,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     );
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController) {
+  onRequestStart(controller: SlotExchangeController) {
     this.controller = controller;
     if (this.clientLeft) controller.abort(new Error('the client left'));
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string) {
-    if (statusCode < 200) return; // 100 Continue, 103 Early Hints: the client gets the final answer only
+  onResponseStart(controller: SlotExchangeController, statusCode: number, headers: string[], statusMessage: string) {
     this.answered = true;
     this.status = statusCode;
     try {
@@ -243,7 +242,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (!this.bodyStarted && !this.clientLeft) this.response.flushHeaders();
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer) {
+  onResponseData(controller: SlotExchangeController, chunk: Buffer) {
     this.bodyStarted = true;
     if (this.response.write(chunk)) return;
     // The client reads slower than the slot writes: hold the slot, and give up on a client that stopped reading.
@@ -260,13 +259,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.response.end();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error & { code?: string }) {
+  onResponseError(_controller: SlotExchangeController, error: SlotError) {
     if (this.clientLeft) return;
     const { upstream, request } = this;
     if (this.answered) {
       this.slotFailed = true;
       // The slot broke off or went silent mid-body: break off to the client too, rather than end a truncated body cleanly.
-      if (error.code === 'UND_ERR_BODY_TIMEOUT') this.cutOff('the slot went silent');
+      if (error.code === slotErrorCodes.bodyTimeout) this.cutOff('the slot went silent');
       else this.response.destroy();
       return;
     }
@@ -284,16 +283,16 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     if (this.retriesLeft > 0 && connectionLost.has(error.code ?? '')) {
       this.retriesLeft -= 1;
-      // Once undici is done with the lost connection: sent from inside its error callback, the request would follow it.
+      // Once the lost connection is done with: sent from inside its error callback, the request would follow it.
       return void setImmediate(() => this.clientLeft || this.send(upstream));
     }
     this.slotFailed = true;
     const { site, channel, logger } = this.options;
-    const timedOut = error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT';
+    const timedOut = error.code === slotErrorCodes.headersTimeout || error.code === slotErrorCodes.connectTimeout;
     const detail =
-      error.code === 'UND_ERR_HEADERS_TIMEOUT'
+      error.code === slotErrorCodes.headersTimeout
         ? `${upstream.label} did not answer within ${this.options.limits.slotTimeoutMs} ms`
-        : error.code === 'UND_ERR_CONNECT_TIMEOUT'
+        : error.code === slotErrorCodes.connectTimeout
           ? `${upstream.label} did not accept the connection in time`
           : error.code === 'ECONNREFUSED'
             ? `${upstream.label} refused the connection (is it running?)`

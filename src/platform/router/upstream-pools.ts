@@ -1,10 +1,10 @@
-import { Pool } from 'undici';
 import { replicaAddress } from '../data-plane/target-fields.js';
 import type { Replica } from './routes.js';
+import { SlotConnections } from './slot-connections.js';
 
 /** One replica of one slot, as the proxy sends requests to it: kept-alive connections and a name for messages. */
 export interface Upstream {
-  readonly pool: Pool;
+  readonly connections: SlotConnections;
   /** "slot <slotId> at <host>:<port>", for answers and logs. */
   readonly label: string;
   readonly slotId: string;
@@ -31,10 +31,8 @@ export class UpstreamPools {
       known.users += 1;
       return known.upstream;
     }
-    const pool = new Pool(`http://${address}`, { connect: { timeout: connectTimeoutMs } });
-    // Errors reach each request's handler; a pool-level error event has nobody else to tell.
-    pool.on('connectionError', () => undefined);
-    const upstream: Upstream = { pool, label: `slot ${slotId} at ${address}`, slotId, key, unreachableUntil: 0 };
+    const connections = new SlotConnections(replica.host, replica.port, connectTimeoutMs);
+    const upstream: Upstream = { connections, label: `slot ${slotId} at ${address}`, slotId, key, unreachableUntil: 0 };
     this.pools.set(key, { upstream, users: 1 });
     return upstream;
   }
@@ -46,7 +44,7 @@ export class UpstreamPools {
     if (entry.users > 0) return;
     this.pools.delete(upstream.key);
     // Graceful: requests already sent finish, then the connections close.
-    upstream.pool.close().catch(() => undefined);
+    void upstream.connections.close();
   }
 
   get size(): number {
@@ -55,8 +53,8 @@ export class UpstreamPools {
 
   /** Cuts every connection (the router is stopping and what was in flight had its time). */
   async destroy(): Promise<void> {
-    const pools = [...this.pools.values()].map((entry) => entry.upstream.pool);
+    const pools = [...this.pools.values()].map((entry) => entry.upstream.connections);
     this.pools.clear();
-    await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)));
+    await Promise.all(pools.map((connections) => connections.destroy()));
   }
 }
