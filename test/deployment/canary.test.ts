@@ -3,7 +3,11 @@
  * under public traffic takes 10% of public clients; the router's counts of the canary slot breach the threshold, the
  * share goes to 0 and the deployment Resets by itself; readers see the live version throughout and after.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createApp } from '../../src/api/app.js';
+import { createApiDeps } from '../../src/api/deps.js';
+import { dataPlaneSchema } from '../../src/config/data-plane-schema.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
 const faulty = 'examples/faulty/fails-after-complete';
@@ -104,6 +108,26 @@ describe('canary steps', () => {
       expect(response.headers.get('x-app-version')).toBe('3.0.0');
     }
   }, 300_000);
+  test('on HAProxy or nginx a canary is refused before anything starts, naming the field', async () => {
+    const environment = stack.config.environments[stack.environment]!;
+    const onHaproxy = {
+      ...environment,
+      dataPlane: dataPlaneSchema.parse({ adapter: 'haproxy', dir: join(stack.config.stateDir, 'haproxy') }),
+    };
+    const config = { ...stack.config, environments: { ...stack.config.environments, [stack.environment]: onHaproxy } };
+    const app = createApp(createApiDeps(config, stack.client, stack.env));
+    const response = await app.request(`/v1/environments/${stack.environment}/deployments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ package: join(process.cwd(), faulty), mode: 'expand-contract', canary }),
+    });
+    const body = (await response.json()) as { error: { fields: unknown } };
+    expect(response.status).toBe(400);
+    expect(body.error.fields).toEqual([
+      { field: 'body.canary', message: "needs the built-in router: this environment's data plane is haproxy, which has no canary" },
+    ]);
+    expect((await stack.api('GET', `/v1/environments/${stack.environment}`)).body.runningDeployment).toBeNull();
+  });
 });
 
 /** Polls the deployment until its canary reaches `state`. */

@@ -1,3 +1,4 @@
+import { requestProblems } from '../../config/request-checks.js';
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { ApiError } from '../errors.js';
 import { newDeploymentId } from '../../deployments/ids.js';
@@ -51,7 +52,8 @@ export function deploymentRoutes(deps: ApiDeps) {
       const requestedBy = requester(c.get('principal'), body.requestedBy);
       const startedBy = identity(c.get('principal'), body.requestedBy);
       const allowMissing = body.allowMissingMigrations ? { allowMissingMigrations: true } : {};
-      if (body.analysis) onlyConfiguredPrometheus(deps.config.environments[environment]?.analysis, body.analysis);
+      const fields = requestProblems(deps.config.environments[environment]!, body);
+      if (fields.length) throw new ApiError(400, 'invalid-request', fields.map((f) => `${f.field}: ${f.message}`).join('; '), { fields });
       const analysis =
         body.analysis === undefined ? {} : { analysis: body.analysis === null ? (false as const) : analysisSpec(body.analysis) };
       const bake = body.bake === undefined ? {} : { bake: body.bake === null ? (false as const) : bakeSpec(body.bake) };
@@ -186,24 +188,4 @@ export function deploymentRoutes(deps: ApiDeps) {
   );
 
   return app;
-}
-
-/** A request may query only the Prometheus servers its environment's configuration names: the host agent fetches them. */
-function onlyConfiguredPrometheus(
-  configured: { metrics: Array<{ prometheus?: string }> } | undefined,
-  requested: { metrics: Array<{ prometheus?: string }> },
-): void {
-  const allowed = new Set((configured?.metrics ?? []).flatMap((m) => (m.prometheus ? [m.prometheus] : [])));
-  // A builtin metric (no prometheus) reads the environment's own router: nothing to allow.
-  const fields = requested.metrics.flatMap((m, i) =>
-    m.prometheus === undefined || allowed.has(m.prometheus)
-      ? []
-      : [
-          {
-            field: `body.analysis.metrics[${i}].prometheus`,
-            message: `must be a Prometheus the environment's configuration names (${[...allowed].join(', ') || 'none'})`,
-          },
-        ],
-  );
-  if (fields.length) throw new ApiError(400, 'invalid-request', fields.map((f) => `${f.field}: ${f.message}`).join('; '), { fields });
 }
