@@ -215,6 +215,23 @@ export function dataPlaneContract(name: string, start: StartDataPlane, expectati
       expect(await answeredBy(under.publicUrl('shop'), 3)).toEqual(new Map([['c', 3]]));
     });
 
+    test('a replica that refuses connections (its host lost, its slot gone): reads and writes reach the others', async () => {
+      if (dp.capabilities.maxReplicas < 2) return;
+      const gone = { host: '127.0.0.1', port: await distinctFreePort() }; // nothing listens: the connection is refused
+      await dp.setLive('shop', { kind: 'slot', slotId: 'a-and-gone', replicas: [replicaOf(a), gone] });
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          const response = await fetch(`${under.publicUrl('shop')}/`, i % 3 === 2 ? { method: 'POST', body: 'x' } : {});
+          return `${response.status} ${await response.text()}`;
+        }),
+      );
+      // The built-in router repeats only requests safe to repeat; it then passes the replica over, so writes land on a.
+      if (dp.adapter === 'builtin') expect(answers.filter((_, i) => i % 3 !== 2)).toEqual(Array.from({ length: 8 }, () => '200 a'));
+      else expect(answers).toEqual(Array.from({ length: 12 }, () => '200 a'));
+      const write = await fetch(`${under.publicUrl('shop')}/`, { method: 'POST', body: 'x' });
+      expect(`${write.status} ${await write.text()}`).toBe('200 a');
+    });
+
     test('the maintenance page: 503 with Retry-After and the message, HTML-escaped', async () => {
       await dp.setLive('shop', slot('a', a));
       const target: LiveTarget = { kind: 'maintenance', message: 'Back at 5 & <soon> "really" $HOME 100% {ok}' };

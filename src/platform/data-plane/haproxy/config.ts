@@ -77,6 +77,9 @@ export function haproxyConfig(setup: HaproxySetup): string {
     '  timeout http-keep-alive 60s',
     '  timeout queue 30s',
     '  load-server-state-from-file global',
+    // A replica that stops taking connections (its host lost) is marked down at its first failed connection or after
+    // 2 failed checks of 1 s, so requests stop waiting on it; readied (out of maintenance) a server starts up.
+    '  default-server check inter 1s fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down',
   ];
   for (const site of sites) {
     const maintenance = `{ str(${site.name}),map(${files.maintenanceMap}) -m found }`;

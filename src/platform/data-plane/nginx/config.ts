@@ -69,6 +69,11 @@ http {
   proxy_set_header X-Forwarded-Proto $scheme;
   proxy_set_header X-Forwarded-Host $host;
   proxy_read_timeout 300s;
+  # A request that did not reach a replica (refused, unreachable, not connected within 5 s) goes to another one;
+  # once sent, only a request that is safe to repeat does (nginx's default for non-idempotent methods).
+  proxy_connect_timeout 5s;
+  proxy_next_upstream error timeout;
+  proxy_next_upstream_tries 3;
   include ${files.sitesDir}/*.conf;
 }
 `;
@@ -90,7 +95,8 @@ export function siteConfig(site: DataPlaneSite, state: SiteState, listenHost = '
     lines.push(`upstream ${name} {`);
     for (const replica of target.replicas) {
       const weight = channel === 'live' ? (state.weights[replicaAddress(replica)] ?? 1) : 1;
-      lines.push(`  server ${replicaAddress(replica)}${weight === 0 ? ' down' : ` weight=${weight}`} max_fails=0;`);
+      // A replica that does not take the connection (its host lost, its slot gone) is passed over for 10 s.
+      lines.push(`  server ${replicaAddress(replica)}${weight === 0 ? ' down' : ` weight=${weight}`} max_fails=1 fail_timeout=10s;`);
     }
     // Connections to the slots are kept open, so a request does not pay a connect.
     lines.push('  keepalive 32;', '}');
