@@ -13,7 +13,8 @@ import { createApiDeps } from '../../src/api/deps.js';
 import { startApi } from '../../src/api/main.js';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 
-const connection = Connection.lazy({ address: '127.0.0.1:1' });
+// No retry interceptor: a call to this dead address fails at once, leaving no retry timer to fire after close().
+const connection = Connection.lazy({ address: '127.0.0.1:1', interceptors: [] });
 afterAll(async () => {
   await connection.close();
 });

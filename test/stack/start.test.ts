@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
-import { freePort } from '../../src/process/free-port.js';
+import { portToListenOnLater } from '../support/listen-port.js';
 import { isAlive } from '../../src/stack/processes.js';
 import { WORKFLOW_BUNDLE_ENV } from '../../src/worker/workflow-code.js';
 
@@ -27,7 +27,7 @@ afterAll(async () => {
 describe('npm start / npm run demo', () => {
   test('brings the whole stack up, the Web UI answers, the demo leaves v2 awaiting verification, stop ends it all', async () => {
     const [temporalPort, uiPort, apiPort, adminPort, publicPort, previewPort] = await Promise.all(
-      Array.from({ length: 6 }, () => freePort()),
+      Array.from({ length: 6 }, () => portToListenOnLater()),
     );
     writeFileSync(
       configFile,
