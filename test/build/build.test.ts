@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { freePort } from '../../src/process/free-port.js';
+import { portToListenOnLater } from '../support/listen-port.js';
 import { cutoverRoot, distDir, prebuiltWorkflowBundle } from '../../src/installation.js';
 import { isAlive } from '../../src/stack/processes.js';
 import { WORKFLOW_BUNDLE_ENV, workflowCode } from '../../src/worker/workflow-code.js';
@@ -40,7 +40,7 @@ afterAll(async () => {
 /** A config on the tests' Temporal server, with a task queue of its own. */
 async function writeConfig(name: string): Promise<string> {
   const dir = join(root, name);
-  const [apiPort, adminPort, publicPort, previewPort, uiPort] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
+  const [apiPort, adminPort, publicPort, previewPort, uiPort] = await Promise.all(Array.from({ length: 5 }, () => portToListenOnLater()));
   const file = join(root, `${name}.yaml`);
   writeFileSync(
     file,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
-import { freePort } from '../../src/process/free-port.js';
+import { portToListenOnLater } from '../support/listen-port.js';
 import { isAlive } from '../../src/stack/processes.js';
 
 const exec = promisify(execFile);
@@ -18,7 +18,7 @@ const stacksDir = join(root, 'stacks');
 async function writeConfig(name: string): Promise<{ file: string; stateDir: string }> {
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
-  const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+  const ports = await Promise.all(Array.from({ length: 6 }, () => portToListenOnLater()));
   const [temporalPort, uiPort, apiPort, adminPort, publicPort, previewPort] = ports;
   const file = join(dir, 'cutover.yaml');
   const stateDir = join(dir, 'state');
