@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { BakeSpec } from '../workflows/bake-definitions.js';
 import { durationMs } from './duration.js';
-import { isDuration, mapping, positiveDuration, typeOfInput } from './fields.js';
+import { isDuration, mapping, maxErrorRate, measureInterval, positiveDuration } from './fields.js';
 
 /** A bake holds the environment (the next deployment waits for it): it must stay short. */
 export const MAX_BAKE_MS = 3_600_000;
@@ -14,16 +14,12 @@ export const bakeSchema = z
   .strictObject(
     {
       duration: positiveDuration.refine((d) => !isDuration(d) || durationMs(d) <= MAX_BAKE_MS, 'must be at most 1h'),
-      interval: positiveDuration.refine((d) => !isDuration(d) || durationMs(d) >= 200, 'must be at least 200ms').default('10s'),
+      interval: measureInterval.default('10s'),
       thresholds: z
         .strictObject(
           {
             /** (5xx + proxy errors) / requests of one interval, 0..1. */
-            maxErrorRate: z
-              .number({ error: (i) => `must be a number from 0 to 1, got ${typeOfInput(i.input)}` })
-              .min(0, 'must be at least 0')
-              .max(1, 'must be at most 1')
-              .optional(),
+            maxErrorRate: maxErrorRate.optional(),
             maxP99: positiveDuration.optional(),
           },
           mapping('a mapping with maxErrorRate and/or maxP99'),

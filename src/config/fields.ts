@@ -1,5 +1,6 @@
 /** The fields cutover.yaml is made of, each with the error a person reads when it is wrong. */
 import { z } from 'zod';
+import { durationMs } from './duration.js';
 
 /** Names end up in workflow ids, database names and URLs: keep them to a safe alphabet. */
 export const slug = z
@@ -42,6 +43,15 @@ export const envVarName = z
 export const isDuration = (text: unknown): text is string => typeof text === 'string' && /^\d+(ms|s|m|h|d)$/.test(text);
 
 export const positiveDuration = duration.refine((text) => !/^0+(ms|s|m|h|d)$/.test(text), 'must be more than zero');
+
+/** How often traffic is measured against thresholds (canary steps, bake): finer than the router's counts is noise. */
+export const measureInterval = positiveDuration.refine((d) => !isDuration(d) || durationMs(d) >= 200, 'must be at least 200ms');
+
+/** (5xx + proxy errors) / requests of one interval: a threshold from 0 to 1. */
+export const maxErrorRate = z
+  .number({ error: (i) => `must be a number from 0 to 1, got ${typeOfInput(i.input)}` })
+  .min(0, 'must be at least 0')
+  .max(1, 'must be at most 1');
 
 export function reportDuplicates(names: string[], report: (index: number, name: string) => void) {
   const seen = new Set<string>();

@@ -4,8 +4,7 @@ import { deploymentIdPattern } from '../../deployments/ids.js';
 import { modes, strategies } from '../../workflows/definitions.js';
 import { analysisSchema } from '../../config/analysis-schema.js';
 import { bakeSchema } from '../../config/bake-schema.js';
-import { durationMs } from '../../config/duration.js';
-import { isDuration, mapping, positiveDuration, typeOfInput } from '../../config/fields.js';
+import { mapping, maxErrorRate, measureInterval, positiveDuration, typeOfInput } from '../../config/fields.js';
 import { canaryAllowListSchema } from '../../platform/data-plane/target-fields.js';
 
 /** An environment's name, as paths and filters take it. */
@@ -40,12 +39,8 @@ const canaryBody = z
         .min(1, 'must list at least one percent')
         .max(20, 'must list at most 20 steps')
         .refine((steps) => steps.every((p, i) => i === 0 || p > steps[i - 1]!), 'must be ascending, each step above the one before'),
-      interval: positiveDuration.refine((d) => !isDuration(d) || durationMs(d) >= 200, 'must be at least 200ms'),
-      maxErrorRate: z
-        .number({ error: (i) => `must be a number from 0 to 1, got ${typeOfInput(i.input)}` })
-        .min(0, 'must be at least 0')
-        .max(1, 'must be at most 1')
-        .optional(),
+      interval: measureInterval,
+      maxErrorRate: maxErrorRate.optional(),
       maxP99: positiveDuration.optional(),
       /** Testers reach the new version at every step: a header or cookie with this exact value. */
       allow: canaryAllowListSchema.optional(),
