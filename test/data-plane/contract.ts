@@ -13,6 +13,7 @@ import {
   replicaOf,
   sleep,
   startBackend,
+  waitUntil,
   type Backend,
   type DataPlaneUnderTest,
   type StartDataPlane,
@@ -230,6 +231,12 @@ export function dataPlaneContract(name: string, start: StartDataPlane, expectati
       else expect(answers).toEqual(Array.from({ length: 12 }, () => '200 a'));
       const write = await fetch(`${under.publicUrl('shop')}/`, { method: 'POST', body: 'x' });
       expect(`${write.status} ${await write.text()}`).toBe('200 a');
+      // Where the data plane counts per backend, the replica it passes over is shown down, the other ready.
+      const backends = async () => (await dp.stats?.())?.shop?.live.backends;
+      if (!(await backends())) return;
+      const stateOf = async (port: number) => (await backends())!.find((b) => b.replica.port === port)?.state;
+      await waitUntil('the lost replica is shown down', async () => (await stateOf(gone.port)) === 'down');
+      expect(await stateOf(a.port)).toBe('ready');
     });
 
     test('the maintenance page: 503 with Retry-After and the message, HTML-escaped', async () => {

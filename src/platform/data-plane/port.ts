@@ -126,8 +126,8 @@ export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'other';
 
 export interface BackendStats {
   replica: Replica;
-  /** ready: takes new requests; draining: finishes what it has; stopped: takes nothing. */
-  state: 'ready' | 'draining' | 'stopped';
+  /** ready: takes new requests; draining: finishes what it has; stopped: takes nothing; down: failing its health checks, passed over. */
+  state: 'ready' | 'draining' | 'stopped' | 'down';
   weight: number;
   inFlight: number;
   requests: number;

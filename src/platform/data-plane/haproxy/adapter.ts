@@ -288,7 +288,7 @@ export function createHaproxyDataPlane(options: HaproxyDataPlaneOptions): DataPl
               const status = row.status ?? '';
               return {
                 replica: { host: row.addr!.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(row.addr!.slice(at + 1)) },
-                state: status.startsWith('MAINT') ? 'stopped' : status === 'DRAIN' ? 'draining' : 'ready',
+                state: stateOf(status),
                 weight: Number(row.uweight ?? row.weight ?? 0),
                 inFlight: Number(row.scur || 0),
                 requests: Number(row.stot || 0),
@@ -310,4 +310,11 @@ export function createHaproxyDataPlane(options: HaproxyDataPlaneOptions): DataPl
     },
   };
   return dataPlane;
+}
+
+/** A server's status in `show stat`: MAINT (set by Cutover), DRAIN, DOWN (its checks failed; "DOWN 1/2" while it comes back), else UP. */
+function stateOf(status: string): BackendStats['state'] {
+  if (status.startsWith('MAINT')) return 'stopped';
+  if (status === 'DRAIN') return 'draining';
+  return status.startsWith('DOWN') ? 'down' : 'ready';
 }
