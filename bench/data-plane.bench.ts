@@ -1,12 +1,13 @@
 /**
  * The data planes side by side, in one run, in front of the same backend app: wrk through each of them (req/s, p50,
- * p99) and the CPU time each proxy spends per request (what one core can serve, steady when the machine is busy), then
+ * p99) and the CPU time each proxy spends per request (what one core can serve, steady when the machine is busy), in
+ * rounds that take turns (the median is shown: a busy moment of the machine hits one round, not one plane), then
  * the errors wrk sees while 20 switches happen at saturation. The backend runs on CPU 0, each proxy alone
  * on CPU 1 (taskset), wrk unpinned. Loopback only.
  * `--backend static` puts nginx answering a fixed text in place of the Node app, so the proxies, not the app, are
  * the bottleneck. Then the memory (RSS) of one built-in router serving 100 environments (a site each: 200 listeners)
  * after traffic through every one of them. `--planes` picks rows by name (comma-separated prefixes, "rss" for the last).
- *   npm run bench:data-plane [-- --seconds 5 --connections 32 --switches 20 --backend node|static --planes built-in,nginx,rss]
+ *   npm run bench:data-plane [-- --seconds 5 --rounds 3 --connections 32 --switches 20 --backend node|static --planes built-in,nginx,rss]
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { createRouterClient } from '../src/platform/router/client.js';
 import type { DataPlane, DataPlaneSite, LiveSwitch } from '../src/platform/data-plane/port.js';
+import type { DataPlaneUnderTest } from '../test/data-plane/support.js';
 import {
   distinctFreePort,
   killStartedGroups,
@@ -37,6 +39,7 @@ const arg = (name: string, fallback: number) => {
 const seconds = arg('seconds', 5);
 const connections = arg('connections', 32);
 const switchCount = arg('switches', 20);
+const rounds = arg('rounds', 3);
 const switchEveryMs = 250;
 const backendKind = process.argv[process.argv.indexOf('--backend') + 1] === 'static' ? 'static' : 'node';
 const picked = process.argv.includes('--planes') ? process.argv[process.argv.indexOf('--planes') + 1]!.toLowerCase().split(',') : undefined;
@@ -137,29 +140,46 @@ http { access_log off; keepalive_requests 1000000; ${servers.join(' ')} }`;
   const rows: Row[] = [];
   let memory: RouterMemory | undefined;
   try {
-    console.error(`direct: wrk -c${connections} -d${seconds}s`);
-    rows.push({ name: 'direct', load: await wrk(`http://127.0.0.1:${backends[0]!.port}/`, seconds) });
-
     const planes: Array<[string, StartDataPlane]> = [
       ['built-in router', startBuiltin],
       ['HAProxy', startHaproxy],
       ['nginx', startNginx()],
       ['nginx, no client keep-alive', startNginx({ clientKeepAliveSeconds: 0 })],
     ];
-    for (const [name, start] of planes) {
-      if (!wanted(name)) continue;
-      console.error(`${name}: wrk -c${connections} -d${seconds}s, then ${switchCount} switches under wrk`);
-      const site: DataPlaneSite = { name: 'web', publicPort: await distinctFreePort(), previewPort: await distinctFreePort() };
-      const planeDir = await mkdtemp(join(dir, 'plane-'));
-      const under = await start({ dir: planeDir, sites: [site], cpu: 1, compiled: true });
-      try {
+    // Every plane runs at once (idle but for its turn), so the rounds can take turns: noise over time hits each alike.
+    const running: Array<{ name: string; url: string; under?: DataPlaneUnderTest }> = [
+      { name: 'direct', url: `http://127.0.0.1:${backends[0]!.port}/` },
+    ];
+    try {
+      for (const [name, start] of planes) {
+        if (!wanted(name)) continue;
+        const site: DataPlaneSite = { name: 'web', publicPort: await distinctFreePort(), previewPort: await distinctFreePort() };
+        const under = await start({ dir: await mkdtemp(join(dir, 'plane-')), sites: [site], cpu: 1, compiled: true });
+        running.push({ name, url: `${under.publicUrl('web')}/`, under });
+        await under.dataPlane.setLive('web', target(0));
+        await wrk(`${under.publicUrl('web')}/`, 1); // warm up
+      }
+      const measured = new Map<string, Array<{ load: WrkResult; cpuUsPerRequest?: number }>>();
+      for (let round = 1; round <= rounds; round += 1) {
+        for (const { name, url, under } of running) {
+          console.error(`round ${round} of ${rounds}, ${name}: wrk -c${connections} -d${seconds}s`);
+          const cpuBefore = under && (await groupCpuSeconds(under.processGroup()));
+          const load = await wrk(url, seconds);
+          const cpuUsPerRequest = under && (((await groupCpuSeconds(under.processGroup())) - cpuBefore!) * 1e6) / load.requests;
+          measured.set(name, [...(measured.get(name) ?? []), { load, cpuUsPerRequest }]);
+        }
+      }
+      for (const { name, url, under } of running) {
+        const runs = measured.get(name)!;
+        // The round of median throughput stands for the plane; CPU per request is the median of the rounds.
+        const { load } = [...runs].sort((x, y) => x.load.requestsPerSecond - y.load.requestsPerSecond)[Math.floor(runs.length / 2)]!;
+        const cpuUsPerRequest = under ? median(runs.map((r) => r.cpuUsPerRequest!)) : undefined;
+        if (!under) {
+          rows.push({ name, load });
+          continue;
+        }
+        console.error(`${name}: ${switchCount} switches under wrk`);
         const dp: DataPlane = under.dataPlane;
-        await dp.setLive('web', target(0));
-        const url = `${under.publicUrl('web')}/`;
-        await wrk(url, 1); // warm up
-        const cpuBefore = await groupCpuSeconds(under.processGroup());
-        const load = await wrk(url, seconds);
-        const cpuUsPerRequest = (((await groupCpuSeconds(under.processGroup())) - cpuBefore) * 1e6) / load.requests;
         const switchSeconds = Math.ceil((switchCount * switchEveryMs) / 1000) + 2;
         const during = wrk(url, switchSeconds);
         await sleep(1000);
@@ -170,9 +190,9 @@ http { access_log off; keepalive_requests 1000000; ${servers.join(' ')} }`;
           await sleep(Math.max(0, switchEveryMs - (performance.now() - startedAt)));
         }
         rows.push({ name, load, cpuUsPerRequest, switches: { wrk: await during, results } });
-      } finally {
-        await under.stop();
       }
+    } finally {
+      for (const { under } of running) await under?.stop();
     }
     if (wanted('rss')) memory = await routerMemory(dir, backends[0]!.port);
   } finally {
@@ -217,7 +237,9 @@ http { access_log off; keepalive_requests 1000000; ${servers.join(' ')} }`;
   const widths = table[0]!.map((_, col) => Math.max(...table.map((row) => row[col]!.length)));
   const line = (row: string[]) => `| ${row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ')} |`;
   const backend = backendKind === 'static' ? 'nginx static' : 'Node';
-  console.log(`\nwrk -t2 -c${connections} -d${seconds}s; ${backend} backend on CPU 0, each proxy alone on CPU 1;`);
+  console.log(
+    `\nwrk -t2 -c${connections} -d${seconds}s, ${rounds} rounds taking turns (the median shown); ${backend} backend on CPU 0, each proxy on CPU 1;`,
+  );
   console.log(`load average ${load1} at the end (the other processes of the machine share these CPUs);`);
   console.log(`${switchCount} switches every ${switchEveryMs} ms at saturation;`);
   console.log("CPU us/req: CPU time of the proxy's processes per request (steady under load); x nginx (CPU): nginx's over it\n");

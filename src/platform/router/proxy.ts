@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { endToEndResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
@@ -11,6 +10,8 @@ import type { ListenerState } from './switchboard.js';
 import { slotErrorCodes, type SlotError, type SlotExchangeController, type SlotExchangeHandler } from './slot-connections.js';
 import type { SlotTarget } from './targets.js';
 import type { Upstream } from './upstream-pools.js';
+import { receivingRequest, requestEnded, takeFailedAttempt, type ClientSocket } from './client-socket.js';
+import { attachFastLane } from './fast-lane.js';
 
 export interface SiteProxyOptions {
   /** What the listener serves, switched by the admin API. */
@@ -37,14 +38,6 @@ export interface ListenerLimits {
   slotTimeoutMs: number;
 }
 
-/** Bytes a client connection had read when its last request ended: more since then means a new request began. */
-const readAtLastRequest = Symbol('bytes read when the last request ended');
-type ClientSocket = Socket & { [readAtLastRequest]?: number };
-
-function requestEnded(socket: ClientSocket | null) {
-  if (socket) socket[readAtLastRequest] = socket.bytesRead;
-}
-
 /** One listener of one site: every request looks its target up when it arrives, so a switch takes effect on the next request. */
 export function createSiteProxy(options: SiteProxyOptions): Server {
   const { limits, logger, site, channel } = options;
@@ -58,6 +51,7 @@ export function createSiteProxy(options: SiteProxyOptions): Server {
     },
     (request, response) => handle(options, request, response),
   );
+  attachFastLane(server, options);
   server.maxConnections = limits.maxConnections;
   let lastDropLog = 0;
   server.on('drop', () => {
@@ -67,8 +61,7 @@ export function createSiteProxy(options: SiteProxyOptions): Server {
     logger.warn({ site, channel, maxConnections: limits.maxConnections }, message);
   });
   server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: ClientSocket) => {
-    const receiving = socket.bytesRead > (socket[readAtLastRequest] ?? 0);
-    const answer = clientErrorAnswer(error, receiving);
+    const answer = clientErrorAnswer(error, receivingRequest(socket));
     const writable = socket.writable && !socket.writableEnded;
     if (answer && writable) socket.end(`HTTP/1.1 ${answer}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();
@@ -106,7 +99,9 @@ function handle(options: SiteProxyOptions, request: IncomingMessage, response: S
   const series = options.metrics.of(target);
   const path = target?.kind === 'slot' ? originForm(request.url!) : undefined;
   if (target?.kind === 'slot' && path !== undefined) {
-    return new Exchange(options, request, response, target, path, series, started, setCookie).send(target.pick());
+    const exchange = new Exchange(options, request, response, target, path, series, started, setCookie);
+    const failed = takeFailedAttempt(request.socket, target);
+    return failed ? exchange.carryOn(failed.upstream, failed.error) : exchange.send(target.pick());
   }
   // The router answers itself: a page written at once.
   if (target === null) answerNoVersion(request, response, site, options.channel);
@@ -207,7 +202,7 @@ class Exchange implements SlotExchangeHandler {
       {
         path: this.path,
         method: request.method!,
-        headers: upstreamRequestHeaders(request, this.options.trustForwardedHeaders),
+        headers: upstreamRequestHeaders(request.rawHeaders, request.socket.remoteAddress ?? 'unknown', this.options.trustForwardedHeaders),
         body: this.bodyless ? null : request,
         // Counted from when the request was sent: until then the client's own requestTimeout bounds a slow upload.
         headersTimeout: slotTimeoutMs,
@@ -215,6 +210,12 @@ class Exchange implements SlotExchangeHandler {
       },
       this,
     );
+  }
+
+  /** The fast lane's attempt at `upstream` failed before any answer: go on as if this exchange's own first attempt had. */
+  carryOn(upstream: Upstream, error: SlotError) {
+    this.upstream = upstream;
+    this.onResponseError(undefined, error);
   }
 
   onRequestStart(controller: SlotExchangeController) {
@@ -259,7 +260,7 @@ class Exchange implements SlotExchangeHandler {
     this.response.end();
   }
 
-  onResponseError(_controller: SlotExchangeController, error: SlotError) {
+  onResponseError(_controller: SlotExchangeController | undefined, error: SlotError) {
     if (this.clientLeft) return;
     const { upstream, request } = this;
     if (this.answered) {
