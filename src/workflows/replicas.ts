@@ -17,6 +17,8 @@ const gone: readonly ReplicaState[] = ['stopped', 'failed', 'lost'];
 
 export class ReplicaBook {
   private readonly bySite = new Map<string, ReplicaStatus[]>();
+  /** The slot each site's canary sends a share of public clients to. */
+  private readonly canaries = new Map<string, string | null>();
 
   /** The copy enters a state; a copy seen for the first time is added. */
   set(site: string, copy: Copy, state: ReplicaState): void {
@@ -37,6 +39,16 @@ export class ReplicaBook {
     for (const r of this.bySite.get(site) ?? []) {
       if (r.slotId === serving && !gone.includes(r.state)) r.state = 'serving';
       else if (r.slotId !== serving && r.state === 'serving') r.state = 'warm';
+    }
+  }
+
+  /** A canary takes a share of the site's public clients to this slot (null: no share): its copies serve, or are warm again. */
+  canary(site: string, slotId: string | null): void {
+    const before = this.canaries.get(site) ?? null;
+    this.canaries.set(site, slotId);
+    for (const r of this.bySite.get(site) ?? []) {
+      if (r.slotId === slotId && !gone.includes(r.state)) r.state = 'serving';
+      else if (r.slotId === before && r.state === 'serving') r.state = 'warm';
     }
   }
 

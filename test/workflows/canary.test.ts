@@ -41,6 +41,9 @@ describe('canary steps (expand-contract)', () => {
     // The canary slot is the new version's; public traffic's live target is still the old version.
     expect(h.fake.canaries.web).toEqual({ slotId: webSlot(h, v2), percent: 50 });
     expect(h.fake.routes.web!.live).toMatchObject({ slotId: webSlot(h, v1) });
+    // Both versions' copies serve public clients while the canary holds its share.
+    const stateOf = (status: DeploymentStatus, slotId: string) => status.sites[0]!.replicas!.find((r) => r.slotId === slotId)?.state;
+    expect([stateOf(holding, webSlot(h, v1)), stateOf(holding, webSlot(h, v2))]).toEqual(['serving', 'serving']);
 
     await handle.executeUpdate(completeUpdate, { args: [{ requestedBy: 'ana' }] });
     const status = (await handle.result()) as DeploymentStatus;
@@ -71,6 +74,7 @@ describe('canary steps (expand-contract)', () => {
     expect(h.fake.canaries.web).toBeNull();
     expect(h.fake.routes.web!.live).toMatchObject({ slotId: webSlot(h, v1) });
     expect(h.fake.running().map((s) => s.packageVersion)).toEqual(['1.0.0']);
+    expect(status.sites[0]!.replicas!.find((r) => r.slotId === webSlot(h!, v2))?.state).toBe('stopped');
     const text = await log(handle);
     expect(text).toContain('Canary breached at 50%: site web: error rate 50% above 10%');
     expect(text).toContain('Canary at 50%: site web:');

@@ -116,6 +116,7 @@ export async function removeCanary(ctx: DeploymentContext): Promise<void> {
       canary: null,
       drainTimeoutMs: ctx.drainTimeoutMs,
     });
+    record.replicas.canary(site, null);
   }
   record.canary = { ...record.canary, state: 'ended', percent: 0 };
   record.log('Canary removed: every public client is on the live version');
@@ -129,6 +130,7 @@ async function setShare(ctx: DeploymentContext, sites: ReturnType<typeof canaryS
       canary: { route, percent, ...(allow?.length ? { allow } : {}) },
       drainTimeoutMs: ctx.drainTimeoutMs,
     });
+    ctx.record.replicas.canary(site, percent > 0 ? route.slotId : null);
   }
   ctx.record.canary = { ...ctx.record.canary!, percent };
   ctx.record.log(`Canary: ${percent}% of public clients on ${ctx.request.package.version}`);
