@@ -5,7 +5,7 @@
 import { runsSlotsOn, slotAddressOf } from '../../config/addresses.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DefaultLogger, NativeConnection, Worker, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Worker, type LogEntry, type LogLevel } from '@temporalio/worker';
 import { loopbackAddressSchema, type CutoverConfig } from '../../config/schema.js';
 import { loadConfig } from '../../config/load.js';
 import { createLogger, type Logger } from '../../logging/logger.js';
@@ -135,7 +135,9 @@ function installAgentRuntime(logger: Logger, metricsAddress: string | undefined)
     WARN: 'warn',
     ERROR: 'error',
   };
-  const sdkLogger = new DefaultLogger('WARN', (entry) => logger[levels[entry.level]]({ sdk: entry.meta }, entry.message));
+  // The agent runs activities only, by design: the SDK's note that it polls no workflow tasks is no warning here.
+  const level = (entry: LogEntry) => (entry.message.startsWith('No workflows registered') ? 'debug' : levels[entry.level]);
+  const sdkLogger = new DefaultLogger('WARN', (entry) => logger[level(entry)]({ sdk: entry.meta }, entry.message));
   installSdkRuntime({ logger: sdkLogger }, metricsAddress, '--metrics-address');
 }
 
