@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createRouterClient, RouterClientError } from '../../src/platform/router/client.js';
-import { adminFetch, slot, startUpstream, type Upstream, useTestRouter } from './support.js';
+import { adminFetch, rawExchange, slot, startUpstream, type Upstream, useTestRouter } from './support.js';
 
 // Public listeners on 127.0.0.2, the admin API on its own address (127.0.0.1 by default).
 const acme = useTestRouter({ listenHost: '127.0.0.2' });
@@ -46,18 +46,6 @@ function requestWithHost(url: string, host: string, method = 'GET', body?: strin
     });
     req.on('error', reject);
     req.end(body);
-  });
-}
-
-/** Sends `text` on a fresh connection and resolves with everything received until the router closes it. */
-function rawExchange(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(text));
-    let received = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => (received += chunk));
-    socket.on('end', () => resolve(received));
-    socket.on('error', reject);
   });
 }
 

@@ -1,7 +1,7 @@
-import { createServer as createTcpServer, connect, type Server as TcpServer } from 'node:net';
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { distinctFreePort, sleep, slot, startUpstream, useTestRouter, type Upstream } from './support.js';
+import { distinctFreePort, rawExchange, slot, startUpstream, useTestRouter, type Upstream } from './support.js';
 
 /**
  * Plain reads go through the router's fast lane, everything else through Node's http server, on the same connections:
@@ -49,21 +49,8 @@ afterAll(async () => {
 
 const publicPort = () => router.env.ports.shop.public;
 
-/** Sends `parts` on one connection (each its own write, `gapMs` apart) and returns all it got until the router closed it. */
-async function converse(parts: string[], gapMs = 0): Promise<string> {
-  const socket = connect(publicPort(), '127.0.0.1');
-  let received = '';
-  socket.setEncoding('latin1');
-  socket.on('data', (text: string) => (received += text));
-  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-  await new Promise<void>((resolve) => socket.once('connect', resolve));
-  for (const part of parts) {
-    socket.write(part, 'latin1');
-    if (gapMs > 0) await sleep(gapMs);
-  }
-  await closed;
-  return received;
-}
+/** Sends `parts` to the public listener of shop on one connection; all it got until the router closed it. */
+const converse = (parts: string[], gapMs = 0) => rawExchange(publicPort(), parts, gapMs);
 
 /** The status lines and bodies of the answers in `text`, in order (bodies framed by Content-Length). */
 function answers(text: string): Array<{ status: string; body: string }> {

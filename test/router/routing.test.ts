@@ -1,11 +1,21 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { connect, createServer as createNetServer, type Socket } from 'node:net';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RouterClientError } from '../../src/platform/router/client.js';
-import { adminFetch, distinctFreePort, routerClient, sleep, slot, startUpstream, type Upstream, useTestRouter } from './support.js';
+import {
+  adminFetch,
+  distinctFreePort,
+  rawExchange,
+  routerClient,
+  sleep,
+  slot,
+  startUpstream,
+  type Upstream,
+  useTestRouter,
+} from './support.js';
 
 const acme = useTestRouter();
 const { client } = acme;
@@ -308,15 +318,7 @@ describe('proxying', () => {
   });
 
   test('a request in absolute form reaches the slot as a path; a target that is no path gets 400, not the slot', async () => {
-    const raw = (text: string) =>
-      new Promise<string>((resolve, reject) => {
-        const socket = connect(Number(new URL(shop.publicUrl).port), '127.0.0.1', () => socket.write(text));
-        let received = '';
-        socket.setEncoding('latin1');
-        socket.on('data', (chunk: string) => (received += chunk));
-        socket.on('close', () => resolve(received));
-        socket.on('error', reject);
-      });
+    const raw = (text: string) => rawExchange(Number(new URL(shop.publicUrl).port), text);
     const absolute = await raw('GET http://shop.example/orders?id=7 HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n');
     expect(absolute).toMatch(/^HTTP\/1\.1 201 /);
     expect(absolute).toContain('"method":"GET","url":"/orders?id=7"');

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,4 +115,26 @@ export function adminFetch(env: TestEnvironment, url: string, init: RequestInit 
 
 export function slot(upstream: Upstream) {
   return { kind: 'slot' as const, slotId: upstream.name, port: upstream.port };
+}
+
+/**
+ * Sends `parts` on a fresh connection (each its own write, `gapMs` apart) and resolves with everything received until
+ * the other side closed it: framing and order as they were on the wire.
+ */
+export async function rawExchange(port: number, parts: string | string[], gapMs = 0): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  let received = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (text: string) => (received += text));
+  const closed = new Promise<void>((resolve, reject) => {
+    socket.on('close', () => resolve());
+    socket.on('error', reject);
+  });
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  for (const part of typeof parts === 'string' ? [parts] : parts) {
+    socket.write(part, 'latin1');
+    if (gapMs > 0) await sleep(gapMs);
+  }
+  await closed;
+  return received;
 }

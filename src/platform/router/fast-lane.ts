@@ -8,9 +8,10 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { keepFailedAttempt, requestEnded, type ClientSocket } from './client-socket.js';
-import { endToEndResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
+import { endToEndHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
 import { outcome, outcomeOfStatus, type SlotSeries } from './metrics.js';
 import type { SiteProxyOptions } from './proxy.js';
+import { countInFlight, holdSlotForClient, uncountInFlight } from './relay.js';
 import { simpleHeadMaxBytes, simpleRequestAt, type SimpleRequest } from './simple-request.js';
 import type { SlotError, SlotExchangeController, SlotExchangeHandler } from './slot-connections.js';
 import type { SlotTarget } from './targets.js';
@@ -210,9 +211,7 @@ class FastExchange implements SlotExchangeHandler {
     this.close = request.close || lane.closing;
     this.series = options.metrics.of(target);
     this.series.begin();
-    target.inFlight.add();
-    options.state.inFlight.add();
-    options.inFlight.add();
+    countInFlight(options, target);
     this.upstream = target.pick();
     const socket = connection.socket;
     const slotTimeoutMs = options.limits.slotTimeoutMs;
@@ -237,7 +236,7 @@ class FastExchange implements SlotExchangeHandler {
   onResponseStart(_controller: SlotExchangeController, statusCode: number, headers: string[], statusMessage: string): void {
     this.answered = true;
     this.status = statusCode;
-    const passed = endToEndResponseHeaders(headers);
+    const passed = endToEndHeaders(headers);
     let head = `HTTP/1.1 ${statusCode} ${statusMessage}\r\n`;
     let length = false;
     let date = false;
@@ -280,13 +279,8 @@ class FastExchange implements SlotExchangeHandler {
       } else written = socket.write(chunk);
     }
     if (written) return;
-    // The client reads slower than the slot writes: hold the slot, and give up on a client that stopped reading.
-    controller.pause();
-    this.stalled = setTimeout(() => this.cutOff('the client stopped reading'), this.lane.options.limits.slotTimeoutMs);
-    socket.once('drain', () => {
-      clearTimeout(this.stalled);
-      controller.resume();
-    });
+    const giveUp = () => this.cutOff('the client stopped reading');
+    this.stalled = holdSlotForClient(socket, controller, this.lane.options.limits.slotTimeoutMs, giveUp);
   }
 
   onResponseEnd(): void {
@@ -344,8 +338,6 @@ class FastExchange implements SlotExchangeHandler {
     clearTimeout(this.stalled);
     if (outcomeIndex === undefined) this.series.passedOn();
     else this.series.end(outcomeIndex, (performance.now() - this.started) / 1000);
-    this.target.inFlight.remove();
-    this.lane.options.state.inFlight.remove();
-    this.lane.options.inFlight.remove();
+    uncountInFlight(this.lane.options, this.target);
   }
 }

@@ -35,8 +35,8 @@ function valueOf(raw: readonly string[], lower: string, firstOnly = false): stri
   return value;
 }
 
-/** A request's headers (flat names and values) without hop-by-hop ones (and those its Connection header names), keeping case, order and repeats. */
-function endToEndHeaders(raw: readonly string[], drop?: (lowerName: string) => boolean): string[] {
+/** A message's headers (flat names and values) without hop-by-hop ones (and those its Connection header names), keeping case, order and repeats. */
+export function endToEndHeaders(raw: readonly string[], drop?: (lowerName: string) => boolean): string[] {
   const named = namedByConnection(valueOf(raw, 'connection'));
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -46,11 +46,6 @@ function endToEndHeaders(raw: readonly string[], drop?: (lowerName: string) => b
     out.push(name, raw[i + 1]!);
   }
   return out;
-}
-
-/** A slot's response headers (a flat list of names and values, as sent) without hop-by-hop ones. */
-export function endToEndResponseHeaders(raw: readonly string[]): string[] {
-  return endToEndHeaders(raw);
 }
 
 /** Headers in which a proxy says who the client is; a client can forge every one of them. */

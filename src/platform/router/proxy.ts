@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { endToEndResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
+import { endToEndHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
 import type { InFlightCount } from './in-flight.js';
 import { outcome, outcomeOfStatus, type ListenerMetrics, type SlotSeries } from './metrics.js';
 import { answerBadGateway, answerBadRequest, answerGatewayTimeout, answerMaintenance, answerNoVersion } from './router-answers.js';
@@ -12,6 +12,7 @@ import type { SlotTarget } from './targets.js';
 import type { Upstream } from './upstream-pools.js';
 import { receivingRequest, requestEnded, takeFailedAttempt, type ClientSocket } from './client-socket.js';
 import { attachFastLane } from './fast-lane.js';
+import { countInFlight, holdSlotForClient, uncountInFlight } from './relay.js';
 
 export interface SiteProxyOptions {
   /** What the listener serves, switched by the admin API. */
@@ -182,9 +183,7 @@ class Exchange implements SlotExchangeHandler {
   ) {
     this.socket = request.socket;
     series.begin();
-    target.inFlight.add();
-    options.state.inFlight.add();
-    options.inFlight.add();
+    countInFlight(options, target);
     const length = request.headers['content-length'];
     this.bodyless = request.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
     this.retriesLeft = this.bodyless && idempotent.has(request.method!) ? 1 : 0;
@@ -227,7 +226,7 @@ class Exchange implements SlotExchangeHandler {
     this.answered = true;
     this.status = statusCode;
     try {
-      const passed = endToEndResponseHeaders(headers);
+      const passed = endToEndHeaders(headers);
       if (this.setCookie !== undefined) passed.push('set-cookie', this.setCookie);
       this.response.writeHead(statusCode, statusMessage, passed);
     } catch (error) {
@@ -246,13 +245,8 @@ class Exchange implements SlotExchangeHandler {
   onResponseData(controller: SlotExchangeController, chunk: Buffer) {
     this.bodyStarted = true;
     if (this.response.write(chunk)) return;
-    // The client reads slower than the slot writes: hold the slot, and give up on a client that stopped reading.
-    controller.pause();
-    this.stalled = setTimeout(() => this.cutOff('the client stopped reading'), this.options.limits.slotTimeoutMs);
-    this.response.once('drain', () => {
-      clearTimeout(this.stalled);
-      controller.resume();
-    });
+    const giveUp = () => this.cutOff('the client stopped reading');
+    this.stalled = holdSlotForClient(this.response, controller, this.options.limits.slotTimeoutMs, giveUp);
   }
 
   onResponseEnd() {
@@ -322,8 +316,6 @@ class Exchange implements SlotExchangeHandler {
     } else requestEnded(this.socket);
     const ended = this.slotFailed ? outcome.proxyError : this.answered ? outcomeOfStatus(this.status) : outcome.clientClosed;
     this.series.end(ended, (performance.now() - this.started) / 1000);
-    this.target.inFlight.remove();
-    this.options.state.inFlight.remove();
-    this.options.inFlight.remove();
+    uncountInFlight(this.options, this.target);
   }
 }
